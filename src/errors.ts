@@ -51,6 +51,18 @@ export const ERROR_CODES = {
   // session descriptions
   SESSION_PARSE: 'session description cannot be parsed',
   SESSION_VALUE: 'session description holds an invalid value',
+  // flexicast channel: control protocol, shared-flow crypto, QUIC identities, batch UDP (issue 6)
+  FLEX_VERSION: 'flexicast control frame version not supported',
+  FLEX_TYPE: 'flexicast control frame type unknown',
+  FLEX_LENGTH: 'flexicast frame length out of range or not matching its body',
+  FLEX_VALUE: 'flexicast field holds a value outside its range',
+  FLEX_AUTH: 'flow packet failed authentication (forged or corrupt)',
+  FLEX_REPLAY: 'flow packet replayed or older than the replay window',
+  FLEX_EPOCH: 'flow packet under an unknown or retired key epoch',
+  FLEX_PEER_KEY: 'QUIC peer is not the pinned sender key',
+  FLEX_NOT_ADMITTED: 'receiver key is not admitted to this session',
+  FLEX_QUIC: 'QUIC connection or stream failed',
+  FLEX_SOCKET: 'batch UDP socket operation failed',
   // local misuse: flags, files, configuration
   USAGE: 'invalid command-line usage',
   CONFIG: 'invalid configuration',
