@@ -3,7 +3,8 @@
 // says so once at run time (and `fcast doctor` reports why). So this script always exits 0.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +23,13 @@ try {
   process.exit(0);
 }
 
-const r = spawnSync(process.execPath, [gyp, 'rebuild', '--release', `--directory=${here}`], {
+// Prefer the headers installed beside this very node binary (distribution packages ship them in
+// <prefix>/include/node): they match exactly and need no download, so offline builds work.
+const prefix = resolve(dirname(process.execPath), '..');
+const localHeaders = existsSync(join(prefix, 'include', 'node', 'node_api.h')) && !process.env.npm_config_nodedir;
+const args = [gyp, 'rebuild', '--release', `--directory=${here}`, ...(localHeaders ? [`--nodedir=${prefix}`] : [])];
+
+const r = spawnSync(process.execPath, args, {
   stdio: 'inherit',
   env: process.env,
 });

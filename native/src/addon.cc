@@ -2,6 +2,7 @@
 // codecs/native.ts); the checks here only keep a bad call from touching memory it does not own.
 #include <napi.h>
 
+#include "fec.h"
 #include "xor.h"
 
 namespace {
@@ -32,6 +33,7 @@ Napi::Value XorIntoJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xorInto", Napi::Function::New(env, XorIntoJs));
   exports.Set("xorPath", Napi::String::New(env, fcast::XorPath()));
+  fcast::RegisterFec(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

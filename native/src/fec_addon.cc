@@ -1,0 +1,61 @@
+// Node-API wrappers of the FEC kernels. TypeScript validates every argument first (codecs/
+// ldpc-staircase/native-executor.ts); these checks are the second line, so that a bad call throws
+// an Error whose message starts with the fcast error code instead of touching foreign memory.
+#include <napi.h>
+
+#include "fec.h"
+#include "fec_program.h"
+
+namespace fcast {
+namespace {
+
+Napi::Value Fail(Napi::Env env, const char* message) {
+  Napi::Error::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool IsU32(const Napi::Value& v, uint32_t* out) {
+  if (!v.IsNumber()) return false;
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+bool IsTyped(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+// xorProgram(arena: Uint8Array, symbolSize: number, program: Uint32Array, length: number): void
+Napi::Value XorProgramJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t e = 0, length = 0;
+  if (info.Length() != 4 || !IsTyped(info[0], napi_uint8_array) || !IsU32(info[1], &e) || e == 0 ||
+      !IsTyped(info[2], napi_uint32_array) || !IsU32(info[3], &length)) {
+    return Fail(env, "FEC_PROGRAM: xorProgram(arena: Uint8Array, symbolSize > 0, program: Uint32Array, length)");
+  }
+  Napi::Uint8Array arena = info[0].As<Napi::Uint8Array>();
+  Napi::Uint32Array program = info[2].As<Napi::Uint32Array>();
+  if (length > program.ElementLength()) return Fail(env, "FEC_PROGRAM: length exceeds the program array");
+  const ProgramCheck check = CheckProgram(program.Data(), length, arena.ByteLength() / e);
+  switch (check.fault) {
+    case ProgramFault::kOk:
+      break;
+    case ProgramFault::kTruncated:
+      return Fail(env, "FEC_PROGRAM: a record runs past the program length");
+    case ProgramFault::kIndex:
+      return Fail(env, "FEC_PROGRAM: a symbol index is outside the arena");
+    case ProgramFault::kSelf:
+      return Fail(env, "FEC_PROGRAM: a record names its dst as a source");
+  }
+  RunProgram(arena.Data(), e, program.Data(), length);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterFec(Napi::Env env, Napi::Object exports) {
+  exports.Set("xorProgram", Napi::Function::New(env, XorProgramJs));
+}
+
+}  // namespace fcast

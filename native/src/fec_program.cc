@@ -1,0 +1,161 @@
+// Fused multi-source XOR over a symbol arena (see fec_program.h). Same dispatch as xor.cc: the
+// AVX2 path is compiled with a target attribute and picked at run time.
+#include "fec_program.h"
+
+#include <cstring>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define FCAST_X86 1
+#endif
+
+namespace fcast {
+namespace {
+
+// Sources handled per fused pass; longer records take several passes over dst (rare: RFC 5170
+// rows hold about N1*k/(n-k) + 2 ones).
+constexpr size_t kGroup = 32;
+
+void FusedWords(uint8_t* dst, const uint8_t* const* src, size_t m, size_t from, size_t len) {
+  size_t i = from;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t a;
+    std::memcpy(&a, dst + i, 8);
+    for (size_t j = 0; j < m; j++) {
+      uint64_t b;
+      std::memcpy(&b, src[j] + i, 8);
+      a ^= b;
+    }
+    std::memcpy(dst + i, &a, 8);
+  }
+  for (; i < len; i++) {
+    uint8_t a = dst[i];
+    for (size_t j = 0; j < m; j++) a ^= src[j][i];
+    dst[i] = a;
+  }
+}
+
+#ifdef FCAST_X86
+__attribute__((target("avx2"))) void FusedAvx2(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) {
+  size_t i = 0;
+  // 4-way unrolled: 128 bytes of dst live in four registers while all m sources stream through.
+  for (; i + 128 <= len; i += 128) {
+    __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i));
+    __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i + 32));
+    __m256i a2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i + 64));
+    __m256i a3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i + 96));
+    for (size_t j = 0; j < m; j++) {
+      const uint8_t* s = src[j] + i;
+      a0 = _mm256_xor_si256(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+      a1 = _mm256_xor_si256(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32)));
+      a2 = _mm256_xor_si256(a2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 64)));
+      a3 = _mm256_xor_si256(a3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 96)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), a0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 32), a1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 64), a2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 96), a3);
+  }
+  for (; i + 32 <= len; i += 32) {
+    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i));
+    for (size_t j = 0; j < m; j++) {
+      a = _mm256_xor_si256(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[j] + i)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), a);
+  }
+  FusedWords(dst, src, m, i, len);
+}
+
+void FusedSse2(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) {
+  size_t i = 0;
+  for (; i + 64 <= len; i += 64) {
+    __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dst + i));
+    __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dst + i + 16));
+    __m128i a2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dst + i + 32));
+    __m128i a3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dst + i + 48));
+    for (size_t j = 0; j < m; j++) {
+      const uint8_t* s = src[j] + i;
+      a0 = _mm_xor_si128(a0, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
+      a1 = _mm_xor_si128(a1, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16)));
+      a2 = _mm_xor_si128(a2, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 32)));
+      a3 = _mm_xor_si128(a3, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 48)));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), a0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 16), a1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 32), a2);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 48), a3);
+  }
+  FusedWords(dst, src, m, i, len);
+}
+
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+// Symbols are read in program order, which is random over a block larger than L2 (k=10000,
+// E=1024 is 10 MB): fetch the heads of the next record's symbols while this one runs.
+inline void PrefetchRecord(const uint8_t* arena, size_t e, const uint32_t* rec, size_t words) {
+  for (size_t j = 0; j < words; j++) _mm_prefetch(reinterpret_cast<const char*>(arena + rec[j] * e), _MM_HINT_T0);
+}
+#else
+inline void PrefetchRecord(const uint8_t*, size_t, const uint32_t*, size_t) {}
+#endif
+
+using FusedFn = void (*)(uint8_t*, const uint8_t* const*, size_t, size_t);
+
+#ifndef FCAST_X86
+void FusedPortable(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) { FusedWords(dst, src, m, 0, len); }
+#endif
+
+FusedFn PickFused() {
+#ifdef FCAST_X86
+  return HasAvx2() ? FusedAvx2 : FusedSse2;
+#else
+  return FusedPortable;
+#endif
+}
+
+}  // namespace
+
+ProgramCheck CheckProgram(const uint32_t* program, size_t length, size_t symbols) {
+  size_t pos = 0;
+  while (pos < length) {
+    if (length - pos < 2) return {ProgramFault::kTruncated, pos};
+    const uint32_t dst = program[pos];
+    const size_t m = program[pos + 1];
+    if (m > length - pos - 2) return {ProgramFault::kTruncated, pos};
+    if (dst >= symbols) return {ProgramFault::kIndex, pos};
+    for (size_t j = 0; j < m; j++) {
+      const uint32_t s = program[pos + 2 + j];
+      if (s >= symbols) return {ProgramFault::kIndex, pos};
+      if (s == dst) return {ProgramFault::kSelf, pos};
+    }
+    pos += 2 + m;
+  }
+  return {ProgramFault::kOk, pos};
+}
+
+void RunProgram(uint8_t* arena, size_t symbol_size, const uint32_t* program, size_t length) {
+  static const FusedFn fused = PickFused();
+  const uint8_t* src[kGroup];
+  size_t pos = 0;
+  while (pos < length) {
+    const size_t m = program[pos + 1];
+    const size_t next = pos + 2 + m;
+    if (next + 1 < length) {
+      const size_t m_next = program[next + 1];
+      PrefetchRecord(arena, symbol_size, program + next, 1);
+      PrefetchRecord(arena, symbol_size, program + next + 2, m_next < 4 ? m_next : 4);
+    }
+    uint8_t* dst = arena + static_cast<size_t>(program[pos]) * symbol_size;
+    for (size_t done = 0; done < m; done += kGroup) {
+      const size_t g = m - done < kGroup ? m - done : kGroup;
+      for (size_t j = 0; j < g; j++) src[j] = arena + static_cast<size_t>(program[pos + 2 + done + j]) * symbol_size;
+      fused(dst, src, g, symbol_size);
+    }
+    pos = next;
+  }
+}
+
+}  // namespace fcast
