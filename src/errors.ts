@@ -49,6 +49,9 @@ export const ERROR_CODES = {
   FCAST_SLICE: 'FCAST slice fields are inconsistent',
   CID_LIST: 'carousel instance descriptor object list is malformed',
   CID_ID: 'carousel instance descriptor ID missing or going backwards',
+  // WEBRC (RFC 3738)
+  WEBRC_PARAMS: 'WEBRC parameters out of range',
+  WEBRC_CCI: 'WEBRC congestion control information out of range',
   // session descriptions
   SESSION_PARSE: 'session description cannot be parsed',
   SESSION_VALUE: 'session description holds an invalid value',
