@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   FCAST_SLICE: 'FCAST slice fields are inconsistent',
   CID_LIST: 'carousel instance descriptor object list is malformed',
   CID_ID: 'carousel instance descriptor ID missing or going backwards',
+  // receiver limits (named caps of src/assembly, STYLE §6)
+  ASSEMBLY_LIMIT: 'receiver limit reached (open objects, pending blocks or buffered bytes)',
   // WEBRC (RFC 3738)
   WEBRC_PARAMS: 'WEBRC parameters out of range',
   WEBRC_CCI: 'WEBRC congestion control information out of range',
