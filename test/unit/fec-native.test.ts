@@ -1,0 +1,127 @@
+// Native FEC kernels against the TypeScript reference: the same symbol programs must leave the
+// same bytes, and a malformed program must be refused with FEC_PROGRAM before anything changes.
+import { describe, expect, it, vi } from 'vitest';
+import { getNative } from '../../codecs/native.js';
+import { tsExecutor } from '../../codecs/ldpc-staircase/executor.js';
+import { checkProgram, nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
+
+/** xorshift32: reproducible, and a failure message can name its seed. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+function randomBytes(n: number, r: () => number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256);
+  return out;
+}
+
+/** A random well-formed program over `symbols` symbols, with some long records (> 32 sources). */
+function randomProgram(symbols: number, records: number, r: () => number): Uint32Array {
+  const words: number[] = [];
+  for (let i = 0; i < records; i++) {
+    const dst = Math.floor(r() * symbols);
+    const long = r() < 0.1;
+    const m = Math.min(symbols - 1, Math.floor(r() * (long ? 80 : 9)));
+    words.push(dst, m);
+    for (let j = 0; j < m; j++) {
+      let s = Math.floor(r() * (symbols - 1));
+      if (s >= dst) s++;
+      words.push(s);
+    }
+  }
+  return Uint32Array.from(words);
+}
+
+function codeOf(f: () => void): string | undefined {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return (e as { code?: string }).code ?? `untyped: ${(e as Error).message}`;
+  }
+}
+
+describe('native symbol executor', () => {
+  it('is available (the addon is built with the FEC kernels)', () => {
+    expect(getNative()?.['xorProgram']).toBeTypeOf('function');
+    expect(nativeExecutor()).toBeDefined();
+  });
+
+  it('agrees with the TypeScript executor on random programs, symbol sizes and alignments', () => {
+    const native = nativeExecutor()!;
+    for (let seed = 1; seed <= 60; seed++) {
+      const r = rng(seed);
+      const e = [1, 3, 4, 16, 31, 32, 33, 100, 127, 128, 129, 1024, 1400][seed % 13]!;
+      const symbols = 2 + Math.floor(r() * 120);
+      const offset = seed % 3 === 0 ? 1 : 0; // an odd byteOffset takes the TS byte path and unaligned loads natively
+      const backing = randomBytes(symbols * e + offset + Math.floor(r() * e), r);
+      const arena = backing.subarray(offset, offset + symbols * e + (seed % 2));
+      const program = randomProgram(symbols, 1 + Math.floor(r() * 40), r);
+      const a = arena.slice();
+      const b = arena.slice();
+      tsExecutor.run(a, e, program, program.length);
+      native.run(b, e, program, program.length);
+      expect(Buffer.from(b).equals(Buffer.from(a)), `seed ${seed} E ${e}`).toBe(true);
+    }
+  });
+
+  it('runs only the first `length` words of the program array', () => {
+    const e = 64;
+    const arena = randomBytes(4 * e, rng(7));
+    const program = new Uint32Array([0, 1, 1, 2, 1, 3, 99, 99]); // trailing garbage past length 6
+    const a = arena.slice();
+    const b = arena.slice();
+    tsExecutor.run(a, e, program, 6);
+    nativeExecutor()!.run(b, e, program, 6);
+    expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+  });
+
+  const bad: Array<[string, number[], number?]> = [
+    ['a dst outside the arena', [8, 1, 0]],
+    ['a source outside the arena', [0, 2, 1, 8]],
+    ['a truncated record', [0, 3, 1, 2]],
+    ['a lone dst', [0, 1, 1, 2]],
+    ['dst among its sources', [3, 2, 1, 3]],
+    ['a length past the array', [0, 1, 1], 5],
+  ];
+  for (const [what, words, length] of bad) {
+    it(`refuses ${what} with FEC_PROGRAM and leaves the arena untouched`, () => {
+      const e = 40;
+      const arena = randomBytes(8 * e + 7, rng(words.length + 3));
+      const before = arena.slice();
+      const program = Uint32Array.from(words);
+      const len = length ?? program.length;
+      expect(codeOf(() => checkProgram(arena, e, program, len))).toBe('FEC_PROGRAM');
+      expect(codeOf(() => nativeExecutor()!.run(arena, e, program, len))).toBe('FEC_PROGRAM');
+      // The kernel's own checks, reached without the TypeScript ones: an Error, never a crash.
+      const raw = getNative()!['xorProgram'] as (a: Uint8Array, e: number, p: Uint32Array, l: number) => void;
+      expect(() => raw(arena, e, program, len)).toThrow(/^FEC_PROGRAM/);
+      expect(Buffer.from(arena).equals(Buffer.from(before))).toBe(true);
+    });
+  }
+
+  it('the kernel refuses wrong argument types', () => {
+    const raw = getNative()!['xorProgram'] as (...args: unknown[]) => void;
+    expect(() => raw(new Uint16Array(4), 2, new Uint32Array(0), 0)).toThrow(/^FEC_PROGRAM/);
+    expect(() => raw(new Uint8Array(4), 0, new Uint32Array(0), 0)).toThrow(/^FEC_PROGRAM/);
+    expect(() => raw(new Uint8Array(4), 2, new Int32Array(2), 2)).toThrow(/^FEC_PROGRAM/);
+    expect(() => raw(new Uint8Array(4), 2, new Uint32Array(2), -1)).toThrow(/^FEC_PROGRAM/);
+  });
+
+  it('is absent when the addon is disabled, so callers take the TypeScript path', async () => {
+    vi.resetModules();
+    process.env['FCAST_NO_NATIVE'] = '1';
+    try {
+      const fresh = await import('../../codecs/ldpc-staircase/native-executor.js');
+      expect(fresh.nativeExecutor()).toBeUndefined();
+    } finally {
+      delete process.env['FCAST_NO_NATIVE'];
+      vi.resetModules();
+    }
+  });
+});
