@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// A small UDP sender/receiver that tests run inside TestNet namespaces (test/helpers/netns.ts),
+// where a test process cannot open sockets itself. Plain JavaScript so it runs without a build.
+//
+//   udp-probe.mjs recv --port P [--group G] [--iface-addr A] [--ms T] [--leave-at-ms X]
+//       Binds 0.0.0.0:P (joins G on A), writes "ready" to stderr once listening, counts datagrams
+//       for T ms (default 3000; leaves G after X ms) and prints one JSON line:
+//       {"packets":n,"bytes":n,"firstMs":t|null,"lastMs":t|null,"beforeLeave":n}
+//       (also on SIGTERM, so a test can end it as soon as the sender is done).
+//   udp-probe.mjs send --to HOST:PORT [--count N] [--size S] [--pps R] [--max-ms M] [--ttl T] [--iface-addr A]
+//       Sends N datagrams (default 100) of S bytes (default 1000) at R per second (0 = as fast as
+//       the socket takes them, at most 64 in flight), stopping after M ms (default 5000) in any
+//       case, and prints {"sent":n,"bytes":n,"ms":t}.
+import dgram from 'node:dgram';
+
+const [mode, ...rest] = process.argv.slice(2);
+const opts = new Map();
+for (let i = 0; i < rest.length; i += 2) opts.set(rest[i].replace(/^--/, ''), rest[i + 1]);
+const num = (k, d) => (opts.has(k) ? Number(opts.get(k)) : d);
+const start = performance.now();
+const elapsed = () => Math.round((performance.now() - start) * 10) / 10;
+
+if (mode === 'recv') recv();
+else if (mode === 'send') send();
+else {
+  process.stderr.write('usage: udp-probe.mjs recv|send ...\n');
+  process.exit(2);
+}
+
+function recv() {
+  const group = opts.get('group');
+  const ifaceAddr = opts.get('iface-addr');
+  const leaveAt = num('leave-at-ms', -1);
+  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  let packets = 0;
+  let bytes = 0;
+  let firstMs = null;
+  let lastMs = null;
+  let beforeLeave = -1;
+  s.on('message', (m) => {
+    packets += 1;
+    bytes += m.length;
+    lastMs = elapsed();
+    firstMs ??= lastMs;
+  });
+  s.bind(num('port', 47000), () => {
+    if (group !== undefined) s.addMembership(group, ifaceAddr);
+    process.stderr.write('ready\n');
+    if (group !== undefined && leaveAt >= 0) {
+      setTimeout(() => {
+        beforeLeave = packets;
+        s.dropMembership(group, ifaceAddr);
+        process.stderr.write('left\n');
+      }, leaveAt);
+    }
+    const report = () => {
+      process.stdout.write(`${JSON.stringify({ packets, bytes, firstMs, lastMs, beforeLeave })}\n`);
+      process.exit(0);
+    };
+    setTimeout(report, num('ms', 3000));
+    process.on('SIGTERM', report);
+  });
+}
+
+function send() {
+  const [host, port] = (opts.get('to') ?? '').split(':');
+  const count = num('count', 100);
+  const size = num('size', 1000);
+  const pps = num('pps', 0);
+  const maxMs = num('max-ms', 5000);
+  const payload = Buffer.alloc(size, 0x5a);
+  const s = dgram.createSocket('udp4');
+  let sent = 0;
+  let inFlight = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    const report = () => {
+      process.stdout.write(`${JSON.stringify({ sent, bytes: sent * size, ms: elapsed() })}\n`);
+      s.close();
+    };
+    // Let queued sends complete before closing.
+    const wait = () => (inFlight === 0 ? report() : setTimeout(wait, 5));
+    wait();
+  };
+  const one = () => {
+    inFlight += 1;
+    sent += 1;
+    s.send(payload, Number(port), host, () => {
+      inFlight -= 1;
+      if (pps === 0) pump();
+    });
+  };
+  const pump = () => {
+    while (!done && inFlight < 64 && sent < count && elapsed() < maxMs) one();
+    if (sent >= count || elapsed() >= maxMs) finish();
+  };
+  s.bind(0, opts.get('iface-addr'), () => {
+    s.setMulticastTTL(num('ttl', 1));
+    if (opts.has('iface-addr')) s.setMulticastInterface(opts.get('iface-addr'));
+    if (pps === 0) return pump();
+    // Paced: every 10 ms, send what the schedule says is due.
+    const timer = setInterval(() => {
+      const due = Math.min(count, Math.floor((elapsed() * pps) / 1000) + 1);
+      while (sent < due) one();
+      if (sent >= count || elapsed() >= maxMs) {
+        clearInterval(timer);
+        finish();
+      }
+    }, 10);
+  });
+}
