@@ -1,0 +1,736 @@
+// Receiver core: ALC packets -> block decoders -> FCAST objects (RFC 5775 §4.4, RFC 6968 §3.8).
+// Sans-IO (STYLE §1-3, §6): `handleDatagram(now, bytes, source)` in, `poll()` events out; the
+// shell owns every file. Bad packets are counted per error code and dropped, never thrown.
+//
+// Per packet, in the order RFC 5775 §4.4 gives (SPEC-NOTES 2.5):
+//   1. parse and check the header (src/wire) -> drop on any error, counted by code;
+//   2. (source, TSI) must be the followed session (the first one heard when none was given);
+//   3. the CCI is carried for the rate layer (WEBRC is not run by this core);
+//   4. the TOI must be present and its OTI known (EXT_FTI in every data packet, §7 rows 7, 11, 15);
+//   5. SBN, ESI and symbol length checked against the partition (§7 rows 16, 18), then the
+//      symbol is spooled and, once its block may decode, decoded.
+//
+// Memory (why a spool): our sender interleaves the symbols of every block of every object over a
+// cycle (so a burst costs each block little), so every block of a 4 GB object is in progress at
+// once. Holding them in memory would hold the whole object. Instead each new symbol goes to an
+// append-only spool file of its object (the shell writes it; it doubles as the resume state);
+// the core keeps only a bitmap and the record numbers per block, and asks the shell to read a
+// block's records back when the block has enough symbols to decode (k for No-Code, k and then a
+// few more for LDPC). A block that fails its first LDPC attempt stays "hot" in memory (within
+// maxBufferedBytes) and takes later symbols directly.
+//
+// FCAST header offset (why the file is written once): the compound object is header | padding |
+// data. Blocks are written into the object's temporary file at (block offset − dataOffset),
+// so the file is the data and is renamed into place with no copy. dataOffset is known only
+// once the leading blocks that hold the header have decoded, so a later block waits in the spool
+// until then (it is on disk already) instead of being decoded early and held in memory.
+
+import type { BlockDecoder, BlockPlan, FecEncodingId, FecOti, FecScheme, SourceBlock } from '../../codecs/types.js';
+import { type ErrorCode, RemoteProtocolError, isFcastError } from '../errors.js';
+import { decodeAlcPacket, sameOti, type AlcPacket } from '../wire/index.js';
+import type { AssemblyEvent } from './events.js';
+import { decodeCid, parseObjectHeader, type CidInfo, type FcastObjectInfo } from './object-info.js';
+
+export interface ReceiverOptions {
+  /** FEC schemes by Encoding ID (codepoint = Encoding ID, SPEC-NOTES §0 item 3). */
+  readonly schemes: ReadonlyMap<FecEncodingId, FecScheme>;
+  /** Session to follow. Without it the receiver follows the first session it hears. */
+  readonly tsi?: number;
+  /** Sender address of the session (SSM source); any sender when absent. */
+  readonly source?: string;
+  /** CCI length of the session in bytes (4 = WEBRC short format). */
+  readonly cciLength?: number;
+  /** Objects being received at once (not yet decoded); more are dropped (ASSEMBLY_LIMIT). Default 4096. */
+  readonly maxOpenObjects?: number;
+  /** Blocks holding symbols but not yet decoded, over all objects. Default 1 << 20. */
+  readonly maxPendingBlocks?: number;
+  /** Bytes of decoder state, header prefixes and CID bodies held in memory. Default 64 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Largest FCAST header (and CID object) accepted. Default 1 MiB. */
+  readonly maxHeaderBytes?: number;
+}
+
+/** Growable list of uint32 (record numbers), so a 4 GB object's bookkeeping stays compact. */
+class U32List {
+  private buf = new Uint32Array(8);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Uint32Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+  snapshot(): Uint32Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+interface BlockState {
+  readonly block: SourceBlock;
+  /** Bit per ESI < n: already spooled. */
+  readonly seen: Uint8Array;
+  count: number;
+  readonly records: U32List;
+  /** Ask the shell for a decode once `count` reaches this. */
+  nextAttempt: number;
+  /** A decode was requested and not yet answered. */
+  requested: boolean;
+  decoder: BlockDecoder | undefined;
+  /** `count` at the last LDPC maximum-likelihood attempt on the hot decoder. */
+  lastFinishAt: number;
+}
+
+type ObjectPhase = 'receiving' | 'decoded' | 'verified' | 'rejected';
+
+interface ObjectState {
+  readonly toi: number;
+  readonly oti: FecOti;
+  readonly plan: BlockPlan;
+  readonly scheme: FecScheme;
+  readonly k: number;
+  phase: ObjectPhase;
+  rejectCode: ErrorCode | undefined;
+  readonly pending: Map<number, BlockState>;
+  readonly done: Uint8Array;
+  doneCount: number;
+  records: number;
+  info: FcastObjectInfo | undefined;
+  headerBytes: Uint8Array | undefined;
+  /** Decoded leading blocks kept until the header parses. */
+  prefix: Uint8Array[];
+  prefixLength: number;
+  /** CID (or not yet known): whole data kept in memory; only while `info` says CID. */
+  body: Uint8Array | undefined;
+  closed: boolean;
+  firstAt: number;
+  doneAt: number | undefined;
+  packets: number;
+  symbols: number;
+  restored: number;
+}
+
+/** Per-object figures for progress lines and the --json summary. */
+export interface ObjectStats {
+  readonly toi: number;
+  readonly phase: ObjectPhase;
+  readonly path: string | undefined;
+  readonly transferLength: number;
+  readonly bytes: number | undefined;
+  readonly blocks: number;
+  readonly blocksDone: number;
+  /** Source symbols over all blocks. */
+  readonly k: number;
+  /** Distinct symbols stored (this run plus restored). */
+  readonly symbols: number;
+  readonly restored: number;
+  readonly packets: number;
+  readonly firstAt: number;
+  readonly doneAt: number | undefined;
+  readonly rejectCode: ErrorCode | undefined;
+  readonly closed: boolean;
+}
+
+export interface ReceiverStats {
+  readonly packets: number;
+  readonly bytes: number;
+  /** Packets from another session (RFC 5775 §4.4 step 2: dropped silently, still counted). */
+  readonly otherSession: number;
+  /** Symbols already held, or for a block or object already done. */
+  readonly duplicates: number;
+  readonly symbols: number;
+  readonly restored: number;
+  /** Dropped packets by error code (SPEC-NOTES §7). */
+  readonly dropped: Readonly<Partial<Record<ErrorCode, number>>>;
+}
+
+/** What is still missing when a receive ends early. */
+export interface MissingObject {
+  readonly toi: number;
+  readonly path: string | undefined;
+  readonly phase: ObjectPhase | 'unseen';
+  readonly blocksDone: number;
+  readonly blocks: number;
+  readonly rejectCode: ErrorCode | undefined;
+}
+
+const DEFAULTS = {
+  maxOpenObjects: 4096,
+  maxPendingBlocks: 1 << 20,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxHeaderBytes: 1024 * 1024,
+};
+
+function bitGet(bits: Uint8Array, i: number): boolean {
+  return (bits[i >>> 3]! & (1 << (i & 7))) !== 0;
+}
+function bitSet(bits: Uint8Array, i: number): void {
+  bits[i >>> 3]! |= 1 << (i & 7);
+}
+
+export class Receiver {
+  private readonly opts: ReceiverOptions & typeof DEFAULTS;
+  private tsi: number | undefined;
+  private source: string | undefined;
+  private readonly objects = new Map<number, ObjectState>();
+  private readonly events: AssemblyEvent[] = [];
+  private eventHead = 0;
+  private openObjects = 0;
+  private pendingBlocks = 0;
+  private buffered = 0;
+  private sessionClosed = false;
+  private instance: (CidInfo & { readonly toi: number }) | undefined;
+  private instanceAnnounced = false;
+  private readonly stats = {
+    packets: 0,
+    bytes: 0,
+    otherSession: 0,
+    duplicates: 0,
+    symbols: 0,
+    restored: 0,
+    dropped: {} as Partial<Record<ErrorCode, number>>,
+  };
+
+  constructor(opts: ReceiverOptions) {
+    this.opts = { ...DEFAULTS, ...opts };
+    this.tsi = opts.tsi;
+    this.source = opts.source;
+  }
+
+  /** The followed session, once known. */
+  session(): { tsi: number; source: string | undefined } | undefined {
+    return this.tsi === undefined ? undefined : { tsi: this.tsi, source: this.source };
+  }
+
+  /** Next event for the shell, or undefined when there is nothing to do. */
+  poll(): AssemblyEvent | undefined {
+    if (this.eventHead === this.events.length) {
+      if (this.eventHead > 0) {
+        this.events.length = 0;
+        this.eventHead = 0;
+      }
+      return undefined;
+    }
+    return this.events[this.eventHead++];
+  }
+
+  /** One UDP datagram from `source` (sender IP address). Never throws on bad input. */
+  handleDatagram(now: number, bytes: Uint8Array, source: string): void {
+    this.stats.packets++;
+    this.stats.bytes += bytes.length;
+    try {
+      const packet = decodeAlcPacket(bytes, { cciLength: this.opts.cciLength, requireToi: true });
+      this.accept(now, packet, source);
+    } catch (e) {
+      if (!isFcastError(e) || e.origin !== 'remote') throw e;
+      this.drop(e.code);
+    }
+  }
+
+  private drop(code: ErrorCode): void {
+    this.stats.dropped[code] = (this.stats.dropped[code] ?? 0) + 1;
+  }
+
+  private accept(now: number, p: AlcPacket, source: string): void {
+    // Step 2: one session (RFC 5775 §4.4). The first packet heard only picks the session, so the
+    // shell can load any resume state for it before a symbol arrives.
+    if (this.tsi === undefined) {
+      this.tsi = p.lct.tsi;
+      this.source = source;
+      this.events.push({ kind: 'session', tsi: p.lct.tsi, source });
+      return;
+    }
+    if (p.lct.tsi !== this.tsi || (this.source !== undefined && source !== this.source)) {
+      this.stats.otherSession++;
+      return;
+    }
+    if (p.lct.closeSession && !this.sessionClosed) {
+      this.sessionClosed = true;
+      this.events.push({ kind: 'session-closed' });
+    }
+    const toi = p.lct.toi!;
+    const obj = this.objects.get(toi) ?? this.open(now, toi, p.fti);
+    if (p.fti !== undefined && !sameOti(p.fti, obj.oti)) throw new RemoteProtocolError('FTI_CONFLICT', `TOI ${toi}`);
+    obj.packets++;
+    if (p.lct.closeObject && !obj.closed) {
+      obj.closed = true;
+      this.events.push({ kind: 'object-closed', toi });
+    }
+    if (p.payloadId === undefined) return;
+    this.symbol(now, obj, p.payloadId.sbn, p.payloadId.esi, p.payload);
+  }
+
+  private open(now: number, toi: number, fti: FecOti | undefined): ObjectState {
+    if (fti === undefined) throw new RemoteProtocolError('FEC_UNSUPPORTED', `no EXT_FTI yet for TOI ${toi}`);
+    const scheme = this.opts.schemes.get(fti.encodingId);
+    if (scheme === undefined) throw new RemoteProtocolError('FEC_UNSUPPORTED', `FEC Encoding ID ${fti.encodingId}`);
+    if (this.openObjects >= this.opts.maxOpenObjects) throw new RemoteProtocolError('ASSEMBLY_LIMIT', `${this.openObjects} open objects`);
+    if (fti.encodingId === 3 && (fti.symbolsPerPacket ?? 1) !== 1) {
+      throw new RemoteProtocolError('FEC_PARAMS', 'LDPC-Staircase with G > 1 symbols per packet');
+    }
+    // validate() throws FEC_PARAMS (remote here: the OTI came from the wire).
+    try {
+      scheme.validate(fti);
+    } catch (e) {
+      if (isFcastError(e)) throw new RemoteProtocolError(e.code, e.message);
+      throw e;
+    }
+    const plan = scheme.partition(fti);
+    const obj = this.createObject(now, toi, fti, scheme, plan);
+    this.events.push({ kind: 'object-open', toi, oti: fti, blocks: plan.blocks.length, k: obj.k });
+    return obj;
+  }
+
+  private createObject(now: number, toi: number, oti: FecOti, scheme: FecScheme, plan: BlockPlan): ObjectState {
+    let k = 0;
+    for (const b of plan.blocks) k += b.k;
+    const obj: ObjectState = {
+      toi,
+      oti,
+      plan,
+      scheme,
+      k,
+      phase: 'receiving',
+      rejectCode: undefined,
+      pending: new Map(),
+      done: new Uint8Array((plan.blocks.length + 7) >>> 3),
+      doneCount: 0,
+      records: 0,
+      info: undefined,
+      headerBytes: undefined,
+      prefix: [],
+      prefixLength: 0,
+      body: undefined,
+      closed: false,
+      firstAt: now,
+      doneAt: undefined,
+      packets: 0,
+      symbols: 0,
+      restored: 0,
+    };
+    this.objects.set(toi, obj);
+    this.openObjects++;
+    return obj;
+  }
+
+  /** Step 5: check the payload against the partition, spool it, maybe decode. */
+  private symbol(now: number, obj: ObjectState, sbn: number, esi: number, payload: Uint8Array): void {
+    const blocks = obj.plan.blocks;
+    if (sbn >= blocks.length) throw new RemoteProtocolError('FEC_SBN', `SBN ${sbn} of ${blocks.length} blocks`);
+    const block = blocks[sbn]!;
+    if (esi >= block.n) throw new RemoteProtocolError('FEC_ESI', `ESI ${esi} of n = ${block.n}`);
+    const e = obj.oti.symbolSize;
+    if (payload.length !== e && !(this.isLastSymbol(obj, sbn, esi) && payload.length === this.lastSymbolLength(obj))) {
+      throw new RemoteProtocolError('FEC_SYMBOL_SIZE', `${payload.length} bytes, E = ${e}`);
+    }
+    if (obj.phase !== 'receiving' || bitGet(obj.done, sbn)) {
+      this.stats.duplicates++;
+      return;
+    }
+    let st = obj.pending.get(sbn);
+    if (st === undefined) st = this.newBlockState(obj, block);
+    if (bitGet(st.seen, esi)) {
+      this.stats.duplicates++;
+      return;
+    }
+    bitSet(st.seen, esi);
+    st.count++;
+    const record = obj.records++;
+    st.records.push(record);
+    obj.symbols++;
+    this.stats.symbols++;
+    this.events.push({ kind: 'spool', toi: obj.toi, record, sbn, esi, symbol: payload });
+    if (st.decoder !== undefined) {
+      st.decoder.push(esi, this.padded(obj, payload));
+      this.tryHot(now, obj, st);
+    } else {
+      this.maybeRequest(obj, st);
+    }
+  }
+
+  private isLastSymbol(obj: ObjectState, sbn: number, esi: number): boolean {
+    const blocks = obj.plan.blocks;
+    return sbn === blocks.length - 1 && esi === blocks[sbn]!.k - 1;
+  }
+
+  private lastSymbolLength(obj: ObjectState): number {
+    const l = obj.oti.transferLength;
+    const e = obj.oti.symbolSize;
+    return l - Math.floor((l - 1) / e) * e;
+  }
+
+  /** Symbols go to decoders E bytes long; the short last source symbol is zero-padded (RFC 5052 §9.1). */
+  private padded(obj: ObjectState, symbol: Uint8Array): Uint8Array {
+    if (symbol.length === obj.oti.symbolSize) return symbol;
+    const out = new Uint8Array(obj.oti.symbolSize);
+    out.set(symbol);
+    return out;
+  }
+
+  private newBlockState(obj: ObjectState, block: SourceBlock): BlockState {
+    if (this.pendingBlocks >= this.opts.maxPendingBlocks) {
+      throw new RemoteProtocolError('ASSEMBLY_LIMIT', `${this.pendingBlocks} pending blocks`);
+    }
+    const st: BlockState = {
+      block,
+      seen: new Uint8Array((block.n + 7) >>> 3),
+      count: 0,
+      records: new U32List(),
+      nextAttempt: block.k,
+      requested: false,
+      decoder: undefined,
+      lastFinishAt: 0,
+    };
+    obj.pending.set(block.sbn, st);
+    this.pendingBlocks++;
+    return st;
+  }
+
+  /** May this block decode now? Only the header's leading blocks before the header is known. */
+  private mayDecode(obj: ObjectState, sbn: number): boolean {
+    if (obj.info !== undefined) return true;
+    for (let i = 0; i < sbn; i++) if (!bitGet(obj.done, i)) return false;
+    return true;
+  }
+
+  private maybeRequest(obj: ObjectState, st: BlockState): void {
+    if (st.requested || st.count < st.nextAttempt || !this.mayDecode(obj, st.block.sbn)) return;
+    st.requested = true;
+    this.events.push({ kind: 'decode-request', toi: obj.toi, sbn: st.block.sbn, records: st.records.snapshot() });
+  }
+
+  /**
+   * Answer to a `decode-request`: the block's spooled symbols, read back by the shell. Decodes
+   * the block if it can; otherwise keeps the decoder hot (memory permitting) for later symbols.
+   */
+  decodeBlock(now: number, toi: number, sbn: number, symbols: Iterable<{ readonly esi: number; readonly symbol: Uint8Array }>): void {
+    const obj = this.objects.get(toi);
+    const st = obj?.pending.get(sbn);
+    if (obj === undefined || st === undefined || obj.phase !== 'receiving') return;
+    st.requested = false;
+    const decoder = obj.scheme.createDecoder(obj.plan, sbn);
+    for (const { esi, symbol } of symbols) decoder.push(esi, this.padded(obj, symbol));
+    if (decoder.progress().complete || decoder.finish()) {
+      this.blockDecoded(now, obj, st, decoder.sourceBlock());
+      return;
+    }
+    const cost = this.decoderCost(obj, st.block);
+    if (this.buffered + cost <= this.opts.maxBufferedBytes) {
+      st.decoder = decoder;
+      st.lastFinishAt = st.count;
+      this.buffered += cost;
+    } else {
+      st.nextAttempt = st.count + this.retryStep(st.block);
+    }
+  }
+
+  /** More symbols before the next LDPC attempt: ~2% of k, at least one. */
+  private retryStep(block: SourceBlock): number {
+    return Math.max(1, Math.ceil(block.k / 50));
+  }
+
+  /** Rough bytes a decoder of this block holds: its encoding symbols. */
+  private decoderCost(obj: ObjectState, block: SourceBlock): number {
+    return block.n * obj.oti.symbolSize;
+  }
+
+  private tryHot(now: number, obj: ObjectState, st: BlockState): void {
+    const decoder = st.decoder!;
+    let complete = decoder.progress().complete;
+    if (!complete && st.count - st.lastFinishAt >= this.retryStep(st.block)) {
+      st.lastFinishAt = st.count;
+      complete = decoder.finish();
+    }
+    if (complete) this.blockDecoded(now, obj, st, decoder.sourceBlock());
+  }
+
+  private releaseBlock(obj: ObjectState, st: BlockState): void {
+    if (st.decoder !== undefined) this.buffered -= this.decoderCost(obj, st.block);
+    st.decoder = undefined;
+    obj.pending.delete(st.block.sbn);
+    this.pendingBlocks--;
+  }
+
+  private blockDecoded(now: number, obj: ObjectState, st: BlockState, bytes: Uint8Array): void {
+    this.releaseBlock(obj, st);
+    bitSet(obj.done, st.block.sbn);
+    obj.doneCount++;
+    if (obj.info === undefined) {
+      this.addPrefix(now, obj, bytes);
+    } else {
+      this.placeBlock(obj, st.block, bytes);
+    }
+    this.maybeObjectDone(now, obj);
+  }
+
+  /** A leading block before the header is known: keep it and try the header again. */
+  private addPrefix(now: number, obj: ObjectState, bytes: Uint8Array): void {
+    obj.prefix.push(bytes.slice());
+    obj.prefixLength += bytes.length;
+    this.buffered += bytes.length;
+    const all = concat(obj.prefix, obj.prefixLength);
+    let info: FcastObjectInfo | undefined;
+    try {
+      info = parseObjectHeader(all, obj.oti.transferLength);
+    } catch (e) {
+      if (!isFcastError(e) || e.origin !== 'remote') throw e;
+      const needMore = e.code === 'WIRE_TRUNCATED' && obj.prefixLength < obj.oti.transferLength && obj.prefixLength < this.opts.maxHeaderBytes;
+      if (!needMore) this.reject(obj, e.code, e.message);
+      else this.requestReady(obj);
+      return;
+    }
+    this.buffered -= obj.prefixLength;
+    obj.prefix = [];
+    obj.info = info;
+    obj.headerBytes = all.slice(0, info.dataOffset);
+    if (info.isCid) {
+      if (obj.oti.transferLength > this.opts.maxHeaderBytes) {
+        this.reject(obj, 'ASSEMBLY_LIMIT', `CID of ${obj.oti.transferLength} bytes`);
+        return;
+      }
+      obj.body = new Uint8Array(obj.oti.transferLength);
+      this.buffered += obj.body.length;
+    } else {
+      this.events.push({ kind: 'object-header', toi: obj.toi, info, headerBytes: obj.headerBytes });
+    }
+    // The leading blocks go out now that their data offset is known.
+    let offset = 0;
+    const blocks = obj.plan.blocks;
+    for (let sbn = 0; offset < all.length; sbn++) {
+      const len = blocks[sbn]!.length;
+      this.placeBlock(obj, blocks[sbn]!, all.subarray(offset, offset + len));
+      offset += len;
+    }
+    void now;
+    this.requestReady(obj);
+  }
+
+  /** After the header or a leading block: ask for every block that was waiting for it. */
+  private requestReady(obj: ObjectState): void {
+    for (const st of obj.pending.values()) if (st.decoder === undefined) this.maybeRequest(obj, st);
+  }
+
+  /** Route a decoded block: the data part to the file (or the CID body), the header part nowhere. */
+  private placeBlock(obj: ObjectState, block: SourceBlock, bytes: Uint8Array): void {
+    const info = obj.info!;
+    if (obj.body !== undefined) {
+      obj.body.set(bytes, block.offset);
+      return;
+    }
+    const start = Math.max(block.offset, info.dataOffset);
+    const data = bytes.subarray(start - block.offset);
+    this.events.push({ kind: 'block-data', toi: obj.toi, sbn: block.sbn, fileOffset: start - info.dataOffset, bytes: data });
+  }
+
+  private maybeObjectDone(now: number, obj: ObjectState): void {
+    if (obj.phase !== 'receiving' || obj.doneCount < obj.plan.blocks.length || obj.info === undefined) return;
+    obj.phase = 'decoded';
+    obj.doneAt = now;
+    this.openObjects--;
+    if (obj.body === undefined) {
+      this.events.push({ kind: 'object-decoded', toi: obj.toi, info: obj.info });
+      return;
+    }
+    const body = obj.body;
+    this.buffered -= body.length;
+    obj.body = undefined;
+    try {
+      const cid = decodeCid(body);
+      obj.phase = 'verified';
+      this.events.push({ kind: 'cid', toi: obj.toi, ciid: cid.ciid, complete: cid.complete, tois: cid.tois });
+      this.noteInstance(obj.toi, cid);
+    } catch (e) {
+      if (!isFcastError(e) || e.origin !== 'remote') throw e;
+      this.reject(obj, e.code, e.message);
+    }
+  }
+
+  /** Newest CID wins (RFC 6968 §2.2: CIID increases with each new instance). */
+  private noteInstance(toi: number, cid: CidInfo): void {
+    const cur = this.instance;
+    if (cur !== undefined && cur.ciid !== undefined && cid.ciid !== undefined && cid.ciid < cur.ciid) return;
+    if (cur !== undefined && cur.ciid === cid.ciid && cur.complete && !cid.complete) return;
+    this.instance = { toi, ...cid };
+    this.instanceAnnounced = false;
+    this.checkInstance();
+  }
+
+  private checkInstance(): void {
+    const inst = this.instance;
+    if (inst === undefined || !inst.complete || this.instanceAnnounced) return;
+    for (const toi of inst.tois) if (!this.isVerified(toi, inst.equivalent)) return;
+    this.instanceAnnounced = true;
+    this.events.push({ kind: 'instance-complete', ciid: inst.ciid, tois: inst.tois });
+  }
+
+  /** Verified itself, or the same object verified under its old TOI (a CID equivalence). */
+  private isVerified(toi: number, equivalent: ReadonlyMap<number, number>): boolean {
+    if (this.objects.get(toi)?.phase === 'verified') return true;
+    const old = equivalent.get(toi);
+    return old !== undefined && this.objects.get(old)?.phase === 'verified';
+  }
+
+  private reject(obj: ObjectState, code: ErrorCode, detail: string): void {
+    if (obj.phase === 'receiving') this.openObjects--;
+    for (const st of [...obj.pending.values()]) this.releaseBlock(obj, st);
+    if (obj.body !== undefined) this.buffered -= obj.body.length;
+    this.buffered -= obj.prefixLength;
+    obj.prefix = [];
+    obj.prefixLength = 0;
+    obj.body = undefined;
+    obj.phase = 'rejected';
+    obj.rejectCode = code;
+    this.drop(code);
+    this.events.push({ kind: 'object-rejected', toi: obj.toi, code, detail });
+  }
+
+  /** The shell verified and delivered a decoded object. */
+  objectVerified(toi: number): void {
+    const obj = this.objects.get(toi);
+    if (obj === undefined || obj.phase !== 'decoded') return;
+    obj.phase = 'verified';
+    this.checkInstance();
+  }
+
+  /** The shell could not verify a decoded object (checksum, digest, path): it is rejected. */
+  objectFailed(toi: number, code: ErrorCode, detail: string): void {
+    const obj = this.objects.get(toi);
+    if (obj === undefined || obj.phase !== 'decoded') return;
+    obj.phase = 'receiving';
+    this.openObjects++;
+    this.reject(obj, code, detail);
+  }
+
+  // ---- resume: the shell replays what an earlier run persisted -------------------------------
+
+  /**
+   * Recreate an object from resume state: its OTI, the blocks already written, and the FCAST
+   * header bytes when block 0 was done. Call before any datagram of the session arrives; then
+   * `restoreSymbol` for each spool record and `restoreEnd`.
+   */
+  restoreObject(now: number, toi: number, oti: FecOti, doneBlocks: Iterable<number>, headerBytes: Uint8Array | undefined, verified: boolean): void {
+    const scheme = this.opts.schemes.get(oti.encodingId);
+    if (scheme === undefined || this.objects.has(toi)) return;
+    scheme.validate(oti);
+    const obj = this.createObject(now, toi, oti, scheme, scheme.partition(oti));
+    if (verified) {
+      obj.phase = 'verified';
+      obj.doneAt = now;
+      this.openObjects--;
+      return;
+    }
+    for (const sbn of doneBlocks) {
+      if (sbn < obj.plan.blocks.length && !bitGet(obj.done, sbn)) {
+        bitSet(obj.done, sbn);
+        obj.doneCount++;
+      }
+    }
+    if (headerBytes !== undefined) {
+      obj.info = parseObjectHeader(headerBytes, oti.transferLength);
+      obj.headerBytes = headerBytes.slice(0, obj.info.dataOffset);
+    }
+  }
+
+  /** One spool record of a restored object. Records of blocks already done are skipped. */
+  restoreSymbol(toi: number, record: number, sbn: number, esi: number): void {
+    const obj = this.objects.get(toi);
+    if (obj === undefined || obj.phase !== 'receiving') return;
+    obj.records = Math.max(obj.records, record + 1);
+    const block = obj.plan.blocks[sbn];
+    if (block === undefined || esi >= block.n || bitGet(obj.done, sbn)) return;
+    const st = obj.pending.get(sbn) ?? this.newBlockState(obj, block);
+    if (bitGet(st.seen, esi)) return;
+    bitSet(st.seen, esi);
+    st.count++;
+    st.records.push(record);
+    obj.symbols++;
+    obj.restored++;
+    this.stats.restored++;
+  }
+
+  /** Spool records end at `records` (so new ones are numbered after them); request ready decodes. */
+  restoreEnd(now: number, toi: number, records: number): void {
+    const obj = this.objects.get(toi);
+    if (obj === undefined) return;
+    obj.records = Math.max(obj.records, records);
+    this.requestReady(obj);
+    this.maybeObjectDone(now, obj);
+  }
+
+  // ---- figures ---------------------------------------------------------------------------
+
+  receiverStats(): ReceiverStats {
+    return { ...this.stats, dropped: { ...this.stats.dropped } };
+  }
+
+  objectStats(toi: number): ObjectStats | undefined {
+    const o = this.objects.get(toi);
+    if (o === undefined) return undefined;
+    return {
+      toi,
+      phase: o.phase,
+      path: o.info?.path,
+      transferLength: o.oti.transferLength,
+      bytes: o.info?.dataLength,
+      blocks: o.plan.blocks.length,
+      blocksDone: o.doneCount,
+      k: o.k,
+      symbols: o.symbols,
+      restored: o.restored,
+      packets: o.packets,
+      firstAt: o.firstAt,
+      doneAt: o.doneAt,
+      rejectCode: o.rejectCode,
+      closed: o.closed,
+    };
+  }
+
+  allObjectStats(): ObjectStats[] {
+    return [...this.objects.keys()].map((toi) => this.objectStats(toi)!);
+  }
+
+  /** Known carousel instance (latest CID), if any. */
+  carouselInstance(): { ciid: number | undefined; complete: boolean; tois: readonly number[] } | undefined {
+    return this.instance;
+  }
+
+  isSessionClosed(): boolean {
+    return this.sessionClosed;
+  }
+
+  /**
+   * What is not yet verified: the objects of the latest CID, or, without a CID, every object
+   * heard that is not verified (CIDs themselves excluded).
+   */
+  missing(): MissingObject[] {
+    const tois = this.instance?.tois ?? [...this.objects.values()].filter((o) => o.info?.isCid !== true).map((o) => o.toi);
+    const out: MissingObject[] = [];
+    for (const toi of tois) {
+      const o = this.objects.get(toi);
+      if (this.isVerified(toi, this.instance?.equivalent ?? NO_EQUIVALENTS)) continue;
+      out.push({
+        toi,
+        path: o?.info?.path,
+        phase: o?.phase ?? 'unseen',
+        blocksDone: o?.doneCount ?? 0,
+        blocks: o?.plan.blocks.length ?? 0,
+        rejectCode: o?.rejectCode,
+      });
+    }
+    return out;
+  }
+}
+
+const NO_EQUIVALENTS: ReadonlyMap<number, number> = new Map();
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+// Writes received objects into the output directory (RFC 6968 §3.8 steps 3-4, §5.3.3).
+//
+// Each object's data is assembled in DIR/.fcast/<toi>.part, block by block at its final offset
+// (the FCAST header is cut off by the core, so the part file IS the file: no second copy). When
+// every block is in, the part file is read back once, streaming: the FCAST checksum (G=1: over
+// header + data), SHA-256 and/or SHA-1 digests and Content-Length are checked; mode and mtime
+// are set; only then is it renamed to its final name. A partial or wrong file never appears
+// under the final name. gzip Content-Encoding is undone into a second temp file while hashing
+// (the digest is of the decoded object), the one case where bytes are written twice.
+//
+// Paths: Content-Location was already reduced to a safe relative path (src/wire
+// content-location.ts). Here the directories on the way are created one by one, and any that
+// exists as a symlink or a non-directory is refused (FCAST_PATH), so a planted link cannot send
+// a file outside DIR. The final name may be an old symlink: rename replaces the link itself.
+
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, fdatasyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Writable } from 'node:stream';
+import { RemoteProtocolError, FcastError } from '../errors.js';
+import { InternetChecksum } from '../wire/checksum.js';
+import type { FcastObjectInfo } from '../assembly/object-info.js';
+import type { ReceiverState } from './spool.js';
+
+export class OutputDir {
+  readonly root: string;
+  private readonly parts = new Map<number, number>();
+
+  constructor(
+    dir: string,
+    private readonly state: ReceiverState,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.root = realpathSync(dir);
+  }
+
+  private part(toi: number): number {
+    let fd = this.parts.get(toi);
+    if (fd === undefined) {
+      fd = openSync(this.state.partPath(toi), 'a+');
+      closeSync(fd);
+      fd = openSync(this.state.partPath(toi), 'r+');
+      this.parts.set(toi, fd);
+    }
+    return fd;
+  }
+
+  /** Write decoded data at its offset in the object's part file. */
+  writeBlock(toi: number, fileOffset: number, bytes: Uint8Array): void {
+    const fd = this.part(toi);
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, fileOffset + done);
+  }
+
+  syncPart(toi: number): void {
+    const fd = this.parts.get(toi);
+    if (fd !== undefined) fdatasyncSync(fd);
+  }
+
+  private closePart(toi: number): void {
+    const fd = this.parts.get(toi);
+    if (fd === undefined) return;
+    closeSync(fd);
+    this.parts.delete(toi);
+  }
+
+  /** Forget a rejected object's part file. */
+  discard(toi: number): void {
+    this.closePart(toi);
+    rmSync(this.state.partPath(toi), { force: true });
+  }
+
+  /**
+   * Verify the decoded object and move it into place. Throws RemoteProtocolError
+   * (FCAST_CHECKSUM, FCAST_DIGEST, FCAST_CONTENT_LENGTH, FCAST_CONTENT_ENCODING, FCAST_PATH).
+   * Returns the final absolute path.
+   */
+  async deliver(toi: number, info: FcastObjectInfo, headerBytes: Uint8Array): Promise<string> {
+    const path = info.path!;
+    // A 0-byte object never wrote a block: create its (empty) part file now.
+    this.part(toi);
+    this.syncPart(toi);
+    this.closePart(toi);
+    const partFile = this.state.partPath(toi);
+    let content = partFile;
+    try {
+      const checksum = info.checksumWhole ? new InternetChecksum().update(headerBytes) : undefined;
+      const sha256 = info.sha256 ? createHash('sha256') : undefined;
+      const sha1 = info.sha1 ? createHash('sha1') : undefined;
+      let length = 0;
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb): void {
+          sha256?.update(chunk);
+          sha1?.update(chunk);
+          length += chunk.length;
+          cb();
+        },
+      });
+      if (info.gzip) {
+        content = `${partFile}.dec`;
+        const out = createWriteStream(content);
+        const tee = new Writable({
+          write(chunk: Buffer, _enc, cb): void {
+            sink.write(chunk);
+            out.write(chunk, cb);
+          },
+          final(cb): void {
+            out.end(cb);
+          },
+        });
+        const raw = createReadStream(partFile);
+        raw.on('data', (c) => checksum?.update(c as Buffer));
+        try {
+          await pipeline(raw, createGunzip(), tee);
+        } catch (e) {
+          if (e instanceof FcastError) throw e;
+          throw new RemoteProtocolError('FCAST_CONTENT_ENCODING', `gzip: ${(e as Error).message}`);
+        }
+      } else {
+        const raw = createReadStream(partFile, { highWaterMark: 1 << 20 });
+        raw.on('data', (c) => checksum?.update(c as Buffer));
+        await pipeline(raw, sink);
+      }
+      if (checksum !== undefined && !checksum.verify()) throw new RemoteProtocolError('FCAST_CHECKSUM', path);
+      if (info.contentLength !== undefined && length !== info.contentLength) {
+        throw new RemoteProtocolError('FCAST_CONTENT_LENGTH', `${path}: Content-Length ${info.contentLength}, got ${length}`);
+      }
+      if (sha256 !== undefined && !sha256.digest().equals(info.sha256!)) throw new RemoteProtocolError('FCAST_DIGEST', `${path}: SHA-256`);
+      if (sha1 !== undefined && !sha1.digest().equals(info.sha1!)) throw new RemoteProtocolError('FCAST_DIGEST', `${path}: SHA-1`);
+      const target = this.prepareTarget(path);
+      // setuid/setgid/sticky bits are not restored from the network.
+      chmodSync(content, (info.mode ?? 0o644) & 0o777);
+      if (info.mtime !== undefined) utimesSync(content, info.mtime, info.mtime);
+      renameSync(content, target);
+      if (content !== partFile) rmSync(partFile, { force: true });
+      return target;
+    } catch (e) {
+      if (content !== partFile) rmSync(content, { force: true });
+      throw e;
+    }
+  }
+
+  /** Create the directories down to `rel`'s parent, refusing symlinks and non-directories. */
+  private prepareTarget(rel: string): string {
+    const segments = rel.split('/');
+    let dir = this.root;
+    for (const seg of segments.slice(0, -1)) {
+      dir = join(dir, seg);
+      let st;
+      try {
+        st = lstatSync(dir);
+      } catch {
+        mkdirSync(dir);
+        continue;
+      }
+      if (!st.isDirectory()) throw new RemoteProtocolError('FCAST_PATH', `${rel}: ${dir} is not a directory`);
+    }
+    const target = join(dir, segments[segments.length - 1]!);
+    if (!target.startsWith(this.root + sep)) throw new RemoteProtocolError('FCAST_PATH', rel);
+    try {
+      if (lstatSync(target).isDirectory()) throw new RemoteProtocolError('FCAST_PATH', `${rel} is a directory`);
+    } catch (e) {
+      if (e instanceof FcastError) throw e;
+    }
+    return target;
+  }
+
+  close(): void {
+    for (const toi of [...this.parts.keys()]) this.closePart(toi);
+  }
+}
