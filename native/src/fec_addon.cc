@@ -3,7 +3,11 @@
 // an Error whose message starts with the fcast error code instead of touching foreign memory.
 #include <napi.h>
 
+#include <cstring>
+#include <vector>
+
 #include "fec.h"
+#include "fec_dense.h"
 #include "fec_program.h"
 
 namespace fcast {
@@ -52,10 +56,35 @@ Napi::Value XorProgramJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// solveDense(matrix: Uint32Array, rows: number, cols: number, rowOfCol: Int32Array)
+//   : { rank: number, ops: Uint32Array }   (contract of codecs/ldpc-staircase/dense.ts)
+Napi::Value SolveDenseJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t rows = 0, cols = 0;
+  if (info.Length() != 4 || !IsTyped(info[0], napi_uint32_array) || !IsU32(info[1], &rows) || !IsU32(info[2], &cols) ||
+      !IsTyped(info[3], napi_int32_array)) {
+    return Fail(env, "FEC_PROGRAM: solveDense(matrix: Uint32Array, rows, cols, rowOfCol: Int32Array)");
+  }
+  Napi::Uint32Array matrix = info[0].As<Napi::Uint32Array>();
+  Napi::Int32Array row_of_col = info[3].As<Napi::Int32Array>();
+  const uint64_t w32 = (static_cast<uint64_t>(cols) + 31) / 32;
+  if (static_cast<uint64_t>(rows) * w32 > matrix.ElementLength()) return Fail(env, "FEC_PROGRAM: matrix shorter than rows x ceil(cols/32) words");
+  if (cols > row_of_col.ElementLength()) return Fail(env, "FEC_PROGRAM: rowOfCol shorter than cols");
+  std::vector<uint32_t> ops;
+  const size_t rank = SolveDense(matrix.Data(), rows, cols, row_of_col.Data(), &ops);
+  Napi::Uint32Array out = Napi::Uint32Array::New(env, ops.size());
+  if (!ops.empty()) std::memcpy(out.Data(), ops.data(), ops.size() * sizeof(uint32_t));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rank", Napi::Number::New(env, static_cast<double>(rank)));
+  result.Set("ops", out);
+  return result;
+}
+
 }  // namespace
 
 void RegisterFec(Napi::Env env, Napi::Object exports) {
   exports.Set("xorProgram", Napi::Function::New(env, XorProgramJs));
+  exports.Set("solveDense", Napi::Function::New(env, SolveDenseJs));
 }
 
 }  // namespace fcast
