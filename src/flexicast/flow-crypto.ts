@@ -1,0 +1,238 @@
+// The shared flexicast flow, encrypted and authenticated once per packet (issue 6; Flexicast
+// QUIC design, research/quic.md §3.4). Every admitted receiver holds the flow secret of the
+// current epoch (KEY frame, src/wire/flexicast.ts), so the same ciphertext is valid for all of
+// them and one copy per channel is enough. Anonymous receivers and forgers cannot read or inject.
+//
+//   flow packet = 0xF1 | epoch u32 | seq u48 | AES-256-GCM(ALC packet) | tag (16)
+//
+// The first byte cannot start an LCT header (LCT version 1 puts 0x1_ in the top nibble,
+// RFC 5651 §5.1), so a receiver tells flow packets from plain ALC at a glance. Per-epoch key and
+// IV come from HKDF-SHA256 (RFC 5869) over the flow secret, bound to the flow id and epoch. The
+// nonce is IV XOR seq (the QUIC construction, RFC 9001 §5.3): with one key per epoch and seq
+// strictly increasing inside it, no nonce is ever used twice. The header is the AEAD's
+// associated data, so epoch and seq cannot be altered either. Replays are caught by a sliding
+// window per epoch after authentication (RFC 4303 §3.4.3 style), so forged packets never move it.
+//
+// Pure computation: node:crypto does AES-GCM, @noble/hashes does HKDF; no I/O, no clock.
+
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { LocalProtocolError, RemoteProtocolError, type ErrorCode } from '../errors.js';
+import { Reader, Writer } from '../wire/cursor.js';
+import { FLEX_SECRET_BYTES } from '../wire/flexicast.js';
+
+export const FLOW_MAGIC = 0xf1;
+export const FLOW_HEADER_BYTES = 11;
+export const FLOW_TAG_BYTES = 16;
+/** Bytes a flow packet adds to the ALC packet it carries. */
+export const FLOW_OVERHEAD = FLOW_HEADER_BYTES + FLOW_TAG_BYTES;
+/** AES-GCM confidentiality limit per key (RFC 9001 §6.6): rotate before this many packets. */
+export const FLOW_PACKET_LIMIT = 2 ** 23;
+const MAX_SEQ = 2 ** 48 - 1;
+const SALT = new TextEncoder().encode('fcast flexicast flow v1');
+
+/** The AEAD key and IV of one epoch of one flow. */
+export interface FlowKey {
+  readonly flowId: number;
+  readonly epoch: number;
+  /** Held as a KeyObject: node:crypto then skips re-importing raw key bytes on every packet (~2x faster). */
+  readonly key: KeyObject;
+  readonly iv: Uint8Array;
+}
+
+/** Derive the epoch's key (32 bytes) and IV (12 bytes) from its 32-byte flow secret. */
+export function deriveFlowKey(flowId: number, epoch: number, secret: Uint8Array): FlowKey {
+  if (secret.length !== FLEX_SECRET_BYTES) throw new LocalProtocolError('FLEX_VALUE', `flow secret of ${secret.length} bytes`);
+  const info = new Uint8Array(8 + 'flow key'.length);
+  const w = new Writer(info);
+  w.u32(flowId);
+  w.u32(epoch);
+  w.bytes(new TextEncoder().encode('flow key'));
+  const okm = hkdf(sha256, secret, SALT, info, 44);
+  return { flowId, epoch, key: createSecretKey(okm.subarray(0, 32)), iv: okm.slice(32, 44) };
+}
+
+// Scratch for the per-packet nonce: createCipheriv copies it, so one buffer serves every call.
+const nonceScratch = new Uint8Array(12);
+
+function nonce(iv: Uint8Array, seq: number): Uint8Array {
+  const n = nonceScratch;
+  n.set(iv);
+  let s = seq;
+  for (let i = 11; i >= 6; i--) {
+    n[i]! ^= s & 0xff;
+    s = Math.floor(s / 256);
+  }
+  return n;
+}
+
+/** Epoch and sequence of a flow packet, checked for shape only (not authenticated yet). */
+export function peekFlowHeader(packet: Uint8Array): { epoch: number; seq: number } {
+  if (packet.length < FLOW_OVERHEAD) throw new RemoteProtocolError('FLEX_LENGTH', `flow packet of ${packet.length} bytes`);
+  const r = new Reader(packet, 0, FLOW_HEADER_BYTES);
+  if (r.u8() !== FLOW_MAGIC) throw new RemoteProtocolError('FLEX_VERSION', 'not a flow packet');
+  const epoch = r.u32();
+  return { epoch, seq: r.u48() };
+}
+
+/** Encrypt one ALC packet as flow packet `seq` of `key`'s epoch. The caller never repeats a seq. */
+export function sealFlowPacket(key: FlowKey, seq: number, plaintext: Uint8Array): Uint8Array {
+  if (!Number.isInteger(seq) || seq < 0 || seq > MAX_SEQ) throw new LocalProtocolError('FLEX_VALUE', `flow seq ${seq}`);
+  // A plain Uint8Array, not a Buffer: callers' slice() must copy, as Uint8Array's does.
+  const out = new Uint8Array(FLOW_OVERHEAD + plaintext.length);
+  const w = new Writer(out);
+  w.u8(FLOW_MAGIC);
+  w.u32(key.epoch);
+  w.u48(seq);
+  const c = createCipheriv('aes-256-gcm', key.key, nonce(key.iv, seq));
+  c.setAAD(out.subarray(0, FLOW_HEADER_BYTES));
+  out.set(c.update(plaintext), FLOW_HEADER_BYTES);
+  c.final();
+  out.set(c.getAuthTag(), FLOW_HEADER_BYTES + plaintext.length);
+  return out;
+}
+
+/** Decrypt and authenticate a flow packet under `key`; FLEX_AUTH when it was forged or altered. */
+export function openFlowPacket(key: FlowKey, packet: Uint8Array): Uint8Array {
+  const { epoch, seq } = peekFlowHeader(packet);
+  if (epoch !== key.epoch) throw new RemoteProtocolError('FLEX_EPOCH', `packet epoch ${epoch}, key epoch ${key.epoch}`);
+  const tagAt = packet.length - FLOW_TAG_BYTES;
+  const d = createDecipheriv('aes-256-gcm', key.key, nonce(key.iv, seq));
+  d.setAAD(packet.subarray(0, FLOW_HEADER_BYTES));
+  d.setAuthTag(packet.subarray(tagAt));
+  const plain = d.update(packet.subarray(FLOW_HEADER_BYTES, tagAt));
+  try {
+    d.final();
+  } catch {
+    throw new RemoteProtocolError('FLEX_AUTH', `epoch ${epoch} seq ${seq}`);
+  }
+  return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
+}
+
+/**
+ * Sliding replay window over flow sequence numbers (one per epoch): accepts each seq once, and
+ * nothing more than `size` below the highest seen.
+ */
+export class ReplayWindow {
+  private readonly bits: Uint8Array;
+  private highest = -1;
+
+  constructor(readonly size = 4096) {
+    if (!Number.isInteger(size) || size < 8 || size % 8 !== 0) throw new LocalProtocolError('CONFIG', `replay window ${size}`);
+    this.bits = new Uint8Array(size / 8);
+  }
+
+  private bit(seq: number): [number, number] {
+    const i = seq % this.size;
+    return [i >>> 3, 1 << (i & 7)];
+  }
+
+  /** Whether `seq` would be accepted; does not record it. */
+  check(seq: number): 'fresh' | 'replay' | 'old' {
+    if (seq > this.highest) return 'fresh';
+    if (this.highest - seq >= this.size) return 'old';
+    const [byte, mask] = this.bit(seq);
+    return (this.bits[byte]! & mask) !== 0 ? 'replay' : 'fresh';
+  }
+
+  /** Record `seq` (after it authenticated and `check` said fresh). */
+  commit(seq: number): void {
+    if (seq > this.highest) {
+      if (seq - this.highest >= this.size) {
+        this.bits.fill(0);
+      } else {
+        for (let s = this.highest + 1; s < seq; s++) {
+          const [byte, mask] = this.bit(s);
+          this.bits[byte]! &= ~mask;
+        }
+      }
+      this.highest = seq;
+    }
+    const [byte, mask] = this.bit(seq);
+    this.bits[byte]! |= mask;
+  }
+}
+
+/** Sender side: seals the flow under the current epoch with a strictly increasing seq. */
+export class FlowSealer {
+  private key: FlowKey;
+  private seq = 0;
+
+  constructor(key: FlowKey) {
+    this.key = key;
+  }
+
+  get epoch(): number {
+    return this.key.epoch;
+  }
+
+  /** Packets sealed under the current epoch; rotate well before FLOW_PACKET_LIMIT. */
+  get packetsInEpoch(): number {
+    return this.seq;
+  }
+
+  /** Switch to a newer epoch (its KEY was sent to every member beforehand). */
+  rotate(key: FlowKey): void {
+    if (key.epoch <= this.key.epoch) throw new LocalProtocolError('FLEX_VALUE', `epoch ${key.epoch} after ${this.key.epoch}`);
+    this.key = key;
+    this.seq = 0;
+  }
+
+  seal(alcPacket: Uint8Array): Uint8Array {
+    if (this.seq >= FLOW_PACKET_LIMIT) throw new LocalProtocolError('FLEX_VALUE', `epoch ${this.key.epoch} used up; rotate`);
+    return sealFlowPacket(this.key, this.seq++, alcPacket);
+  }
+}
+
+export type FlowDropCode = Extract<ErrorCode, 'FLEX_AUTH' | 'FLEX_REPLAY' | 'FLEX_EPOCH' | 'FLEX_LENGTH' | 'FLEX_VERSION'>;
+
+/**
+ * Receiver side: holds the keys of a few epochs (the current one, the next one handed out before
+ * a rotation, and the previous one for late packets) with a replay window each. Bad packets are
+ * counted by code and dropped; `open` returns the ALC packet or undefined.
+ */
+export class FlowOpener {
+  private readonly epochs = new Map<number, { key: FlowKey; window: ReplayWindow }>();
+  readonly dropped: Record<FlowDropCode, number> = { FLEX_AUTH: 0, FLEX_REPLAY: 0, FLEX_EPOCH: 0, FLEX_LENGTH: 0, FLEX_VERSION: 0 };
+  opened = 0;
+
+  constructor(private readonly maxEpochs = 3, private readonly windowSize = 4096) {}
+
+  /** Install an epoch's key (from a KEY frame). The oldest epochs beyond `maxEpochs` are retired. */
+  install(key: FlowKey): void {
+    if (this.epochs.has(key.epoch)) return;
+    this.epochs.set(key.epoch, { key, window: new ReplayWindow(this.windowSize) });
+    const held = [...this.epochs.keys()].sort((a, b) => a - b);
+    for (const e of held.slice(0, Math.max(0, held.length - this.maxEpochs))) this.epochs.delete(e);
+  }
+
+  /** Forget an epoch (after a rotation's grace period). */
+  retire(epoch: number): void {
+    this.epochs.delete(epoch);
+  }
+
+  get heldEpochs(): number[] {
+    return [...this.epochs.keys()].sort((a, b) => a - b);
+  }
+
+  open(packet: Uint8Array): Uint8Array | undefined {
+    try {
+      const { epoch, seq } = peekFlowHeader(packet);
+      const e = this.epochs.get(epoch);
+      if (e === undefined) throw new RemoteProtocolError('FLEX_EPOCH', `epoch ${epoch} not held`);
+      if (e.window.check(seq) !== 'fresh') throw new RemoteProtocolError('FLEX_REPLAY', `epoch ${epoch} seq ${seq}`);
+      const plain = openFlowPacket(e.key, packet);
+      e.window.commit(seq);
+      this.opened++;
+      return plain;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== undefined && code in this.dropped) {
+        this.dropped[code as FlowDropCode]++;
+        return undefined;
+      }
+      throw err;
+    }
+  }
+}
