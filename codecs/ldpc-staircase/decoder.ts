@@ -1,0 +1,183 @@
+// Incremental LDPC-Staircase decoder for one source block (RFC 5170 §6.4: the decoder is free).
+// Symbols arrive in any order; each new one is copied into the block arena and peeled at once
+// (every equation left with a single unknown solves it), so progress is exact after every push.
+// When peeling stalls and the equations could determine all unknowns, maximum-likelihood
+// decoding (ml.ts) runs; it is retried only after as many new symbols as its last rank shortfall,
+// since each symbol lowers that shortfall by at most one — exact and cheap.
+// Symbol work is deferred: records accumulate in a program that runs when the block completes.
+import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
+import type { BlockDecoder, DecoderProgress, SourceBlock } from '../types.js';
+import { ProgramBuilder, type SymbolExecutor } from './executor.js';
+import type { LdpcMatrix } from './matrix.js';
+import { decodeMl } from './ml.js';
+
+export interface LdpcDecoderConfig {
+  readonly block: SourceBlock;
+  readonly symbolSize: number;
+  readonly matrix: LdpcMatrix;
+  readonly executor: SymbolExecutor;
+  readonly iterativeOnly: boolean;
+}
+
+export class LdpcDecoder implements BlockDecoder {
+  readonly block: SourceBlock;
+  private readonly e: number;
+  private readonly m: LdpcMatrix;
+  private readonly executor: SymbolExecutor;
+  private readonly iterativeOnly: boolean;
+  /** Allocated on the first symbol: n·E bytes, symbol j at [j·E, (j+1)·E). */
+  private arena: Uint8Array | undefined;
+  private readonly seen: Uint8Array;
+  private readonly known: Uint8Array;
+  private readonly count: Int32Array;
+  private readonly acc: Int32Array;
+  private readonly queue: Int32Array;
+  private readonly program = new ProgramBuilder();
+  private received = 0;
+  private knownSource = 0;
+  private knownTotal = 0;
+  private liveRows: number;
+  /** New symbols still needed before ML can succeed (a lower bound on the rank shortfall). */
+  private mlWait = 0;
+  private done = false;
+
+  constructor(cfg: LdpcDecoderConfig) {
+    this.block = cfg.block;
+    this.e = cfg.symbolSize;
+    this.m = cfg.matrix;
+    this.executor = cfg.executor;
+    this.iterativeOnly = cfg.iterativeOnly;
+    const { n, k, rows, rowStart, rowCols } = this.m;
+    this.seen = new Uint8Array(n);
+    this.known = new Uint8Array(n);
+    this.queue = new Int32Array(n);
+    this.count = new Int32Array(rows);
+    this.acc = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let a = k + r;
+      for (let x = rowStart[r]!; x < rowStart[r + 1]!; x++) a ^= rowCols[x]!;
+      if (r > 0) a ^= k + r - 1;
+      this.acc[r] = a;
+      this.count[r] = rowStart[r + 1]! - rowStart[r]! + (r > 0 ? 2 : 1);
+    }
+    this.liveRows = rows;
+  }
+
+  push(esi: number, symbol: Uint8Array): boolean {
+    const { k, n } = this.m;
+    const e = this.e;
+    if (!Number.isInteger(esi) || esi < 0 || esi >= n) {
+      throw new RemoteProtocolError('FEC_ESI', `ESI ${esi} outside 0..${n - 1} of block ${this.block.sbn}`);
+    }
+    const shortLen = this.block.length - (k - 1) * e;
+    if (symbol.length !== e && !(esi === k - 1 && symbol.length === shortLen)) {
+      throw new RemoteProtocolError('FEC_SYMBOL_SIZE', `ESI ${esi}: ${symbol.length} bytes, expected ${e}`);
+    }
+    if (this.seen[esi] === 1) return false;
+    this.seen[esi] = 1;
+    this.received++;
+    if (this.done || this.known[esi] === 1) return false;
+    this.arena ??= new Uint8Array(n * e);
+    this.arena.set(symbol, esi * e);
+    this.learn(esi);
+    if (this.knownSource === k) this.complete();
+    else if (!this.iterativeOnly) this.maybeMl();
+    return true;
+  }
+
+  progress(): DecoderProgress {
+    return { received: this.received, knownSource: this.knownSource, complete: this.done };
+  }
+
+  finish(): boolean {
+    return this.done;
+  }
+
+  sourceBlock(): Uint8Array {
+    if (!this.done) throw new LocalProtocolError('FEC_NOT_DECODABLE', `block ${this.block.sbn} is not complete`);
+    return (this.arena ?? new Uint8Array(0)).subarray(0, this.block.length);
+  }
+
+  knownBitmap(): Uint8Array {
+    const k = this.m.k;
+    const bits = new Uint8Array((k + 7) >>> 3);
+    for (let i = 0; i < k; i++) if (this.known[i] === 1) bits[i >>> 3]! |= 1 << (i & 7);
+    return bits;
+  }
+
+  /** Mark column c known and peel: every equation left with one unknown solves it. */
+  private learn(c0: number): void {
+    const { k, rows, colStart, colRows } = this.m;
+    const { count, acc, known, queue } = this;
+    this.setKnown(c0);
+    queue[0] = c0;
+    let head = 0;
+    let tail = 1;
+    while (head < tail) {
+      const c = queue[head++]!;
+      let r = c < k ? colStart[c]! : c - k;
+      const end = c < k ? colStart[c + 1]! : Math.min(c - k + 2, rows);
+      for (let x = r; x < end; x++) {
+        r = c < k ? colRows[x]! : x;
+        const left = --count[r]!;
+        acc[r]! ^= c;
+        if (left === 0) {
+          this.liveRows--;
+        } else if (left === 1) {
+          const u = acc[r]!;
+          if (known[u] === 1) continue;
+          this.emitSolve(r, u);
+          this.setKnown(u);
+          queue[tail++] = u;
+        }
+      }
+    }
+  }
+
+  private setKnown(c: number): void {
+    this.known[c] = 1;
+    this.knownTotal++;
+    if (c < this.m.k) this.knownSource++;
+  }
+
+  /** Record: unknown u = XOR of the other columns of row r. */
+  private emitSolve(r: number, u: number): void {
+    const { k, rowStart, rowCols } = this.m;
+    const p = this.program;
+    const a = rowStart[r]!;
+    const b = rowStart[r + 1]!;
+    p.reserve(b - a + 4);
+    p.push(u);
+    const mAt = p.length;
+    p.push(0);
+    for (let x = a; x < b; x++) if (rowCols[x] !== u) p.push(rowCols[x]!);
+    if (k + r !== u) p.push(k + r);
+    if (r > 0 && k + r - 1 !== u) p.push(k + r - 1);
+    p.buf[mAt] = p.length - mAt - 1;
+  }
+
+  private maybeMl(): void {
+    if (this.mlWait > 0) this.mlWait--;
+    if (this.mlWait > 0) return;
+    const unknowns = this.m.n - this.knownTotal;
+    if (unknowns > this.liveRows) {
+      this.mlWait = unknowns - this.liveRows;
+      return;
+    }
+    const shortfall = decodeMl(this.m, { known: this.known, count: this.count, acc: this.acc }, this.program);
+    if (shortfall > 0) {
+      this.mlWait = shortfall;
+      return;
+    }
+    for (let c = 0; c < this.m.n; c++) if (this.known[c] === 0) this.setKnown(c);
+    this.complete();
+  }
+
+  /** Every source symbol is known: run the deferred symbol work and free the bookkeeping. */
+  private complete(): void {
+    this.done = true;
+    const arena = (this.arena ??= new Uint8Array(this.m.n * this.e));
+    this.executor.run(arena, this.e, this.program.buf, this.program.length);
+    this.program.clear();
+  }
+}

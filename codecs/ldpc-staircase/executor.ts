@@ -1,0 +1,100 @@
+// Symbol work of the LDPC codec, kept apart from the symbolic work (which symbols to XOR into
+// which: index arithmetic in program.ts, encoder.ts, decoder.ts, dense.ts). A block lives in an
+// arena where symbol j is bytes [j·E, (j+1)·E). A program is a Uint32Array of records
+// `[dst, m, src_1, ..., src_m]` meaning arena[dst] ^= arena[src_1] ^ ... ^ arena[src_m], run in
+// order. dst never appears among its own sources. The same program can run on any executor
+// (pure TypeScript here, native kernels in native/), which is how they are cross-checked.
+
+export interface SymbolExecutor {
+  /** Run records program[0 .. length) on `arena` with symbols of `symbolSize` bytes. */
+  run(arena: Uint8Array, symbolSize: number, program: Uint32Array, length: number): void;
+}
+
+/** Pure TypeScript executor: 32-bit words when E and the arena allow it, bytes otherwise. */
+export const tsExecutor: SymbolExecutor = {
+  run(arena, symbolSize, program, length) {
+    if ((symbolSize & 3) === 0 && (arena.byteOffset & 3) === 0) {
+      const words = new Int32Array(arena.buffer, arena.byteOffset, arena.length >>> 2);
+      runWords(words, symbolSize >>> 2, program, length);
+    } else {
+      runBytes(arena, symbolSize, program, length);
+    }
+  },
+};
+
+function runWords(a: Int32Array, w: number, program: Uint32Array, length: number): void {
+  let p = 0;
+  while (p < length) {
+    const d = program[p]! * w;
+    const m = program[p + 1]!;
+    p += 2;
+    const end = p + m;
+    // Four, two, then one source per pass: fewer loads and stores of the destination.
+    for (; p + 4 <= end; p += 4) {
+      const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w, s3 = program[p + 3]! * w;
+      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]! ^ a[s3 + i]!;
+    }
+    if (p + 2 <= end) {
+      const s0 = program[p]! * w, s1 = program[p + 1]! * w;
+      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]!;
+      p += 2;
+    }
+    if (p < end) {
+      const s0 = program[p]! * w;
+      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]!;
+      p++;
+    }
+  }
+}
+
+function runBytes(a: Uint8Array, e: number, program: Uint32Array, length: number): void {
+  let p = 0;
+  while (p < length) {
+    const d = program[p]! * e;
+    const m = program[p + 1]!;
+    p += 2;
+    const end = p + m;
+    for (; p < end; p++) {
+      const s = program[p]! * e;
+      for (let i = 0; i < e; i++) a[d + i] ^= a[s + i]!;
+    }
+  }
+}
+
+/**
+ * The executor for a codec instance. `native: false` forces the TypeScript path; the native
+ * executor (native/) is chosen here when the addon provides one.
+ */
+export function executorFor(native: boolean | undefined): SymbolExecutor {
+  void native;
+  return tsExecutor;
+}
+
+/** A growable program buffer (records appended by the symbolic passes). */
+export class ProgramBuilder {
+  buf: Uint32Array;
+  length = 0;
+
+  constructor(initialWords = 1024) {
+    this.buf = new Uint32Array(Math.max(16, initialWords));
+  }
+
+  /** Make room for `words` more words. */
+  reserve(words: number): void {
+    const need = this.length + words;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint32Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  push(word: number): void {
+    this.buf[this.length++] = word;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}

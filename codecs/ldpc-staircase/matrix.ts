@@ -1,0 +1,163 @@
+// RFC 5170 §6.2: the LDPC-Staircase parity-check matrix H of one source block, (n−k) rows by
+// n columns. The left side (source columns) is built by `left_matrix_init` exactly as the RFC's
+// C code, including the fallback placement when no admissible candidate is left and the row
+// fix-up that gives every row at least two 1s; every draw comes from one PRNG stream seeded once
+// per block. The right side is the staircase: row r holds repair ESIs k+r and (r ≥ 1) k+r−1,
+// so it is implicit and not stored.
+import { ParkMiller } from './prng.js';
+
+/** The left side of H in both orientations (compressed rows and compressed columns). */
+export interface LdpcMatrix {
+  readonly k: number;
+  readonly n: number;
+  readonly n1: number;
+  readonly seed: number;
+  /** n − k: rows (parity equations), one per repair symbol. */
+  readonly rows: number;
+  /** Row r's source columns are rowCols[rowStart[r] .. rowStart[r+1]), ascending. */
+  readonly rowStart: Int32Array;
+  readonly rowCols: Int32Array;
+  /** Source column c's rows are colRows[colStart[c] .. colStart[c+1]), ascending. */
+  readonly colStart: Int32Array;
+  readonly colRows: Int32Array;
+  /** Times the main loop ran out of candidates and drew a row uniformly (for the vectors). */
+  readonly fallbackPlacements: number;
+  /** 1s added by the row fix-up step (for the vectors). */
+  readonly rowfixAdded: number;
+}
+
+/**
+ * Build H for (k, n, N1, seed). Preconditions (checked by the scheme's OTI validation):
+ * k ≥ 1, 1 ≤ N1 ≤ n − k, 1 ≤ seed ≤ 2^31−2. A block with n = k has no equations.
+ */
+export function buildMatrix(k: number, n: number, n1: number, seed: number): LdpcMatrix {
+  const rows = n - k;
+  if (rows === 0) {
+    return {
+      k, n, n1, seed, rows,
+      rowStart: new Int32Array(1), rowCols: new Int32Array(0),
+      colStart: new Int32Array(k + 1), colRows: new Int32Array(0),
+      fallbackPlacements: 0, rowfixAdded: 0,
+    };
+  }
+  const prng = new ParkMiller(seed);
+  const total = n1 * k;
+  // colEntries[j*n1 + h]: the h-th row placed in source column j (exactly N1 per column).
+  const colEntries = new Int32Array(total);
+  const u = new Int32Array(total);
+  for (let h = total - 1; h >= 0; h--) u[h] = h % rows;
+
+  let t = 0;
+  let fallbackPlacements = 0;
+  for (let j = 0; j < k; j++) {
+    const base = j * n1;
+    for (let h = 0; h < n1; h++) {
+      // matrix_has_entry(row, j) only ever asks about the column being filled.
+      let i = t;
+      while (i < total && inColumn(colEntries, base, h, u[i]!)) i++;
+      let row: number;
+      if (i < total) {
+        do {
+          i = t + prng.rand(total - t);
+        } while (inColumn(colEntries, base, h, u[i]!));
+        row = u[i]!;
+        u[i] = u[t]!;
+        t++;
+      } else {
+        fallbackPlacements++;
+        do {
+          row = prng.rand(rows);
+        } while (inColumn(colEntries, base, h, row));
+      }
+      colEntries[base + h] = row;
+    }
+  }
+
+  // Row lists with room for the (at most two) fix-up entries per row.
+  const degree = new Int32Array(rows);
+  for (let x = 0; x < total; x++) degree[colEntries[x]!]!++;
+  const cap = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) cap[r + 1] = cap[r]! + degree[r]! + 2;
+  const rowBuf = new Int32Array(cap[rows]!);
+  const fill = new Int32Array(rows);
+  for (let j = 0; j < k; j++) {
+    for (let h = 0; h < n1; h++) {
+      const r = colEntries[j * n1 + h]!;
+      rowBuf[cap[r]! + fill[r]!] = j;
+      fill[r]!++;
+    }
+  }
+
+  // Row fix-up: no row may keep fewer than two 1s (needed below code rate 2/(2+N1)). With k = 1
+  // a second, different column does not exist, so the RFC loop would never end: skipped there.
+  let rowfixAdded = 0;
+  for (let r = 0; r < rows; r++) {
+    if (fill[r] === 0) {
+      rowBuf[cap[r]!] = prng.rand(k);
+      fill[r] = 1;
+      rowfixAdded++;
+    }
+    if (fill[r] === 1 && k > 1) {
+      const existing = rowBuf[cap[r]!]!;
+      let c: number;
+      do {
+        c = prng.rand(k);
+      } while (c === existing);
+      rowBuf[cap[r]! + 1] = c;
+      fill[r] = 2;
+      rowfixAdded++;
+    }
+  }
+
+  // Compress: rows ascending by column, then the transposed (column) view.
+  const rowStart = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) rowStart[r + 1] = rowStart[r]! + fill[r]!;
+  const nnz = rowStart[rows]!;
+  const rowCols = new Int32Array(nnz);
+  for (let r = 0; r < rows; r++) {
+    const part = rowBuf.subarray(cap[r]!, cap[r]! + fill[r]!);
+    part.sort();
+    rowCols.set(part, rowStart[r]!);
+  }
+  const colStart = new Int32Array(k + 1);
+  for (let x = 0; x < nnz; x++) colStart[rowCols[x]! + 1]!++;
+  for (let c = 0; c < k; c++) colStart[c + 1]! += colStart[c]!;
+  const colRows = new Int32Array(nnz);
+  const colFill = colStart.slice(0, k);
+  for (let r = 0; r < rows; r++) {
+    for (let x = rowStart[r]!; x < rowStart[r + 1]!; x++) {
+      const c = rowCols[x]!;
+      colRows[colFill[c]!] = r;
+      colFill[c]!++;
+    }
+  }
+  return { k, n, n1, seed, rows, rowStart, rowCols, colStart, colRows, fallbackPlacements, rowfixAdded };
+}
+
+function inColumn(colEntries: Int32Array, base: number, placed: number, row: number): boolean {
+  for (let h = 0; h < placed; h++) if (colEntries[base + h] === row) return true;
+  return false;
+}
+
+// Blocks of one object share (k, n) for all but one size, and every block re-seeds the PRNG
+// with the same OTI seed, so the same matrix serves many blocks: keep the last few.
+const CACHE_SIZE = 4;
+const cache: LdpcMatrix[] = [];
+
+/** buildMatrix with a small most-recently-used cache (matrices are immutable). */
+export function matrixFor(k: number, n: number, n1: number, seed: number): LdpcMatrix {
+  for (let i = 0; i < cache.length; i++) {
+    const m = cache[i]!;
+    if (m.k === k && m.n === n && m.n1 === n1 && m.seed === seed) {
+      if (i > 0) {
+        cache.splice(i, 1);
+        cache.unshift(m);
+      }
+      return m;
+    }
+  }
+  const m = buildMatrix(k, n, n1, seed);
+  cache.unshift(m);
+  if (cache.length > CACHE_SIZE) cache.pop();
+  return m;
+}
