@@ -4,6 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { getNative } from '../../codecs/native.js';
 import { tsExecutor } from '../../codecs/ldpc-staircase/executor.js';
 import { checkProgram, nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
+import { solveDense } from '../../codecs/ldpc-staircase/dense.js';
+import { nativeDenseSolver } from '../../codecs/ldpc-staircase/native-dense.js';
 
 /** xorshift32: reproducible, and a failure message can name its seed. */
 function rng(seed: number): () => number {
@@ -123,5 +125,47 @@ describe('native symbol executor', () => {
       delete process.env['FCAST_NO_NATIVE'];
       vi.resetModules();
     }
+  });
+});
+
+describe('native dense core', () => {
+  /** A random rows x cols bit matrix, packed as dense.ts expects; density p. */
+  function randomMatrix(rows: number, cols: number, p: number, r: () => number): Uint32Array {
+    const w = (cols + 31) >>> 5;
+    const m = new Uint32Array(rows * w);
+    for (let i = 0; i < rows; i++) for (let c = 0; c < cols; c++) if (r() < p) m[i * w + (c >>> 5)]! |= 1 << (c & 31);
+    return m;
+  }
+
+  it('gives exactly the solution of dense.ts (rank, pivot rows, row operations, final matrix)', () => {
+    const solve = nativeDenseSolver()!;
+    expect(solve).toBeDefined();
+    let fullRank = 0;
+    for (let seed = 1; seed <= 80; seed++) {
+      const r = rng(seed * 97);
+      const cols = [0, 1, 5, 31, 32, 33, 63, 64, 65, 100, 130, 257][seed % 12]!;
+      const rows = cols + Math.floor(r() * 6) - (seed % 5 === 0 ? 2 : 0);
+      if (rows < 0) continue;
+      const m = randomMatrix(rows, cols, [0.05, 0.2, 0.5][seed % 3]!, r);
+      const a = m.slice();
+      const b = m.slice();
+      const ts = solveDense(a, rows, cols);
+      const nat = solve(b, rows, cols);
+      const at = `seed ${seed}, ${rows} x ${cols}`;
+      expect(nat.rank, at).toBe(ts.rank);
+      expect(Array.from(nat.rowOfCol), at).toEqual(Array.from(ts.rowOfCol));
+      expect(Array.from(nat.ops), at).toEqual(Array.from(ts.ops));
+      expect(Array.from(b), at).toEqual(Array.from(a));
+      if (ts.rank === cols) fullRank++;
+    }
+    expect(fullRank).toBeGreaterThan(10);
+  });
+
+  it('refuses a matrix shorter than rows x cols with FEC_PROGRAM', () => {
+    expect(codeOf(() => nativeDenseSolver()!(new Uint32Array(3), 4, 32))).toBe('FEC_PROGRAM');
+    expect(codeOf(() => nativeDenseSolver()!(new Uint32Array(3), -1, 32))).toBe('FEC_PROGRAM');
+    const raw = getNative()!['solveDense'] as (...args: unknown[]) => unknown;
+    expect(() => raw(new Uint32Array(3), 4, 32, new Int32Array(32))).toThrow(/^FEC_PROGRAM/);
+    expect(() => raw(new Uint32Array(4), 4, 32, new Int32Array(8))).toThrow(/^FEC_PROGRAM/);
   });
 });
