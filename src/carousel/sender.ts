@@ -1,0 +1,418 @@
+// The carousel sender machine (RFC 6968 §3.4, §3.7 sender steps; RFC 5775 §4.3; RFC 5651 §5.1
+// close flags, §5.2.2 EXT_TIME). Sans-IO, pull model (STYLE §2): the shell calls `poll(now)` in a
+// loop and acts on what it gets back:
+//   transmit -> send `bytes` on `channel` (pacing is the shell's job, src/net/pacer.ts);
+//   read     -> read `target.length` bytes of file `key` at `fileOffset` into `target`, then
+//               call `readDone(id)` (the only way file bytes enter the core);
+//   wait     -> nothing to send until a read completes or `until` (a `now` value) passes;
+//   done     -> the session is closed.
+//
+// Transmission order [ours] (RFC 3453 §2.3, RFC 5170 §5.1):
+// - Blocks, not objects, are the unit. In each cycle the blocks of all objects are taken in
+//   object order (then SBN order) into a window of W active blocks, and the window is served
+//   round robin, one packet per block per turn. A loss burst of b packets therefore costs each
+//   of min(b, W) blocks about b/W symbols instead of wiping out b symbols of one block, and
+//   small files travel side by side with the blocks of a large one.
+// - Within a block, the n encoding symbols (k source + n−k repair) go in a fresh random order
+//   every cycle (seeded by session seed, TOI, SBN, cycle). Source symbols are not always first:
+//   with a fixed order a receiver that lost the same positions in two cycles would lose the same
+//   symbols twice, and a receiver joining mid-block would always miss the same ones. Any ~k of
+//   the n symbols decode an LDPC-Staircase block, so every received packet is worth as much as
+//   any other.
+// - When a block has sent all its symbols for the cycle it leaves the window (its repair
+//   symbols are dropped: the only cache is the W active blocks plus P blocks read ahead, so the
+//   memory use is bounded by (W + P) blocks whatever the object sizes).
+// - The CID goes first in every cycle and again every `cidIntervalMs`, so a late joiner learns
+//   the object list within that interval; every data packet carries EXT_FTI (SPEC-NOTES §0.4).
+//
+// TOI allocation [ours] (RFC 6968 §3.6): TOI 1 is the CID of carousel instance 0, the files take
+// TOIs 2, 3, … in the order given (the shell sorts them by Content-Location). TOI 0 is never used
+// and no TOI is reused within a session. 32-bit TOIs; a session holds at most 2^31 − 2 files so
+// the active TOIs stay within half the TOI space.
+//
+// Modes: push sends every object's symbols `cycles` times, sets B (close object) in the last
+// packet of each object of the last cycle, then closes. On-demand cycles until `deadline` and
+// carries EXT_TIME ERT = whole seconds left on the air in every packet. Both end with
+// `closeRepeats` CID bursts whose packets carry A (close session) and B.
+
+import type { BlockEncoder, SourceBlock } from '../../codecs/types.js';
+import { LocalProtocolError } from '../errors.js';
+import { alcHeaderSize, buildCidList, encodeAlcPacket, encodeCidObject, type AlcPacketInit } from '../wire/index.js';
+import { permutation, seedOf } from './order.js';
+import { checkFecSettings, planFile, planMemoryObject, type CarouselFile, type FecSettings, type PlannedObject, type SchemeLookup } from './plan.js';
+
+export type CarouselMode = 'push' | 'on-demand';
+
+export interface SenderConfig {
+  readonly tsi: number;
+  readonly files: readonly CarouselFile[];
+  readonly fec: FecSettings;
+  readonly schemes: SchemeLookup;
+  readonly mode: CarouselMode;
+  /** Push: how many times every symbol is sent (≥ 1). */
+  readonly cycles?: number;
+  /** On-demand: the `now` (ms) at which the carousel closes. */
+  readonly deadline?: number;
+  /** Seeds symbol order and LDPC PRNG seeds; the same seed replays the same session. */
+  readonly seed?: number;
+  /** Channel number written in the CCI and returned with every transmit. */
+  readonly channel?: number;
+  /** W: blocks on the air at once (default 16). */
+  readonly maxActiveBlocks?: number;
+  /** P: blocks read ahead of the window (default 4). */
+  readonly prefetchBlocks?: number;
+  /** Upper bound on block memory (source + cached repair) in bytes; may lower W (default 128 MiB). */
+  readonly memoryBudget?: number;
+  /** A CID burst at least this often, in ms of `now` (default 1000). */
+  readonly cidIntervalMs?: number;
+  /** CID bursts with the A flag at the end (default 3). */
+  readonly closeRepeats?: number;
+}
+
+export interface Transmit {
+  readonly kind: 'transmit';
+  readonly channel: number;
+  /** The whole ALC datagram, freshly allocated (the shell may hand it to an async send). */
+  readonly bytes: Uint8Array;
+  readonly at: number;
+  readonly toi: number;
+  readonly sbn: number;
+  readonly esi: number;
+}
+
+export interface BlockRead {
+  readonly kind: 'read';
+  readonly id: number;
+  readonly key: number;
+  readonly fileOffset: number;
+  /** Fill all of it, then call readDone(id). */
+  readonly target: Uint8Array;
+}
+
+export interface Wait {
+  readonly kind: 'wait';
+  /** Poll again at this `now` at the latest; undefined = when a read completes. */
+  readonly until: number | undefined;
+}
+
+export type SenderOutput = Transmit | BlockRead | Wait | { readonly kind: 'done' };
+
+export interface SenderStats {
+  readonly objects: number;
+  /** Current cycle, 0-based (equals `cycles` once a push session has finished its cycles). */
+  readonly cycle: number;
+  readonly packets: number;
+  /** Datagram bytes (ALC headers included). */
+  readonly bytes: number;
+  /** Packets of file objects sent in the current cycle, and in a whole cycle. */
+  readonly cyclePackets: number;
+  readonly cycleTotal: number;
+  /** Upper bound of the bytes held for blocks right now (sources, read-ahead, repair caches). */
+  readonly bufferedBytes: number;
+  readonly activeBlocks: number;
+  readonly pendingReads: number;
+}
+
+interface Job {
+  readonly obj: PlannedObject;
+  readonly index: number;
+  readonly block: SourceBlock;
+  readonly buf: Uint8Array;
+  readonly id: number;
+  issued: boolean;
+  ready: boolean;
+  encoder: BlockEncoder | undefined;
+  order: Uint32Array | undefined;
+  pos: number;
+}
+
+const CID_TOI = 1;
+const FIRST_FILE_TOI = 2;
+const MAX_FILES = 0x7fff_fffe;
+const EMPTY = new Uint8Array(0);
+
+export class CarouselSender {
+  private readonly cfg: SenderConfig;
+  private readonly objects: PlannedObject[];
+  private readonly cid: Job;
+  private readonly window: number;
+  private readonly prefetch: number;
+  private readonly seed: number;
+  private readonly channel: number;
+  private readonly cidInterval: number;
+  private phase: 'run' | 'closing' | 'done' = 'run';
+  private cycle = 0;
+  private nextObject = 1;
+  private nextSbn = 0;
+  private readonly pipeline: Job[] = [];
+  private readonly active: Job[] = [];
+  private readonly reads = new Map<number, Job>();
+  private rr = 0;
+  private nextId = 1;
+  private lastCidAt = -Infinity;
+  private cidBursts = 0;
+  private closeBurstsLeft: number;
+  private remaining: number[];
+  private psn = 0;
+  private packets = 0;
+  private bytes = 0;
+  private cyclePackets = 0;
+  private readonly cycleTotal: number;
+
+  constructor(cfg: SenderConfig) {
+    checkFecSettings(cfg.fec);
+    if (!Number.isInteger(cfg.tsi) || cfg.tsi < 1 || cfg.tsi > 0xffff_ffff) throw new LocalProtocolError('USAGE', `TSI ${cfg.tsi}`);
+    if (cfg.files.length > MAX_FILES) throw new LocalProtocolError('USAGE', `${cfg.files.length} files: at most ${MAX_FILES} per session`);
+    if (cfg.mode === 'push' && !(Number.isInteger(cfg.cycles ?? 1) && (cfg.cycles ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'cycles must be ≥ 1');
+    if (cfg.mode === 'on-demand' && cfg.deadline === undefined) throw new LocalProtocolError('USAGE', 'on-demand mode needs a deadline');
+    this.cfg = cfg;
+    this.seed = cfg.seed ?? 1;
+    this.channel = cfg.channel ?? 0;
+    this.cidInterval = cfg.cidIntervalMs ?? 1000;
+    this.closeBurstsLeft = cfg.closeRepeats ?? 3;
+    const files = cfg.files.map((f, i) => planFile(FIRST_FILE_TOI + i, f, cfg.fec, cfg.schemes, this.seed));
+    const list = buildCidList(files.map((o) => o.toi));
+    const cid = encodeCidObject({ list, complete: true, ciid: 0 });
+    this.objects = [planMemoryObject(CID_TOI, cid, 'CID 0', cfg.fec, cfg.schemes, this.seed), ...files];
+    this.cid = this.memoryJob(this.objects[0]!, 0, 0);
+    this.remaining = this.objects.map((o) => o.slots);
+    this.cycleTotal = files.reduce((s, o) => s + o.slots, 0);
+    const perJob = this.largestJobBytes();
+    this.prefetch = Math.max(0, cfg.prefetchBlocks ?? 4);
+    const byBudget = Math.floor((cfg.memoryBudget ?? 128 * 1024 * 1024) / perJob) - this.prefetch;
+    this.window = Math.max(1, Math.min(cfg.maxActiveBlocks ?? 16, byBudget));
+  }
+
+  /** The compound objects, TOI order (index 0 is the CID). */
+  planned(): readonly PlannedObject[] {
+    return this.objects;
+  }
+
+  /** W after the memory budget (blocks on the air at once). */
+  windowSize(): number {
+    return this.window;
+  }
+
+  stats(): SenderStats {
+    let buffered = 0;
+    for (const j of this.pipeline) buffered += j.buf.length;
+    for (const j of this.active) buffered += j.buf.length + (j.encoder !== undefined ? j.block.n * j.obj.oti.symbolSize : 0);
+    return {
+      objects: this.objects.length - 1,
+      cycle: this.cycle,
+      packets: this.packets,
+      bytes: this.bytes,
+      cyclePackets: this.cyclePackets,
+      cycleTotal: this.cycleTotal,
+      bufferedBytes: buffered,
+      activeBlocks: this.active.length,
+      pendingReads: this.reads.size,
+    };
+  }
+
+  /** The shell filled the target of read `id`. Unknown ids (a read outliving a close) are ignored. */
+  readDone(id: number): void {
+    const job = this.reads.get(id);
+    if (job === undefined) return;
+    this.reads.delete(id);
+    job.ready = true;
+  }
+
+  /** Next thing for the shell to do. Call again after acting on it. */
+  poll(now: number): SenderOutput {
+    for (let guard = 0; guard < 8; guard++) {
+      if (this.phase === 'done') return { kind: 'done' };
+      if (this.phase === 'closing') return this.pollClosing(now);
+      if (this.cfg.mode === 'on-demand' && now >= this.cfg.deadline!) {
+        this.startClosing();
+        continue;
+      }
+      if (this.cid.order !== undefined || now - this.lastCidAt >= this.cidInterval) return this.emitCid(now, false);
+      const read = this.fillPipeline();
+      if (read !== undefined) return read;
+      this.activate();
+      if (this.active.length > 0) return this.emitData(now);
+      if (this.pipeline.length > 0) return { kind: 'wait', until: this.wakeAt() };
+      this.endCycle();
+    }
+    // Only reached when cycles hold no data packets at all (no files): let time pass.
+    return { kind: 'wait', until: this.wakeAt() };
+  }
+
+  private wakeAt(): number {
+    const cidAt = this.lastCidAt + this.cidInterval;
+    return this.cfg.mode === 'on-demand' ? Math.min(this.cfg.deadline!, cidAt) : cidAt;
+  }
+
+  private largestJobBytes(): number {
+    let m = 1;
+    for (const o of this.objects) {
+      const e = o.oti.symbolSize;
+      const first = o.plan.blocks[0];
+      if (first !== undefined) m = Math.max(m, first.k * e + (o.oti.encodingId === 3 ? first.n * e : 0));
+    }
+    return m;
+  }
+
+  private memoryJob(obj: PlannedObject, index: number, sbn: number): Job {
+    const block = obj.plan.blocks[sbn]!;
+    const buf = obj.memory!.subarray(block.offset, block.offset + block.length);
+    return { obj, index, block, buf, id: 0, issued: true, ready: true, encoder: undefined, order: undefined, pos: 0 };
+  }
+
+  /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
+  private fillPipeline(): BlockRead | undefined {
+    while (this.pipeline.length + this.active.length < this.window + this.prefetch && this.nextObject < this.objects.length) {
+      const index = this.nextObject;
+      const obj = this.objects[index]!;
+      const sbn = this.nextSbn;
+      if (sbn + 1 >= obj.plan.blocks.length) {
+        this.nextObject++;
+        this.nextSbn = 0;
+      } else {
+        this.nextSbn++;
+      }
+      this.pipeline.push(this.fileJob(obj, index, sbn));
+    }
+    for (const job of this.pipeline) {
+      if (job.issued) continue;
+      job.issued = true;
+      this.reads.set(job.id, job);
+      const dataStart = job.obj.header.length;
+      const headerPart = Math.max(0, dataStart - job.block.offset);
+      return { kind: 'read', id: job.id, key: job.obj.key!, fileOffset: job.block.offset + headerPart - dataStart, target: job.buf.subarray(headerPart) };
+    }
+    return undefined;
+  }
+
+  /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
+  private fileJob(obj: PlannedObject, index: number, sbn: number): Job {
+    const block = obj.plan.blocks[sbn]!;
+    const buf = new Uint8Array(block.length);
+    const header = obj.header;
+    if (block.offset < header.length) buf.set(header.subarray(block.offset, Math.min(header.length, block.offset + block.length)));
+    const needsRead = block.offset + block.length > header.length;
+    return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, encoder: undefined, order: undefined, pos: 0 };
+  }
+
+  /** Move ready jobs (pipeline order) into free window slots; each gets its encoder and order. */
+  private activate(): void {
+    for (let i = 0; i < this.pipeline.length && this.active.length < this.window; ) {
+      const job = this.pipeline[i]!;
+      if (!job.ready) {
+        i++;
+        continue;
+      }
+      this.pipeline.splice(i, 1);
+      this.start(job, this.cycle);
+      this.active.push(job);
+    }
+  }
+
+  private start(job: Job, salt: number): void {
+    job.encoder ??= job.obj.scheme.createEncoder(job.obj.plan, job.block.sbn, job.buf);
+    job.order = permutation(job.block.n * job.obj.repeat, seedOf(this.seed, job.obj.toi, job.block.sbn, salt));
+    job.pos = 0;
+  }
+
+  private endCycle(): void {
+    this.cycle++;
+    this.cyclePackets = 0;
+    if (this.cfg.mode === 'push' && this.cycle >= (this.cfg.cycles ?? 1)) {
+      this.startClosing();
+      return;
+    }
+    this.nextObject = 1;
+    this.nextSbn = 0;
+    this.remaining = this.objects.map((o) => o.slots);
+    this.lastCidAt = -Infinity; // every cycle starts with the CID
+  }
+
+  private startClosing(): void {
+    for (const j of this.active) j.encoder?.dispose();
+    this.active.length = 0;
+    this.pipeline.length = 0;
+    this.reads.clear();
+    this.cid.order = undefined;
+    this.phase = this.closeBurstsLeft > 0 ? 'closing' : 'done';
+  }
+
+  private pollClosing(now: number): SenderOutput {
+    const out = this.emitCid(now, true);
+    if (this.cid.order === undefined) {
+      this.closeBurstsLeft--;
+      if (this.closeBurstsLeft <= 0) this.phase = 'done';
+    }
+    return out;
+  }
+
+  /** Next packet of the current CID burst (a burst = every CID symbol once, fresh order). */
+  private emitCid(now: number, closing: boolean): Transmit {
+    const job = this.cid;
+    if (job.order === undefined) {
+      this.start(job, 0x8000_0000 + this.cidBursts++);
+      this.lastCidAt = now;
+    }
+    const slot = job.order![job.pos++]!;
+    if (job.pos >= job.order!.length) job.order = undefined;
+    return this.packet(job, slot % job.block.n, now, closing, closing);
+  }
+
+  private emitData(now: number): Transmit {
+    if (this.rr >= this.active.length) this.rr = 0;
+    const job = this.active[this.rr]!;
+    const slot = job.order![job.pos++]!;
+    const left = --this.remaining[job.index]!;
+    const lastCycle = this.cfg.mode === 'push' && this.cycle === (this.cfg.cycles ?? 1) - 1;
+    const tx = this.packet(job, slot % job.block.n, now, lastCycle && left === 0, false);
+    this.cyclePackets++;
+    if (job.pos >= job.order!.length) {
+      job.encoder!.dispose();
+      job.encoder = undefined;
+      job.order = undefined;
+      // The next ready block takes this slot, so the round robin keeps its spacing.
+      const next = this.pipeline.findIndex((j) => j.ready);
+      if (next >= 0) {
+        const [replacement] = this.pipeline.splice(next, 1);
+        this.start(replacement!, this.cycle);
+        this.active[this.rr] = replacement!;
+        this.rr++;
+      } else {
+        this.active.splice(this.rr, 1);
+      }
+    } else {
+      this.rr++;
+    }
+    return tx;
+  }
+
+  private packet(job: Job, esi: number, now: number, closeObject: boolean, closeSession: boolean): Transmit {
+    const { obj, block } = job;
+    const oti = obj.oti;
+    let payload = job.encoder!.symbol(esi);
+    if (esi === block.k - 1 && block.sbn === obj.plan.blocks.length - 1) {
+      // The short last source symbol goes at its true length (RFC 5445 §3.2.2.2, RFC 5170 §5.6).
+      payload = payload.subarray(0, oti.transferLength - (block.offset + (block.k - 1) * oti.symbolSize));
+    }
+    const cci = new Uint8Array([0, this.channel & 0xff, (this.psn >>> 8) & 0xff, this.psn & 0xff]);
+    this.psn = (this.psn + 1) & 0xffff;
+    const init: AlcPacketInit = {
+      tsi: this.cfg.tsi,
+      toi: obj.toi,
+      codepoint: oti.encodingId,
+      cci,
+      closeSession,
+      closeObject,
+      fti: oti,
+      ...(this.cfg.mode === 'on-demand' ? { time: { ert: Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) } } : {}),
+      sbn: block.sbn,
+      esi,
+      payload: EMPTY,
+    };
+    const bytes = new Uint8Array(alcHeaderSize(init) + payload.length);
+    encodeAlcPacket(bytes, { ...init, payload });
+    this.packets++;
+    this.bytes += bytes.length;
+    return { kind: 'transmit', channel: this.channel, bytes, at: now, toi: obj.toi, sbn: block.sbn, esi };
+  }
+}

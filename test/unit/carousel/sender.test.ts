@@ -1,0 +1,220 @@
+// Carousel sender core (src/carousel) in virtual time: order properties, push cycles and close
+// flags, on-demand ERT, CID contents, TOI uniqueness, bounded memory for a huge virtual object.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ldpcStaircase } from '../../../codecs/ldpc-staircase/scheme.js';
+import { noCode } from '../../../codecs/nocode/scheme.js';
+import type { FecEncodingId, FecScheme } from '../../../codecs/types.js';
+import { CarouselSender, type CarouselFile, type FecSettings, type SenderConfig } from '../../../src/carousel/index.js';
+import { decodeAlcPacket, decodeCidObject, decodeFcastObject, type AlcPacket } from '../../../src/wire/index.js';
+
+const schemes = (id: FecEncodingId): FecScheme => (id === 3 ? ldpcStaircase : noCode);
+const LDPC: FecSettings = { encodingId: 3, symbolSize: 64, maxSourceBlockLength: 40, codeRate: 2 / 3, n1m3: 0 };
+
+function bytesOf(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff;
+  return b;
+}
+
+function fileOf(key: number, name: string, data: Uint8Array): CarouselFile {
+  return {
+    key,
+    contentLocation: name,
+    contentLength: data.length,
+    contentType: 'application/octet-stream',
+    sha256: new Uint8Array(createHash('sha256').update(data).digest()),
+    mtime: 1_700_000_000 + key,
+    mode: 0o640,
+  };
+}
+
+interface Sent {
+  readonly at: number;
+  readonly p: AlcPacket;
+}
+
+/** Run a sender to completion: reads served at once from `data`, `stepMs` of virtual time per packet. */
+function drive(cfg: SenderConfig, data: readonly Uint8Array[], stepMs = 1, maxPackets = 200_000): Sent[] {
+  const s = new CarouselSender(cfg);
+  const out: Sent[] = [];
+  let now = 0;
+  for (let i = 0; i < maxPackets * 2; i++) {
+    const o = s.poll(now);
+    if (o.kind === 'done') return out;
+    if (o.kind === 'read') {
+      o.target.set(data[o.key]!.subarray(o.fileOffset, o.fileOffset + o.target.length));
+      s.readDone(o.id);
+    } else if (o.kind === 'wait') {
+      now = o.until ?? now + 1;
+    } else {
+      out.push({ at: now, p: decodeAlcPacket(o.bytes, { requireToi: true }) });
+      now += stepMs;
+    }
+  }
+  throw new Error('sender did not finish');
+}
+
+/** Source symbols of each (toi, sbn) as received, to rebuild compound objects. */
+function rebuild(sent: readonly Sent[], toi: number): Uint8Array {
+  const pkts = sent.filter((x) => x.p.lct.toi === toi);
+  const oti = pkts[0]!.p.fti!;
+  const plan = schemes(oti.encodingId).partition(oti);
+  const out = new Uint8Array(oti.transferLength);
+  for (const { p } of pkts) {
+    const block = plan.blocks[p.payloadId!.sbn]!;
+    const esi = p.payloadId!.esi;
+    if (esi < block.k) out.set(p.payload, block.offset + esi * oti.symbolSize);
+  }
+  return out;
+}
+
+const FILES = [new Uint8Array(0), bytesOf(1, 1), bytesOf(10_000, 2), bytesOf(3_000, 3)];
+const CFG_FILES = FILES.map((d, i) => fileOf(i, `dir/f${i}.bin`, d));
+
+describe('carousel sender: push mode', () => {
+  const cycles = 2;
+  const sent = drive({ tsi: 77, files: CFG_FILES, fec: LDPC, schemes, mode: 'push', cycles, seed: 5, maxActiveBlocks: 4 }, FILES);
+  const data = sent.filter((x) => x.p.lct.toi !== 1);
+
+  it('gives the CID TOI 1 and the files TOIs 2.. in order, one TSI', () => {
+    expect(new Set(sent.map((x) => x.p.lct.tsi))).toEqual(new Set([77]));
+    expect([...new Set(sent.map((x) => x.p.lct.toi))].sort((a, b) => a! - b!)).toEqual([1, 2, 3, 4, 5]);
+    for (const toi of [2, 3, 4, 5]) {
+      const obj = decodeFcastObject(rebuild(sent, toi));
+      const i = toi - 2;
+      expect(obj.header.metadata.contentLocation).toBe(`dir/f${i}.bin`);
+      expect(obj.header.metadata.mode).toBe(0o640);
+      expect(obj.header.metadata.mtime).toBe(1_700_000_000 + i);
+      expect(Buffer.from(obj.data)).toEqual(Buffer.from(FILES[i]!));
+      expect(obj.header.metadata.digestSha256).toEqual(CFG_FILES[i]!.sha256);
+    }
+  });
+
+  it('sends a complete CID listing every file', () => {
+    const cid = decodeCidObject(rebuild(sent, 1));
+    expect(cid.complete).toBe(true);
+    expect(cid.ciid).toBe(0);
+    expect(cid.list.ranges).toEqual([{ first: 2, last: 5 }]);
+  });
+
+  it('sends every encoding symbol exactly `cycles` x repeat times, EXT_FTI in every packet', () => {
+    const count = new Map<string, number>();
+    for (const { p } of data) {
+      expect(p.fti).toBeDefined();
+      const key = `${p.lct.toi}/${p.payloadId!.sbn}/${p.payloadId!.esi}`;
+      count.set(key, (count.get(key) ?? 0) + 1);
+    }
+    for (const toi of [2, 3, 4, 5]) {
+      const oti = data.find((x) => x.p.lct.toi === toi)!.p.fti!;
+      const plan = schemes(oti.encodingId).partition(oti);
+      const repeat = oti.encodingId === 0 ? 2 : 1;
+      for (const b of plan.blocks) for (let esi = 0; esi < b.n; esi++) expect(count.get(`${toi}/${b.sbn}/${esi}`)).toBe(cycles * repeat);
+    }
+    // The 10 kB file is LDPC-coded (multi-block), the 1-byte file is No-Code.
+    expect(data.find((x) => x.p.lct.toi === 4)!.p.lct.codepoint).toBe(3);
+    expect(data.find((x) => x.p.lct.toi === 3)!.p.lct.codepoint).toBe(0);
+  });
+
+  it('interleaves blocks: no two consecutive data packets from one block while several are on the air', () => {
+    const blocks = data.map((x) => `${x.p.lct.toi}/${x.p.payloadId!.sbn}`);
+    let runs = 0;
+    for (let i = 1; i < blocks.length; i++) if (blocks[i] === blocks[i - 1]) runs++;
+    // Only the tail of a cycle (one block left) may repeat a block back to back.
+    expect(runs / blocks.length).toBeLessThan(0.1);
+  });
+
+  it('shuffles symbols within a block per cycle, source symbols not always first', () => {
+    const ordersOf = (cycle: number): number[] => {
+      const pk = data.filter((x) => x.p.lct.toi === 4 && x.p.payloadId!.sbn === 0);
+      const n = pk.length / cycles;
+      return pk.slice(cycle * n, (cycle + 1) * n).map((x) => x.p.payloadId!.esi);
+    };
+    const a = ordersOf(0);
+    const b = ordersOf(1);
+    expect(a).not.toEqual(b);
+    expect([...a].sort((x, y) => x - y)).toEqual([...b].sort((x, y) => x - y));
+    const k = 40 > a.length ? a.length : 40;
+    expect(a.slice(0, 10).some((esi) => esi >= Math.min(k, a.length * (2 / 3)))).toBe(true);
+  });
+
+  it('sets B once per file in the last cycle and A only at the end', () => {
+    const firstB = new Map<number, number>();
+    sent.forEach((x, i) => {
+      if (x.p.lct.closeObject && x.p.lct.toi !== 1) {
+        expect(firstB.has(x.p.lct.toi!)).toBe(false);
+        firstB.set(x.p.lct.toi!, i);
+      }
+    });
+    expect([...firstB.keys()].sort()).toEqual([2, 3, 4, 5]);
+    for (const [toi, i] of firstB) expect(sent.slice(i + 1).some((x) => x.p.lct.toi === toi)).toBe(false);
+    const firstA = sent.findIndex((x) => x.p.lct.closeSession);
+    expect(firstA).toBeGreaterThan(0);
+    expect(sent.slice(firstA).every((x) => x.p.lct.closeSession && x.p.lct.toi === 1)).toBe(true);
+    expect(sent[sent.length - 1]!.p.lct.closeSession).toBe(true);
+  });
+
+  it('spreads a burst of loss over many blocks', () => {
+    const big = bytesOf(200_000, 9);
+    const s = drive({ tsi: 9, files: [fileOf(0, 'big', big)], fec: LDPC, schemes, mode: 'push', cycles: 1, maxActiveBlocks: 16 }, [big]);
+    const d = s.filter((x) => x.p.lct.toi === 2);
+    const burst = d.slice(1000, 1080);
+    const perBlock = new Map<number, number>();
+    for (const x of burst) perBlock.set(x.p.payloadId!.sbn, (perBlock.get(x.p.payloadId!.sbn) ?? 0) + 1);
+    expect(perBlock.size).toBe(16);
+    expect(Math.max(...perBlock.values())).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('carousel sender: on-demand mode', () => {
+  const deadline = 4_000;
+  const sent = drive({ tsi: 5, files: CFG_FILES, fec: LDPC, schemes, mode: 'on-demand', deadline, cidIntervalMs: 500 }, FILES, 2);
+
+  it('cycles until the deadline with ERT = seconds left, then closes', () => {
+    const before = sent.filter((x) => !x.p.lct.closeSession);
+    expect(before.every((x) => x.at < deadline)).toBe(true);
+    for (const x of before) expect(x.p.time?.ert).toBe(Math.ceil((deadline - x.at) / 1000));
+    expect(before[before.length - 1]!.at).toBeGreaterThan(deadline - 10);
+    expect(sent[sent.length - 1]!.p.lct.closeSession).toBe(true);
+    // Several cycles went by: each file symbol many times.
+    const cyclesSeen = before.filter((x) => x.p.lct.toi === 3).length / 2;
+    expect(cyclesSeen).toBeGreaterThan(3);
+  });
+
+  it('sends the CID at least every interval', () => {
+    const cidTimes = sent.filter((x) => x.p.lct.toi === 1).map((x) => x.at);
+    for (let i = 1; i < cidTimes.length; i++) expect(cidTimes[i]! - cidTimes[i - 1]!).toBeLessThanOrEqual(502);
+  });
+});
+
+describe('carousel sender: bounded memory', () => {
+  it('holds at most W + P blocks of a 20 GB virtual object and raises B to fit 4096 blocks', () => {
+    const huge: CarouselFile = { ...fileOf(0, 'huge.img', new Uint8Array(0)), contentLength: 20e9 };
+    const fec: FecSettings = { encodingId: 3, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 0 };
+    const s = new CarouselSender({ tsi: 1, files: [huge], fec, schemes, mode: 'push', cycles: 1, maxActiveBlocks: 4, prefetchBlocks: 2 });
+    const oti = s.planned()[1]!.oti;
+    expect(Math.ceil(oti.transferLength / 1400 / oti.maxSourceBlockLength)).toBeLessThanOrEqual(4096);
+    const perBlock = oti.maxSourceBlockLength * 1400 + oti.maxEncodingSymbols! * 1400;
+    let maxBuffered = 0;
+    let reads = 0;
+    let pending: number[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const o = s.poll(i);
+      if (o.kind === 'read') {
+        reads++;
+        pending.push(o.id);
+        if (pending.length >= 2) {
+          for (const id of pending) s.readDone(id);
+          pending = [];
+        }
+      } else if (o.kind === 'wait') {
+        for (const id of pending) s.readDone(id);
+        pending = [];
+      }
+      maxBuffered = Math.max(maxBuffered, s.stats().bufferedBytes);
+      expect(s.stats().activeBlocks + s.stats().pendingReads).toBeLessThanOrEqual(6);
+    }
+    expect(reads).toBeGreaterThan(6);
+    expect(maxBuffered).toBeLessThanOrEqual(6 * perBlock);
+  });
+});
