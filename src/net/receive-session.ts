@@ -1,0 +1,285 @@
+// The receive loop: multicast sockets -> the receiver core (src/assembly) -> the state folder and
+// output directory (src/store). The core decides; this shell moves bytes and keeps time
+// (performance.now() lives here, never in the core). One Node event loop, no worker: each
+// datagram is handled synchronously, then the core's events are drained in order.
+//
+// Ending (RFC 6968 §3.8 step 5): `complete` when every object of a complete carousel instance
+// is verified; `closed` when the sender closed the session (A flag) and no packet came for
+// `closeGraceMs` (then complete only if nothing is missing); `timeout` when `timeoutMs` passed.
+
+import type { FecEncodingId, FecScheme } from '../../codecs/types.js';
+import { Receiver, type AssemblyEvent, type MissingObject, type ObjectStats, type ReceiverStats } from '../assembly/index.js';
+import { assertNever, isFcastError } from '../errors.js';
+import { OutputDir } from '../store/output.js';
+import { ReceiverState } from '../store/spool.js';
+import { joinChannel, type McastChannel } from './mcast-recv.js';
+
+export interface ReceiveChannel {
+  readonly group: string;
+  readonly port: number;
+}
+
+export interface ReceiveOptions {
+  readonly dir: string;
+  readonly channels: readonly ReceiveChannel[];
+  readonly schemes: ReadonlyMap<FecEncodingId, FecScheme>;
+  readonly iface?: string;
+  /** SSM source (and the only sender accepted). */
+  readonly source?: string;
+  /** Session to follow; the first heard when absent. */
+  readonly tsi?: number;
+  readonly timeoutMs?: number;
+  /** Quiet time after the A flag before giving up on missing objects (default 1500 ms). */
+  readonly closeGraceMs?: number;
+  /** State flush (fsync) interval (default 1000 ms). */
+  readonly flushMs?: number;
+  /** Called about every `progressMs` (default 250) and once at the end. */
+  readonly onProgress?: (p: ReceiveProgress) => void;
+  readonly progressMs?: number;
+  /** Abort from outside (SIGINT): ends like a timeout. */
+  readonly signal?: AbortSignal;
+  readonly recvBufferSize?: number;
+}
+
+export interface ObjectReport extends ObjectStats {
+  /** Final path of a delivered file. */
+  readonly file: string | undefined;
+  /** ms from the object's first packet to its verification. */
+  readonly ms: number | undefined;
+}
+
+export interface ReceiveProgress {
+  readonly elapsedMs: number;
+  readonly stats: ReceiverStats;
+  readonly objects: readonly ObjectReport[];
+  readonly instance: { readonly ciid: number | undefined; readonly complete: boolean; readonly objects: number } | undefined;
+}
+
+export type ReceiveStatus = 'complete' | 'closed' | 'timeout';
+
+export interface ReceiveResult extends ReceiveProgress {
+  readonly status: ReceiveStatus;
+  readonly missing: readonly MissingObject[];
+  readonly session: { readonly tsi: number; readonly source: string | undefined } | undefined;
+  readonly recvBufferSize: number;
+}
+
+/** Receive one session into `dir`; resolves when it ends (never rejects for bad packets). */
+export async function receiveSession(opts: ReceiveOptions): Promise<ReceiveResult> {
+  const run = new ReceiveRun(opts);
+  return run.start();
+}
+
+class ReceiveRun {
+  private readonly receiver: Receiver;
+  private readonly state: ReceiverState;
+  private readonly out: OutputDir;
+  private readonly t0 = performance.now();
+  private channels: McastChannel[] = [];
+  private readonly delivered = new Map<number, string>();
+  private readonly verifying = new Set<number>();
+  private lastPacketAt = 0;
+  private finished: ((s: ReceiveStatus) => void) | undefined;
+  private ended = false;
+  private instanceComplete = false;
+
+  constructor(private readonly opts: ReceiveOptions) {
+    this.receiver = new Receiver({ schemes: opts.schemes, tsi: opts.tsi, source: opts.source, cciLength: 4 });
+    this.state = new ReceiverState(opts.dir);
+    this.out = new OutputDir(opts.dir, this.state);
+  }
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  async start(): Promise<ReceiveResult> {
+    if (this.opts.tsi !== undefined) this.resume(this.opts.tsi, this.opts.source);
+    const done = new Promise<ReceiveStatus>((resolve) => (this.finished = resolve));
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      for (const ch of this.opts.channels) {
+        this.channels.push(
+          await joinChannel(
+            { group: ch.group, port: ch.port, iface: this.opts.iface, source: this.opts.source, recvBufferSize: this.opts.recvBufferSize },
+            (bytes, from) => this.onDatagram(bytes, from),
+          ),
+        );
+      }
+      timers.push(setInterval(() => this.flush(), this.opts.flushMs ?? 1000));
+      timers.push(setInterval(() => this.tick(), 100));
+      if (this.opts.onProgress !== undefined) {
+        const cb = this.opts.onProgress;
+        timers.push(setInterval(() => cb(this.progress()), this.opts.progressMs ?? 250));
+      }
+      if (this.opts.timeoutMs !== undefined) timers.push(setTimeout(() => this.finish('timeout'), this.opts.timeoutMs));
+      this.opts.signal?.addEventListener('abort', () => this.finish('timeout'), { once: true });
+      const status = await done;
+      return this.result(status);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await Promise.all(this.channels.map((c) => c.close()));
+      this.flush();
+      this.out.close();
+      this.state.close();
+    }
+  }
+
+  private finish(status: ReceiveStatus): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.finished?.(status);
+  }
+
+  private onDatagram(bytes: Buffer, from: string): void {
+    if (this.ended) return;
+    this.lastPacketAt = this.now();
+    this.receiver.handleDatagram(this.lastPacketAt, bytes, from);
+    this.drain();
+  }
+
+  /** Periodic checks: the end of a closed session. */
+  private tick(): void {
+    if (this.ended || !this.receiver.isSessionClosed() || this.verifying.size > 0) return;
+    if (this.now() - this.lastPacketAt < (this.opts.closeGraceMs ?? 1500)) return;
+    this.finish(this.receiver.missing().length === 0 && this.delivered.size > 0 ? 'complete' : 'closed');
+  }
+
+  private resume(tsi: number, source: string | undefined): void {
+    const now = this.now();
+    for (const st of this.state.openSession(tsi, source)) {
+      const header = st.header === undefined ? undefined : new Uint8Array(Buffer.from(st.header, 'base64'));
+      try {
+        this.receiver.restoreObject(now, st.toi, st.oti, st.done, header, st.verified);
+      } catch (e) {
+        if (!isFcastError(e)) throw e;
+        this.state.dropObject(st.toi);
+        continue;
+      }
+      if (st.verified) {
+        if (st.path !== undefined) this.delivered.set(st.toi, st.path);
+        continue;
+      }
+      const records = this.state.scan(st.toi, (r, sbn, esi) => this.receiver.restoreSymbol(st.toi, r, sbn, esi));
+      this.receiver.restoreEnd(now, st.toi, records);
+      this.drain();
+    }
+  }
+
+  private drain(): void {
+    for (let ev = this.receiver.poll(); ev !== undefined; ev = this.receiver.poll()) this.handle(ev);
+  }
+
+  private handle(ev: AssemblyEvent): void {
+    switch (ev.kind) {
+      case 'session':
+        this.resume(ev.tsi, ev.source);
+        return;
+      case 'object-open':
+        this.state.addObject(ev.toi, ev.oti);
+        return;
+      case 'spool':
+        this.state.append(ev.toi, ev.record, ev.sbn, ev.esi, ev.symbol);
+        return;
+      case 'decode-request':
+        this.receiver.decodeBlock(this.now(), ev.toi, ev.sbn, this.state.read(ev.toi, ev.records));
+        return;
+      case 'object-header':
+        this.state.setHeader(ev.toi, ev.headerBytes, ev.info.path);
+        return;
+      case 'block-data':
+        if (ev.bytes.length > 0) this.out.writeBlock(ev.toi, ev.fileOffset, ev.bytes);
+        this.state.markBlockDone(ev.toi, ev.sbn);
+        return;
+      case 'object-decoded':
+        this.verify(ev.toi, ev.info);
+        return;
+      case 'object-rejected':
+        this.out.discard(ev.toi);
+        this.state.dropObject(ev.toi);
+        return;
+      case 'instance-complete':
+        this.instanceComplete = true;
+        if (this.verifying.size === 0) this.finish('complete');
+        return;
+      case 'cid':
+      case 'object-closed':
+      case 'session-closed':
+        return;
+      default:
+        assertNever(ev);
+    }
+  }
+
+  private verify(toi: number, info: Parameters<OutputDir['deliver']>[1]): void {
+    const header = this.state.object(toi)?.header;
+    const headerBytes = header === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(header, 'base64'));
+    this.verifying.add(toi);
+    this.out.deliver(toi, info, headerBytes).then(
+      (file) => {
+        this.verifying.delete(toi);
+        this.delivered.set(toi, file);
+        this.state.markVerified(toi);
+        this.receiver.objectVerified(toi);
+        this.drain();
+        if (this.instanceComplete && this.verifying.size === 0) this.finish('complete');
+      },
+      (e: unknown) => {
+        this.verifying.delete(toi);
+        if (!isFcastError(e)) {
+          this.finishWithError(e);
+          return;
+        }
+        this.receiver.objectFailed(toi, e.code, e.message);
+        this.drain();
+      },
+    );
+  }
+
+  private finishWithError(e: unknown): void {
+    // An I/O failure (disk full, permissions) ends the receive; the command maps it to exit 6.
+    this.failure = e;
+    this.finish('timeout');
+  }
+
+  private failure: unknown;
+
+  private flush(): void {
+    try {
+      this.state.flush((toi) => this.out.syncPart(toi));
+    } catch (e) {
+      this.finishWithError(e);
+    }
+  }
+
+  private objectReports(): ObjectReport[] {
+    return this.receiver
+      .allObjectStats()
+      .filter((o) => o.path !== undefined || o.phase !== 'verified')
+      .map((o) => ({ ...o, file: this.delivered.get(o.toi), ms: o.doneAt === undefined ? undefined : Math.round(o.doneAt - o.firstAt) }));
+  }
+
+  private progress(): ReceiveProgress {
+    const inst = this.receiver.carouselInstance();
+    return {
+      elapsedMs: Math.round(this.now()),
+      stats: this.receiver.receiverStats(),
+      objects: this.objectReports(),
+      instance: inst === undefined ? undefined : { ciid: inst.ciid, complete: inst.complete, objects: inst.tois.length },
+    };
+  }
+
+  private result(status: ReceiveStatus): ReceiveResult {
+    if (this.failure !== undefined) throw this.failure;
+    const p = this.progress();
+    this.opts.onProgress?.(p);
+    const session = this.receiver.session();
+    return {
+      ...p,
+      status,
+      missing: this.receiver.missing(),
+      session,
+      recvBufferSize: Math.min(...this.channels.map((c) => c.recvBufferSize)),
+    };
+  }
+}
