@@ -59,7 +59,8 @@ export function fcastPadding(hl: number): number {
 
 function inflate(raw: Uint8Array, max: number, code: 'FCAST_METADATA' | 'FCAST_CONTENT_ENCODING'): Uint8Array {
   try {
-    return gunzipSync(raw, { maxOutputLength: max });
+    const out = gunzipSync(raw, { maxOutputLength: max });
+    return new Uint8Array(out.buffer, out.byteOffset, out.length); // a plain view, not a Buffer
   } catch (e) {
     throw new RemoteProtocolError(code, `gzip: ${(e as Error).message}`);
   }
