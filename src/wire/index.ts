@@ -76,24 +76,5 @@ export {
   type CidOptions,
   type CidRange,
 } from './fcast-cid.js';
-export {
-  MAX_SESSION_TEXT,
-  encodeSdp,
-  encodeSessionJson,
-  parseSdp,
-  parseSession,
-  parseSessionJson,
-  sessionUrlPath,
-  validateSession,
-  type AddressFamily,
-  type ExtensionName,
-  type RateControl,
-  type SessionChannel,
-  type SessionDescription,
-  type SessionFec,
-  type SessionMode,
-  type SessionRate,
-} from './session.js';
-// Session descriptions and flexicast control frames (owned by their own files).
-export * from './session.js';
+// Flexicast control frames (owned by src/wire/flexicast.ts).
 export * from './flexicast.js';
