@@ -146,7 +146,7 @@ describe('flexicast controller', () => {
     drain(c);
     const needs = [{ toi: 7, sbn: 0, needed: 10 }, { toi: 7, sbn: 1, needed: 5 }];
     c.handleReport(400, 'a', { kind: 'report', flowId: 42, seq: 1, packetsSeen: [0], needs, completed: [] });
-    let grants = drain(c).filter((a) => a.kind === 'unicast');
+    let grants: ControllerAction[] = drain(c).filter((a) => a.kind === 'unicast');
     const sum = (sbn: number) => grants.reduce((s, a) => s + (a.kind === 'unicast' && a.sbn === sbn ? a.symbols : 0), 0);
     expect(sum(0)).toBe(13); // ceil(10 * 1.1) + 2
     expect(sum(1)).toBe(8); // ceil(5 * 1.1) + 2
