@@ -76,5 +76,7 @@ export {
   type CidOptions,
   type CidRange,
 } from './fcast-cid.js';
+// Session descriptions (src/wire/session.ts, owned by the sender engineer).
+export * from './session.js';
 // Flexicast control frames (owned by src/wire/flexicast.ts).
 export * from './flexicast.js';
