@@ -92,7 +92,7 @@ describe('PSN rules over a whole cycle (RFC 3738 §3.1.2)', () => {
   });
 
   it('wraps the base PSN at the largest multiple of L <= 2^16', () => {
-    // BCR_P = 1000 pkt/s: L = ceil(8,690.6) = 8,691, so the wrap comes at 7·8,691 = 60,837 in slot 7.
+    // BCR_P = 1000 pkt/s: L = ceil(8,690.1) = 8,691, so the wrap comes at 7·8,691 = 60,837 in slot 7.
     const big = resolveWebrcParams({ srBps: 4200 * 8 * 100, packetLength: 100, bcr: 1000, n: 2 });
     expect(big.l).toBe(8691);
     const s = new SenderSchedule(big, 0);

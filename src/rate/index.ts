@@ -1,0 +1,23 @@
+// Front door of src/rate: WEBRC layered rate control (RFC 3738). Shells and the carousel/assembly
+// import from here only.
+export { CCI_LENGTH, decodeCci, encodeCci, type Cci } from './cci.js';
+export { losspForRate, nextLayerRatio, reqn } from './estimators.js';
+export {
+  fromSessionParams,
+  resolveWebrcParams,
+  toSessionParams,
+  WEBRC_DEFAULTS,
+  type WebrcParams,
+  type WebrcParamsInput,
+  type WebrcSessionParams,
+} from './params.js';
+export {
+  WebrcReceiver,
+  type LeaveSessionReason,
+  type ReceiverAction,
+  type ReceiverOptions,
+  type ReceiverStats,
+  type ReceiverStatus,
+  type WebrcPacket,
+} from './receiver.js';
+export { SenderSchedule, type ScheduledPacket, type ScheduleRates, type WaveRate } from './sender-schedule.js';

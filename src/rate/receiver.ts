@@ -1,0 +1,492 @@
+// WEBRC receiver controller (RFC 3738 §3.2; SPEC-NOTES §6.3, §6.4, §7 rows 20-22): decides which
+// channels to join and leave from the CCI of the packets it receives and the passage of time.
+//
+// Sans-IO: the shell feeds `onPacket(now, cci)` for every packet that passed the session checks
+// (RFC 5775 §4.4 step 3) and `handleTimeout(now)` at `nextTimeout()`, then drains `poll()` and
+// performs the joins and leaves (IGMP/MLD). `now` is in milliseconds; the RFC's quantities are kept
+// in seconds and packets/s.
+//
+// Implemented, besides every MUST: the RECOMMENDED constants (Nu, Delta, Alpha, EL = TSD/20, Beta,
+// Zeta, SSMINR_P, the (b) threshold, the join timeout max(2V/ARTT, 10·ARTT), the exceptional
+// timeouts max(10, TSD) and max(20, 2·TSD)); the CTSI reorder rule (d > T − Q/2 ignored); reordered
+// packets are not losses (a missing PSN is lost once `reorderPackets` later packets of its channel
+// arrived or `reorderDelayMs` passed). OPTIONAL rules implemented: start-up rule (d) (wait one epoch
+// after a wave's first packet; stop start-up when TRR_P lags ARR_P), the RR_P check before joining
+// (RR_P <= max(RRmax − 2/EL, P·RRmax)), the SHOULD to leave the session on persistent base loss
+// while joined to the base alone, and the MRR_P cap (option `mrrP`).
+//
+// [ours]: NWC in the MRTT correction is the value after the join's increment; a join that times
+// out also sends a leave for that channel, so the network state matches NWC; packets from channels
+// we are not joined to (late after a leave) are counted in `stats.ignored` and not used; ARTT is
+// kept >= `minArtt` so the equation and timers stay finite when the join latency measures 0.
+
+import { LossEstimator, RttEstimator, NU, losspForRate, nextLayerRatio, reqn, waveMrtt } from './estimators.js';
+import type { WebrcParams } from './params.js';
+import { layerSum } from './params.js';
+
+export interface WebrcPacket {
+  readonly cn: number;
+  readonly ctsi: number;
+  readonly psn: number;
+}
+
+export type LeaveSessionReason = 'no-packets' | 'no-slot-change' | 'base-loss';
+
+/** What the shell must do, in order. */
+export type ReceiverAction =
+  | { readonly kind: 'join'; readonly cn: number }
+  | { readonly kind: 'leave'; readonly cn: number }
+  | { readonly kind: 'leave-session'; readonly reason: LeaveSessionReason };
+
+export interface ReceiverOptions {
+  /** MRR_P: the most this receiver wants, packets/s (e.g. its last link). Default: no cap. */
+  readonly mrrP?: number;
+  /** Later packets of a channel after which a missing PSN counts as lost (default 3). */
+  readonly reorderPackets?: number;
+  /** Time after which a missing PSN counts as lost even without later packets (default 100 ms). */
+  readonly reorderDelayMs?: number;
+  /** Floor for ARTT, seconds (default 1 ms). */
+  readonly minArtt?: number;
+}
+
+export interface ReceiverStatus {
+  /** Joined wave channels. */
+  readonly nwc: number;
+  /** TRATE, packets/s (0 before the first base packet). */
+  readonly targetRate: number;
+  readonly trr: number;
+  readonly arr: number;
+  readonly lossp: number;
+  /** Seconds. */
+  readonly artt: number;
+  /** True while SSR_P = infinity (start-up). */
+  readonly slowStart: boolean;
+  readonly ctsi: number | undefined;
+  readonly joined: readonly number[];
+  readonly closed: boolean;
+}
+
+export interface ReceiverStats {
+  received: number;
+  lost: number;
+  lossEvents: number;
+  joins: number;
+  leaves: number;
+  joinTimeouts: number;
+  /** Packets on channels we are not joined to, duplicates and stale slot indices. */
+  ignored: number;
+  staleCtsi: number;
+}
+
+/** Per-channel PSN tracking for loss detection. */
+interface ChannelTrack {
+  readonly modulus: number;
+  expected: number | undefined;
+  /** Missing PSN -> later packets seen since and the time it counts as lost. */
+  readonly missing: Map<number, { after: number; deadline: number }>;
+}
+
+/** A missing PSN run longer than this is counted lost at once instead of being tracked. */
+const MAX_TRACKED_MISSING = 1024;
+
+export class WebrcReceiver {
+  readonly stats: ReceiverStats = { received: 0, lost: 0, lossEvents: 0, joins: 0, leaves: 0, joinTimeouts: 0, ignored: 0, staleCtsi: 0 };
+
+  private readonly actions: ReceiverAction[] = [];
+  private readonly el: number;
+  private readonly ssminr: number;
+  private readonly mrr: number;
+  private readonly reorderPackets: number;
+  private readonly reorderDelayMs: number;
+  private readonly minArtt: number;
+  private readonly loss: LossEstimator;
+  private readonly rtt: RttEstimator;
+  private readonly tracks = new Map<number, ChannelTrack>();
+  /** Wave channels joined, in join order (lowest layer first). */
+  private readonly joinedWaves: number[] = [];
+
+  private closed = false;
+  private baseSeen = false;
+  private ctsi: number | undefined;
+  private trr = 0;
+  private arr = 0;
+  private ssr = Infinity;
+  private rr = 0;
+  private rrMax = 0;
+  private recvInEpoch = 0;
+  private lostInEpoch = 0;
+
+  private joining = false;
+  private joiningCn = -1;
+  private joinTime: number;
+  private lastWaveLatency: number | undefined;
+  private lastWaveFirstAt: number | undefined;
+
+  private lossEventUntil: number | undefined;
+  private epochAt: number | undefined;
+  private joinDeadline: number | undefined;
+  private lastPacketAt: number;
+  private lastSlotChangeAt: number;
+  private baseAloneRecv = 0;
+  private baseAloneLost = 0;
+
+  /** Starts the session: the first action is the join of the base channel alone (§3.2.1). */
+  constructor(
+    readonly params: WebrcParams,
+    now: number,
+    options: ReceiverOptions = {},
+  ) {
+    const { p, bcr, tsd } = params;
+    this.el = tsd / 20;
+    this.ssminr = bcr * (1 + 1 / p + 1 / (p * p));
+    this.mrr = options.mrrP ?? Infinity;
+    this.reorderPackets = options.reorderPackets ?? 3;
+    this.reorderDelayMs = options.reorderDelayMs ?? 100;
+    this.minArtt = options.minArtt ?? 0.001;
+    this.loss = new LossEstimator((NU * this.el) / tsd);
+    this.rtt = new RttEstimator(p);
+    this.joinTime = now;
+    this.joining = true;
+    this.joiningCn = params.baseCn;
+    this.lastPacketAt = now;
+    this.lastSlotChangeAt = now;
+    this.tracks.set(params.baseCn, newTrack(params.basePsnModulus));
+    this.actions.push({ kind: 'join', cn: params.baseCn });
+  }
+
+  /** Next action for the shell, or undefined. Drain after every onPacket/handleTimeout. */
+  poll(): ReceiverAction | undefined {
+    return this.actions.shift();
+  }
+
+  /** When `handleTimeout` must next be called (ms); undefined once the session is left. */
+  nextTimeout(): number | undefined {
+    if (this.closed) return undefined;
+    let t = Math.min(
+      this.lastPacketAt + Math.max(10, this.params.tsd) * 1000,
+      this.lastSlotChangeAt + Math.max(20, 2 * this.params.tsd) * 1000,
+    );
+    for (const at of [this.epochAt, this.joinDeadline, this.lossEventUntil]) if (at !== undefined) t = Math.min(t, at);
+    for (const track of this.tracks.values()) for (const m of track.missing.values()) t = Math.min(t, m.deadline);
+    return t;
+  }
+
+  /** One packet of the session (its CCI), after the ALC checks. */
+  onPacket(now: number, pkt: WebrcPacket): void {
+    if (this.closed) return;
+    const { baseCn } = this.params;
+    const track = this.tracks.get(pkt.cn);
+    if (track === undefined) {
+      this.stats.ignored++;
+      return;
+    }
+    this.lastPacketAt = now;
+    if (!this.baseSeen) {
+      if (pkt.cn !== baseCn) {
+        this.stats.ignored++;
+        return;
+      }
+      this.onFirstBasePacket(now, pkt);
+    } else {
+      this.onCtsi(now, pkt.ctsi);
+      if (!this.tracks.has(pkt.cn)) {
+        // The slot change just left this channel: a late packet of the previous slot.
+        this.stats.ignored++;
+        return;
+      }
+    }
+    if (this.joining && pkt.cn === this.joiningCn && pkt.cn !== baseCn) this.onFirstWavePacket(now);
+    this.onPsn(now, pkt.cn, track, pkt.psn);
+  }
+
+  /** Run every timer due at `now`. */
+  handleTimeout(now: number): void {
+    if (this.closed) return;
+    if (now >= this.lastPacketAt + Math.max(10, this.params.tsd) * 1000) return this.leaveSession('no-packets');
+    if (now >= this.lastSlotChangeAt + Math.max(20, 2 * this.params.tsd) * 1000) return this.leaveSession('no-slot-change');
+    if (this.lossEventUntil !== undefined && now >= this.lossEventUntil) this.lossEventUntil = undefined;
+    for (const [cn, track] of this.tracks) {
+      for (const [psn, m] of track.missing) {
+        if (now >= m.deadline) {
+          track.missing.delete(psn);
+          this.onLost(now, cn);
+        }
+      }
+    }
+    if (this.closed) return;
+    if (this.joinDeadline !== undefined && now >= this.joinDeadline) this.onJoinTimeout();
+    // Catch up epoch by epoch so the filters see each one (a late call is not one long epoch).
+    while (this.epochAt !== undefined && now >= this.epochAt) this.onEpoch(this.epochAt);
+  }
+
+  status(): ReceiverStatus {
+    return {
+      nwc: this.joinedWaves.length,
+      targetRate: this.baseSeen ? this.targetRate() : 0,
+      trr: this.trr,
+      arr: this.arr,
+      lossp: this.loss.lossp,
+      artt: this.rtt.artt,
+      slowStart: this.ssr === Infinity,
+      ctsi: this.ctsi,
+      joined: [...this.joinedWaves],
+      closed: this.closed,
+    };
+  }
+
+  // --- packet events ---------------------------------------------------------------------------
+
+  /** §3.2.2.2 (ARTT from the base join), §3.2.2.5 (TRR_P = ARR_P = BCR_P + k·ln(P)/TSD). */
+  private onFirstBasePacket(now: number, pkt: WebrcPacket): void {
+    const { p, bcr, tsd, l } = this.params;
+    this.baseSeen = true;
+    this.joining = false;
+    this.rtt.initFromBase(Math.max(this.minArtt, (now - this.joinTime) / 1000));
+    const k = pkt.psn % l;
+    this.trr = bcr + (k * Math.log(p)) / tsd;
+    this.arr = this.trr;
+    this.ctsi = pkt.ctsi;
+    this.lastSlotChangeAt = now;
+    this.epochAt = now + this.el * 1000;
+  }
+
+  /** §3.2.3.2: the first packet of the most recent join measures MRTT; start-up exit (b). */
+  private onFirstWavePacket(now: number): void {
+    const { p, bcr } = this.params;
+    const nwc = this.joinedWaves.length;
+    const latency = (now - this.joinTime) / 1000;
+    this.joining = false;
+    this.joinDeadline = undefined;
+    this.lastWaveFirstAt = now;
+    this.rtt.update(waveMrtt(latency, p, bcr, nwc));
+    this.rtt.artt = Math.max(this.minArtt, this.rtt.artt);
+    if (this.ssr === Infinity && this.lastWaveLatency !== undefined) {
+      const large = (Math.pow(p, nwc + 1) - 1) / (p * Math.log(p)) / this.arr;
+      if (latency - this.lastWaveLatency > large) this.exitSlowStart(Math.max(this.ssminr, p * this.trr));
+    }
+    this.lastWaveLatency = latency;
+  }
+
+  /** §3.2.3.3: a new CTSI means the lowest layer went quiescent; reordered old CTSIs are ignored. */
+  private onCtsi(now: number, ctsi: number): void {
+    const { t, q } = this.params;
+    const current = this.ctsi ?? ctsi;
+    const d = (((ctsi - current) % t) + t) % t;
+    if (d === 0) return;
+    if (d > t - q / 2) {
+      this.stats.staleCtsi++;
+      return;
+    }
+    for (let step = 1; step <= d; step++) this.onSlotChange((current + step) % t);
+    this.lastSlotChangeAt = now;
+  }
+
+  private onSlotChange(ctsi: number): void {
+    const { p, bcr, t } = this.params;
+    this.ctsi = ctsi;
+    const quiescent = (ctsi - 1 + t) % t;
+    // The base channel restarts at BCR_P: +(1−P)·BCR_P; the quiescent layer (rate BCR_P) goes.
+    this.arr += (1 - p) * bcr;
+    const i = this.joinedWaves.indexOf(quiescent);
+    if (i >= 0) {
+      this.arr = Math.max(0, this.arr - bcr);
+      this.leaveWave(i);
+      if (this.joining && this.joiningCn === quiescent) {
+        this.joining = false;
+        this.joinDeadline = undefined;
+      }
+    }
+  }
+
+  /** Loss detection from per-channel PSN gaps (§3.2.3.4), tolerant of simple reordering. */
+  private onPsn(now: number, cn: number, track: ChannelTrack, psn: number): void {
+    if (track.expected === undefined) {
+      track.expected = (psn + 1) % track.modulus;
+      this.onReceived(cn);
+      return;
+    }
+    const d = (psn - track.expected + track.modulus) % track.modulus;
+    if (d >= track.modulus / 2) {
+      // Behind the highest PSN seen: a late packet fills its hole, anything else is a duplicate.
+      if (track.missing.delete(psn)) this.onReceived(cn);
+      else this.stats.ignored++;
+      return;
+    }
+    let skipped = d;
+    if (skipped > MAX_TRACKED_MISSING) {
+      for (; skipped > MAX_TRACKED_MISSING; skipped--) this.onLost(now, cn);
+    }
+    for (const m of track.missing.values()) m.after++;
+    for (let i = skipped; i >= 1; i--) {
+      track.missing.set((psn - i + track.modulus) % track.modulus, { after: 1, deadline: now + this.reorderDelayMs });
+    }
+    track.expected = (psn + 1) % track.modulus;
+    this.onReceived(cn);
+    for (const [missingPsn, m] of track.missing) {
+      if (m.after >= this.reorderPackets) {
+        track.missing.delete(missingPsn);
+        this.onLost(now, cn);
+      }
+    }
+  }
+
+  private onReceived(cn: number): void {
+    this.stats.received++;
+    this.recvInEpoch++;
+    this.loss.onPacketEvent();
+    if (cn === this.params.baseCn) this.countBaseAlone(false);
+  }
+
+  /** A packet counted lost: it starts a loss event unless one is running (§3.2.3.4, §3.2.2.1). */
+  private onLost(now: number, cn: number): void {
+    this.stats.lost++;
+    this.lostInEpoch++;
+    if (this.lossEventUntil === undefined) {
+      this.stats.lossEvents++;
+      this.lossEventUntil = now + this.rtt.artt * 1000;
+      this.loss.onLossEventStart();
+      const slowStart = this.ssr === Infinity;
+      this.ssr = Math.max(this.ssminr, this.params.p * this.trr);
+      if (slowStart) this.loss.reset(losspForRate(this.rtt.artt, this.trr));
+    }
+    this.loss.onPacketEvent();
+    if (cn === this.params.baseCn) this.countBaseAlone(true);
+  }
+
+  /** SHOULD of §3.2.1: leave when the base channel alone keeps losing most of its packets. */
+  private countBaseAlone(lost: boolean): void {
+    if (this.joinedWaves.length > 0) {
+      this.baseAloneLost = this.baseAloneRecv = 0;
+      return;
+    }
+    if (lost) this.baseAloneLost++;
+    else this.baseAloneRecv++;
+    const total = this.baseAloneLost + this.baseAloneRecv;
+    if (total < 2 * this.params.l) return;
+    const fraction = this.baseAloneLost / total;
+    this.baseAloneLost = this.baseAloneRecv = 0;
+    if (fraction >= 0.5) this.leaveSession('base-loss');
+  }
+
+  // --- timers ----------------------------------------------------------------------------------
+
+  /** §3.2.3.7: no first packet in time: undo the join. */
+  private onJoinTimeout(): void {
+    this.joinDeadline = undefined;
+    if (!this.joining) return;
+    const { p } = this.params;
+    this.joining = false;
+    this.stats.joinTimeouts++;
+    const nwc = this.joinedWaves.length;
+    this.arr *= (Math.pow(1 / p, nwc) - 1) / (Math.pow(1 / p, nwc + 1) - 1);
+    const i = this.joinedWaves.indexOf(this.joiningCn);
+    if (i >= 0) this.leaveWave(i);
+  }
+
+  /** §3.2.3.5: update the rates and the loss filter, then maybe join (§3.2.3.6). */
+  private onEpoch(at: number): void {
+    const { p, tsd, srP } = this.params;
+    const el = this.el;
+    this.epochAt = at + el * 1000;
+    this.rr = this.recvInEpoch / el;
+    const irr = (this.recvInEpoch + this.lostInEpoch) / el;
+    this.recvInEpoch = this.lostInEpoch = 0;
+    this.loss.onEpochEnd();
+    const startup = this.ssr === Infinity;
+    const beta = startup ? (1 - Math.pow(p, 0.25)) / 2 : 1 - Math.pow(p / (1 + p), el / tsd);
+    const zeta = startup ? Math.sqrt(p) / (1 + Math.sqrt(p)) : (2 * el) / (4 + tsd);
+    this.trr = (1 - zeta) * this.trr + zeta * this.rr;
+    const nwc = this.joinedWaves.length;
+    this.arr = Math.min(Math.pow(p, el / tsd) * (1 - beta) * this.arr + beta * irr, this.params.bcr * layerSum(p, nwc));
+    this.rrMax = Math.max(this.rrMax, this.rr);
+    // Start-up exit (c): the next layer would pass MRR_P or SR_P.
+    if (startup && this.nextLayerRatio() * this.arr > Math.min(this.mrr, srP)) {
+      this.exitSlowStart(Math.max(this.ssminr, this.trr));
+    }
+    this.maybeJoin(at);
+  }
+
+  /** The join rule (§3.2.3.6), with start-up rule (d) and the RR_P check. */
+  private maybeJoin(now: number): void {
+    const { p, n, srP, constantRate } = this.params;
+    if (!this.baseSeen || this.lossEventUntil !== undefined || this.joining) return;
+    const nwc = this.joinedWaves.length;
+    if (nwc >= n) return;
+    if (this.ssr === Infinity && this.lastWaveFirstAt !== undefined && nwc >= 1) {
+      if (now - this.lastWaveFirstAt < this.el * 1000) return;
+      if (this.trr < this.startupLagFactor(nwc) * this.arr - 2 / this.el) {
+        this.exitSlowStart(Math.max(this.ssminr, this.trr));
+        return;
+      }
+    }
+    const trate = this.targetRate();
+    const threshold = this.arr * this.nextLayerRatio();
+    const belowSender = !constantRate || trate < srP;
+    if (trate < threshold && belowSender) return;
+    if (this.ssr !== Infinity && belowSender && this.rr > Math.max(this.rrMax - 2 / this.el, p * this.rrMax)) {
+      this.loss.reset(losspForRate(this.rtt.artt, threshold));
+      return;
+    }
+    this.joinNext(now);
+  }
+
+  private joinNext(now: number): void {
+    const { p, t } = this.params;
+    const cn = ((this.ctsi ?? 0) + this.joinedWaves.length) % t;
+    this.joinedWaves.push(cn);
+    this.tracks.set(cn, newTrack(0x10000));
+    const nwc = this.joinedWaves.length;
+    this.arr *= (Math.pow(1 / p, nwc + 1) - 1) / (Math.pow(1 / p, nwc) - 1);
+    this.joining = true;
+    this.joiningCn = cn;
+    this.joinTime = now;
+    const artt = this.rtt.artt;
+    this.joinDeadline = now + Math.max((2 * this.rtt.v) / artt, 10 * artt) * 1000;
+    this.rrMax = 0;
+    this.stats.joins++;
+    this.actions.push({ kind: 'join', cn });
+  }
+
+  private leaveWave(index: number): void {
+    const [cn] = this.joinedWaves.splice(index, 1);
+    this.tracks.delete(cn);
+    this.stats.leaves++;
+    this.actions.push({ kind: 'leave', cn });
+  }
+
+  private leaveSession(reason: LeaveSessionReason): void {
+    this.closed = true;
+    this.actions.push({ kind: 'leave-session', reason });
+  }
+
+  /** §3.2.2.6: end start-up with SSR_P = ssr and reset LOSSP so that REQN equals TRR_P. */
+  private exitSlowStart(ssr: number): void {
+    this.ssr = ssr;
+    this.loss.reset(losspForRate(this.rtt.artt, this.trr));
+  }
+
+  // --- formulas --------------------------------------------------------------------------------
+
+  /** TRATE (§3.2.2.7). */
+  private targetRate(): number {
+    if (this.ssr === Infinity) return Math.min(4 * this.trr, this.mrr);
+    return Math.min(Math.max(this.ssr, reqn(this.rtt.artt, this.loss.lossp)), this.mrr);
+  }
+
+  private nextLayerRatio(): number {
+    return nextLayerRatio(this.params.p, this.joinedWaves.length);
+  }
+
+  /** c of start-up rule (d): how far TRR_P may trail ARR_P one epoch after a join. */
+  private startupLagFactor(nwc: number): number {
+    const { p, tsd } = this.params;
+    const zeta = Math.sqrt(p) / (1 + Math.sqrt(p));
+    const grow = Math.pow(p, -this.el / tsd);
+    const g = (Math.pow(p, -nwc - 1) - 1) / (Math.pow(p, -nwc) - 1);
+    return zeta + ((1 - zeta) * grow * (zeta + (1 - zeta) * Math.sqrt(p) * grow)) / g;
+  }
+}
+
+function newTrack(modulus: number): ChannelTrack {
+  return { modulus, expected: undefined, missing: new Map() };
+}

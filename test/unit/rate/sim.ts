@@ -1,0 +1,225 @@
+// A virtual-time network for WEBRC: one SenderSchedule, receivers each behind their own bottleneck.
+// Per receiver: multicast joins/leaves take effect after a fixed latency (the graft/prune reaching the
+// branch point); the bottleneck is a FIFO served at `rate(t)` packets/s (a token bucket with a
+// queue) holding at most `queuePackets`, dropping at the tail; delivery adds `propagationMs`.
+// Deterministic: no randomness, no clock, every event in time order.
+
+import type { WebrcParams } from '../../../src/rate/params.js';
+import { WebrcReceiver, type ReceiverOptions } from '../../../src/rate/receiver.js';
+import { SenderSchedule } from '../../../src/rate/sender-schedule.js';
+
+export interface SimReceiverSpec {
+  readonly name: string;
+  /** Bottleneck rate in packets/s at time t (ms). */
+  readonly rate: (t: number) => number;
+  readonly queuePackets: number;
+  readonly joinDelayMs: number;
+  readonly leaveDelayMs: number;
+  readonly propagationMs: number;
+  readonly options?: ReceiverOptions;
+  /** When the receiver starts (ms); default 0. */
+  readonly startMs?: number;
+}
+
+/** One sample per `sampleMs` of what a receiver is subscribed to and got. */
+export interface Sample {
+  readonly t: number;
+  /** Nominal rate (packets/s) of the channels the network forwards to this receiver. */
+  readonly subscribed: number;
+  readonly nwc: number;
+  readonly targetRate: number;
+  /** Packets delivered since the previous sample, per second. */
+  readonly delivered: number;
+  readonly slowStart: boolean;
+}
+
+export interface SimReceiverResult {
+  readonly spec: SimReceiverSpec;
+  readonly receiver: WebrcReceiver;
+  readonly samples: Sample[];
+  offered: number;
+  dropped: number;
+  delivered: number;
+  left: string | undefined;
+}
+
+interface Delivery {
+  readonly at: number;
+  readonly cn: number;
+  readonly ctsi: number;
+  readonly psn: number;
+}
+
+interface SimReceiver {
+  readonly result: SimReceiverResult;
+  receiver: WebrcReceiver | undefined;
+  /** Channels the network forwards now. */
+  readonly member: Set<number>;
+  /** Membership changes on their way: [effective time, cn, join?]. */
+  readonly pending: Array<[number, number, boolean]>;
+  readonly deliveries: Delivery[];
+  head: number;
+  lastDeparture: number;
+  deliveredSinceSample: number;
+}
+
+export class WebrcSim {
+  readonly schedule: SenderSchedule;
+  private readonly receivers: SimReceiver[];
+  private now = 0;
+
+  constructor(
+    readonly params: WebrcParams,
+    specs: readonly SimReceiverSpec[],
+    private readonly sampleMs = 500,
+  ) {
+    this.schedule = new SenderSchedule(params, 0, 0);
+    this.receivers = specs.map((spec) => ({
+      result: { spec, receiver: undefined as unknown as WebrcReceiver, samples: [], offered: 0, dropped: 0, delivered: 0, left: undefined },
+      receiver: undefined,
+      member: new Set<number>(),
+      pending: [],
+      deliveries: [],
+      head: 0,
+      lastDeparture: -Infinity,
+      deliveredSinceSample: 0,
+    }));
+  }
+
+  /** Advance virtual time to `until` (ms); bounded by `maxEvents`. */
+  run(until: number, maxEvents = 20_000_000): SimReceiverResult[] {
+    let events = 0;
+    let nextSample = this.now + this.sampleMs;
+    while (events++ < maxEvents) {
+      const t = this.nextEventTime(nextSample);
+      if (t > until) break;
+      this.now = t;
+      if (t >= nextSample) {
+        this.sample(t);
+        nextSample += this.sampleMs;
+      }
+      this.step(t);
+    }
+    if (events >= maxEvents) throw new Error(`simulation did not reach ${until} ms within ${maxEvents} events`);
+    this.now = until;
+    return this.receivers.map((r) => r.result);
+  }
+
+  private nextEventTime(nextSample: number): number {
+    let t = Math.min(nextSample, this.schedule.nextTimeout());
+    for (const r of this.receivers) {
+      const start = r.result.spec.startMs ?? 0;
+      if (r.receiver === undefined) {
+        if (r.result.left === undefined) t = Math.min(t, start);
+        continue;
+      }
+      if (r.head < r.deliveries.length) t = Math.min(t, r.deliveries[r.head].at);
+      for (const [at] of r.pending) t = Math.min(t, at);
+      const timeout = r.receiver.nextTimeout();
+      if (timeout !== undefined) t = Math.min(t, timeout);
+    }
+    return Math.max(t, this.now);
+  }
+
+  private step(now: number): void {
+    for (const r of this.receivers) {
+      if (r.receiver === undefined && r.result.left === undefined && now >= (r.result.spec.startMs ?? 0)) {
+        r.receiver = new WebrcReceiver(this.params, now, r.result.spec.options);
+        r.result.receiver = r.receiver;
+        this.drainActions(r, now);
+      }
+      this.applyMembership(r, now);
+    }
+    for (let p = this.schedule.next(now); p !== undefined; p = this.schedule.next(now)) {
+      for (const r of this.receivers) if (r.member.has(p.cn)) this.offer(r, now, p);
+    }
+    for (const r of this.receivers) {
+      const rx = r.receiver;
+      if (rx === undefined) continue;
+      while (r.head < r.deliveries.length && r.deliveries[r.head].at <= now) {
+        const d = r.deliveries[r.head++];
+        r.result.delivered++;
+        r.deliveredSinceSample++;
+        rx.onPacket(now, d);
+      }
+      if (r.head > 4096) {
+        r.deliveries.splice(0, r.head);
+        r.head = 0;
+      }
+      const timeout = rx.nextTimeout();
+      if (timeout !== undefined && timeout <= now) rx.handleTimeout(now);
+      this.drainActions(r, now);
+    }
+  }
+
+  private offer(r: SimReceiver, now: number, p: { cn: number; ctsi: number; psn: number }): void {
+    const { spec } = r.result;
+    r.result.offered++;
+    const rate = spec.rate(now);
+    const service = 1000 / rate;
+    const departure = Math.max(now, r.lastDeparture) + service;
+    // Packets ahead of this one (including the one in service) must fit in the queue.
+    if ((departure - now) / service > spec.queuePackets + 1) {
+      r.result.dropped++;
+      return;
+    }
+    r.lastDeparture = departure;
+    r.deliveries.push({ at: departure + spec.propagationMs, cn: p.cn, ctsi: p.ctsi, psn: p.psn });
+  }
+
+  private applyMembership(r: SimReceiver, now: number): void {
+    for (let i = 0; i < r.pending.length; ) {
+      const [at, cn, join] = r.pending[i];
+      if (at <= now) {
+        if (join) r.member.add(cn);
+        else r.member.delete(cn);
+        r.pending.splice(i, 1);
+      } else i++;
+    }
+  }
+
+  private drainActions(r: SimReceiver, now: number): void {
+    const rx = r.receiver;
+    if (rx === undefined) return;
+    const { spec } = r.result;
+    for (let a = rx.poll(); a !== undefined; a = rx.poll()) {
+      switch (a.kind) {
+        case 'join':
+          r.pending.push([now + spec.joinDelayMs, a.cn, true]);
+          break;
+        case 'leave':
+          r.pending.push([now + spec.leaveDelayMs, a.cn, false]);
+          break;
+        case 'leave-session':
+          r.result.left = a.reason;
+          for (const cn of r.member) r.pending.push([now + spec.leaveDelayMs, cn, false]);
+          r.receiver = undefined;
+          return;
+      }
+    }
+  }
+
+  private sample(t: number): void {
+    const rates = this.schedule.rates(t);
+    for (const r of this.receivers) {
+      let subscribed = r.member.has(this.params.baseCn) ? rates.base : 0;
+      for (const w of rates.waves) if (r.member.has(w.cn)) subscribed += w.rate;
+      const status = r.result.receiver?.status();
+      r.result.samples.push({
+        t,
+        subscribed,
+        nwc: status?.nwc ?? 0,
+        targetRate: status?.targetRate ?? 0,
+        delivered: (r.deliveredSinceSample * 1000) / this.sampleMs,
+        slowStart: status?.slowStart ?? true,
+      });
+      r.deliveredSinceSample = 0;
+    }
+  }
+}
+
+/** Mean of a sample field over [from, to) ms. */
+export function mean(samples: readonly Sample[], field: 'subscribed' | 'delivered' | 'nwc' | 'targetRate', from: number, to: number): number {
+  const xs = samples.filter((s) => s.t >= from && s.t < to).map((s) => s[field]);
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
