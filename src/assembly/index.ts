@@ -3,3 +3,4 @@
 export { Receiver, type MissingObject, type ObjectStats, type ReceiverOptions, type ReceiverStats } from './receiver.js';
 export type { AssemblyEvent, AssemblyEventKind } from './events.js';
 export { MAX_CID_TOIS, decodeCid, parseObjectHeader, type CidInfo, type FcastObjectInfo } from './object-info.js';
+export { FEC_SCHEMES } from './schemes.js';

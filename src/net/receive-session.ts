@@ -39,6 +39,8 @@ export interface ReceiveOptions {
   /** Abort from outside (SIGINT): ends like a timeout. */
   readonly signal?: AbortSignal;
   readonly recvBufferSize?: number;
+  /** Keep DIR/.fcast after a complete receive (tests inspect it). */
+  readonly keepState?: boolean;
 }
 
 export interface ObjectReport extends ObjectStats {
@@ -97,6 +99,7 @@ class ReceiveRun {
     if (this.opts.tsi !== undefined) this.resume(this.opts.tsi, this.opts.source);
     const done = new Promise<ReceiveStatus>((resolve) => (this.finished = resolve));
     const timers: NodeJS.Timeout[] = [];
+    let status: ReceiveStatus | undefined;
     try {
       for (const ch of this.opts.channels) {
         this.channels.push(
@@ -114,14 +117,18 @@ class ReceiveRun {
       }
       if (this.opts.timeoutMs !== undefined) timers.push(setTimeout(() => this.finish('timeout'), this.opts.timeoutMs));
       this.opts.signal?.addEventListener('abort', () => this.finish('timeout'), { once: true });
-      const status = await done;
+      status = await done;
       return this.result(status);
     } finally {
       for (const t of timers) clearInterval(t);
       await Promise.all(this.channels.map((c) => c.close()));
-      this.flush();
       this.out.close();
-      this.state.close();
+      // A complete receive leaves no state behind; anything else keeps it for a resume.
+      if (status === 'complete' && this.failure === undefined && !this.opts.keepState) this.state.remove();
+      else {
+        this.flush();
+        this.state.close();
+      }
     }
   }
 

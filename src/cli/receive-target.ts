@@ -1,0 +1,80 @@
+// What `fcast receive SESSION` joins: a session description file (SDP or JSON), an http(s) URL
+// to one (seed 002's /.well-known/fcast/<session>.sdp), or a bare GROUP:PORT, in which case the
+// receiver follows the first session it hears and learns the rest in band (EXT_FTI, CIDs).
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { MAX_SESSION_TEXT, parseSession } from '../wire/session.js';
+
+export interface ReceiveTarget {
+  readonly channels: readonly { readonly group: string; readonly port: number }[];
+  readonly tsi: number | undefined;
+  readonly source: string | undefined;
+  /** Where the description came from, for messages. */
+  readonly from: 'file' | 'url' | 'address';
+}
+
+function isMulticast(addr: string): boolean {
+  if (isIP(addr) === 4) {
+    const first = Number(addr.split('.')[0]);
+    return first >= 224 && first <= 239;
+  }
+  return isIP(addr) === 6 && /^ff/i.test(addr);
+}
+
+/** `239.1.2.3:5000` or `[ff3e::1234]:5000`; undefined when the text is not of that shape. */
+export function parseGroupPort(text: string): { group: string; port: number } | undefined {
+  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(text) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const group = m[1]!;
+  const port = Number(m[2]);
+  if (isIP(group) === 0 || !isMulticast(group)) throw new LocalProtocolError('USAGE', `${group} is not a multicast group address`);
+  if (port < 1 || port > 65535) throw new LocalProtocolError('USAGE', `port ${port} out of range`);
+  return { group, port };
+}
+
+/** Durations: `500ms`, `30s`, `5m`, `2h`, or a bare number of seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (m === null) throw new LocalProtocolError('USAGE', `duration "${text}": expected e.g. 500ms, 30s, 5m, 2h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Number(m[1]) * unit;
+  if (!(ms > 0) || ms > 2 ** 31 - 1) throw new LocalProtocolError('USAGE', `duration "${text}" out of range`);
+  return ms;
+}
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'follow' });
+  if (!res.ok) throw new RemoteProtocolError('SESSION_PARSE', `${url}: HTTP ${res.status}`);
+  const text = await res.text();
+  if (text.length > MAX_SESSION_TEXT) throw new RemoteProtocolError('SESSION_PARSE', `${url}: description too long`);
+  return text;
+}
+
+export async function resolveTarget(session: string, sourceFlag: string | undefined): Promise<ReceiveTarget> {
+  const addr = parseGroupPort(session);
+  if (addr !== undefined) return { channels: [addr], tsi: undefined, source: sourceFlag, from: 'address' };
+  let text: string;
+  let from: 'file' | 'url';
+  if (/^https?:\/\//i.test(session)) {
+    text = await fetchText(session);
+    from = 'url';
+  } else {
+    try {
+      text = readFileSync(session, 'utf8');
+    } catch (e) {
+      throw new LocalProtocolError('INPUT_FILE', `${session}: ${(e as Error).message} (expected a session file, URL or GROUP:PORT)`);
+    }
+    from = 'file';
+  }
+  const desc = parseSession(text);
+  if (sourceFlag !== undefined && desc.source !== undefined && sourceFlag !== desc.source) {
+    throw new LocalProtocolError('USAGE', `--source ${sourceFlag} differs from the session's source ${desc.source}`);
+  }
+  return {
+    channels: desc.channels.map((c) => ({ group: c.group, port: c.port })),
+    tsi: desc.tsi,
+    source: sourceFlag ?? desc.source,
+    from,
+  };
+}

@@ -1,0 +1,114 @@
+// `fcast receive SESSION -o DIR`: join a multicast session and rebuild every file it carries
+// (RFC 6968 §3.8 over RFC 5775 §4.4). Thin: parse flags, resolve the session, run the receive
+// loop (src/net/receive-session.ts), draw progress, return the --json summary.
+import { Args, Flags } from '@oclif/core';
+import { Listr } from 'listr2';
+import { FcastCommand } from '../cli/base.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { parseDuration, resolveTarget } from '../cli/receive-target.js';
+import { plainLines, progressLines, summarize, type ReceiveSummary } from '../cli/receive-progress.js';
+import { FEC_SCHEMES } from '../assembly/index.js';
+import { receiveSession, type ReceiveOptions, type ReceiveResult } from '../net/receive-session.js';
+
+export default class Receive extends FcastCommand<ReceiveSummary> {
+  static override summary = 'Receive the files of a multicast session into a directory.';
+  static override description = `SESSION is a session description file (SDP or JSON, as written by \`fcast send --session-file\`), an http(s) URL to one, or a bare GROUP:PORT (then the first session heard is followed and everything is learned in band).
+
+Files are assembled under DIR/.fcast, checked (FCAST checksum, SHA-256 digest, length) and renamed into place only when verified, with their mtime and mode. Received symbols are kept in DIR/.fcast so an interrupted receive resumes where it stopped.
+
+Exit status: 0 every object of a complete carousel instance verified; 3 the session closed with objects missing (listed); 4 --timeout expired (missing objects listed); 5 bad session description; 6 I/O error.`;
+  static override examples = [
+    '<%= config.bin %> receive 239.255.1.2:4000 -o ./inbox',
+    '<%= config.bin %> receive session.sdp -o /srv/updates --iface 10.0.0.7 --timeout 10m',
+    '<%= config.bin %> receive https://sender.example/.well-known/fcast/nightly.json -o ./in --json',
+    '<%= config.bin %> receive [ff3e::4321]:4000 --source 2001:db8::1 -o ./in',
+  ];
+  static override args = {
+    session: Args.string({ description: 'Session file, http(s) URL, or GROUP:PORT.', required: true }),
+  };
+  static override flags = {
+    output: Flags.string({ char: 'o', description: 'Output directory (created if missing).', required: true }),
+    iface: Flags.string({ description: 'Local interface address to join on (IPv6: interface name).' }),
+    source: Flags.string({ description: 'Sender address: source-specific (SSM) join, and only its packets are accepted.' }),
+    timeout: Flags.string({ description: 'Give up after this long (e.g. 90s, 10m); exit 4 with the missing objects.' }),
+  };
+
+  async run(): Promise<ReceiveSummary> {
+    const { args, flags } = await this.parse(Receive);
+    const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
+    const target = await resolveTarget(args.session, flags.source);
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const base: ReceiveOptions = {
+      dir: flags.output,
+      channels: target.channels,
+      schemes: FEC_SCHEMES,
+      iface: flags.iface,
+      source: target.source,
+      tsi: target.tsi,
+      timeoutMs,
+      signal: abort.signal,
+    };
+    let result: ReceiveResult;
+    try {
+      result = this.interactive() ? await this.withListr(base) : await this.plain(base);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const summary = summarize(result);
+    if (!this.jsonEnabled()) this.report(summary);
+    if (result.status !== 'complete') {
+      if (this.jsonEnabled()) this.logJson(summary);
+      this.exit(result.status === 'timeout' ? EXIT.TIMEOUT : EXIT.INCOMPLETE);
+    }
+    return summary;
+  }
+
+  private async withListr(base: ReceiveOptions): Promise<ReceiveResult> {
+    let result: ReceiveResult | undefined;
+    await new Listr(
+      [
+        {
+          title: `Receiving into ${base.dir}`,
+          task: async (_ctx, task): Promise<void> => {
+            result = await receiveSession({ ...base, onProgress: (p) => (task.output = progressLines(p)) });
+            task.title = `Receive ${result.status} in ${(result.elapsedMs / 1000).toFixed(1)} s`;
+          },
+          rendererOptions: { outputBar: Infinity, persistentOutput: true },
+        },
+      ],
+      { rendererOptions: { collapseSubtasks: false } },
+    ).run();
+    return result!;
+  }
+
+  private async plain(base: ReceiveOptions): Promise<ReceiveResult> {
+    const seen = new Set<number>();
+    let lastLine = 0;
+    return receiveSession({
+      ...base,
+      progressMs: 500,
+      onProgress: (p) => {
+        if (this.jsonEnabled()) return;
+        for (const line of plainLines(p, seen)) this.log(line);
+        if (p.elapsedMs - lastLine >= 5000) {
+          lastLine = p.elapsedMs;
+          this.log(progressLines(p, 0));
+        }
+      },
+    });
+  }
+
+  private report(s: ReceiveSummary): void {
+    const verified = s.objects.filter((o) => o.state === 'verified').length;
+    this.log(`${s.status}: ${verified} files verified, ${s.packets} packets, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.elapsedMs / 1000).toFixed(1)} s`);
+    const dropped = Object.entries(s.dropped);
+    if (dropped.length > 0) this.log(`dropped: ${dropped.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const m of s.missing) {
+      this.log(`missing: ${m.path ?? `TOI ${m.toi}`} (${m.phase}${m.rejectCode ? `, ${m.rejectCode}` : ''}, blocks ${m.blocksDone}/${m.blocks})`);
+    }
+  }
+}
