@@ -35,7 +35,8 @@ export interface Sample {
 
 export interface SimReceiverResult {
   readonly spec: SimReceiverSpec;
-  readonly receiver: WebrcReceiver;
+  /** Set when the receiver starts. */
+  receiver: WebrcReceiver | undefined;
   readonly samples: Sample[];
   offered: number;
   dropped: number;
@@ -75,7 +76,7 @@ export class WebrcSim {
   ) {
     this.schedule = new SenderSchedule(params, 0, 0);
     this.receivers = specs.map((spec) => ({
-      result: { spec, receiver: undefined as unknown as WebrcReceiver, samples: [], offered: 0, dropped: 0, delivered: 0, left: undefined },
+      result: { spec, receiver: undefined, samples: [], offered: 0, dropped: 0, delivered: 0, left: undefined },
       receiver: undefined,
       member: new Set<number>(),
       pending: [],
@@ -222,4 +223,18 @@ export class WebrcSim {
 export function mean(samples: readonly Sample[], field: 'subscribed' | 'delivered' | 'nwc' | 'targetRate', from: number, to: number): number {
   const xs = samples.filter((s) => s.t >= from && s.t < to).map((s) => s[field]);
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+/**
+ * How long after `from` (ms) the subscribed rate, averaged per window of `windowMs`, enters the
+ * band [lo, hi] and stays there until `to`; undefined if it never does.
+ */
+export function settleTime(samples: readonly Sample[], from: number, to: number, lo: number, hi: number, windowMs: number): number | undefined {
+  let settled: number | undefined;
+  for (let start = from; start + windowMs <= to; start += windowMs) {
+    const m = mean(samples, 'subscribed', start, start + windowMs);
+    if (m < lo || m > hi) settled = undefined;
+    else settled ??= start - from;
+  }
+  return settled;
 }

@@ -1,0 +1,75 @@
+// WEBRC in a simulated network (virtual time, sim.ts): receivers behind bottlenecks converge to a
+// layer set the bottleneck carries, leave layers when it shrinks, and settle apart when their
+// bottlenecks differ (RFC 3738 §3.2; issue 5 "Core, virtual clock").
+//
+// Short slots for speed: TSD = 2 s, QD = 20 s (Q = 10), BCR_P = 5 pkt/s, so L = 9 base packets per
+// slot as with the RFC defaults, EL = TSD/20 = 0.1 s. RFC 3738 only RECOMMENDS TSD = 10 s and
+// QD = 300 s; any TSD/QD is allowed when the session description carries them. One run uses the
+// RFC defaults (TSD 10 s, QD 300 s, BCR_P 1) in virtual time.
+// Bottleneck: FIFO served at the link rate, 20 packets of queue, drop-tail; join/leave latency 20 ms;
+// propagation 10 ms.
+import { describe, expect, it } from 'vitest';
+import { resolveWebrcParams } from '../../../src/rate/params.js';
+import { WebrcSim, mean, settleTime, type SimReceiverSpec } from './sim.js';
+
+const short = resolveWebrcParams({ srBps: 1000 * 8 * 1000, packetLength: 1000, tsd: 2, qd: 20, bcr: 5 });
+const rfc = resolveWebrcParams({ srBps: 300 * 8 * 1000, packetLength: 1000 });
+
+function link(name: string, rate: (t: number) => number): SimReceiverSpec {
+  return { name, rate, queuePackets: 20, joinDelayMs: 20, leaveDelayMs: 20, propagationMs: 10 };
+}
+
+/** Loss at the bottleneck over [from, to): 1 − delivered/subscribed (both from samples). */
+function lossShare(samples: Parameters<typeof mean>[0], from: number, to: number): number {
+  return 1 - mean(samples, 'delivered', from, to) / mean(samples, 'subscribed', from, to);
+}
+
+describe('WEBRC convergence (short TSD/QD)', () => {
+  it('one receiver settles within its bottleneck and leaves layers when it halves', () => {
+    const slotMs = short.tsd * 1000;
+    const sim = new WebrcSim(short, [link('a', (t) => (t < 60_000 ? 150 : 75))]);
+    const [a] = sim.run(120_000);
+    expect(a.left).toBeUndefined();
+    for (const [from, to, bn] of [[0, 60_000, 150], [60_000, 120_000, 75]] as const) {
+      const sub = mean(a.samples, 'subscribed', to - 20_000, to);
+      expect(sub, `phase ${bn}`).toBeLessThanOrEqual(bn * 1.05);
+      expect(sub, `phase ${bn}`).toBeGreaterThanOrEqual(bn * 0.7);
+      expect(lossShare(a.samples, to - 20_000, to)).toBeLessThan(0.02);
+      // Per-slot means enter [0.7, 1.1]·bottleneck and stay there within 10 slots (200 epochs).
+      const settle = settleTime(a.samples, from, to, bn * 0.7, bn * 1.1, slotMs);
+      expect(settle, `phase ${bn}`).toBeDefined();
+      expect(settle!).toBeLessThanOrEqual(10 * slotMs);
+    }
+    // It left layers: fewer joined waves at the end than before the bottleneck shrank.
+    expect(mean(a.samples, 'nwc', 100_000, 120_000)).toBeLessThan(mean(a.samples, 'nwc', 40_000, 60_000) - 1);
+  });
+
+  it('two receivers with different bottlenecks settle at different layer counts', () => {
+    const sim = new WebrcSim(short, [link('slow', () => 60), link('fast', () => 300)]);
+    const results = sim.run(80_000);
+    const [slow, fast] = results;
+    for (const [r, bn] of [[slow, 60], [fast, 300]] as const) {
+      const sub = mean(r.samples, 'subscribed', 50_000, 80_000);
+      expect(sub, r.spec.name).toBeLessThanOrEqual(bn * 1.05);
+      expect(sub, r.spec.name).toBeGreaterThanOrEqual(bn * 0.7);
+      expect(lossShare(r.samples, 50_000, 80_000)).toBeLessThan(0.02);
+    }
+    expect(mean(fast.samples, 'nwc', 50_000, 80_000)).toBeGreaterThan(mean(slow.samples, 'nwc', 50_000, 80_000) + 3);
+  });
+});
+
+describe('WEBRC convergence (RFC defaults: TSD 10 s, QD 300 s, BCR_P 1, P 0.75)', () => {
+  it('one receiver behind 100 pkt/s settles within it', () => {
+    const sim = new WebrcSim(rfc, [link('a', () => 100)]);
+    const [a] = sim.run(300_000);
+    const sub = mean(a.samples, 'subscribed', 200_000, 300_000);
+    expect(sub).toBeLessThanOrEqual(105);
+    expect(sub).toBeGreaterThanOrEqual(70);
+    // The equation tolerates a few percent at this ARTT (~45 ms): REQN(0.045 s, 4%) ≈ 99 pkt/s.
+    expect(lossShare(a.samples, 200_000, 300_000)).toBeLessThan(0.04);
+    // Per-slot means enter [70, 110] and stay there within 10 slots (200 epochs).
+    const settle = settleTime(a.samples, 0, 300_000, 70, 110, rfc.tsd * 1000);
+    expect(settle).toBeDefined();
+    expect(settle!).toBeLessThanOrEqual(100_000);
+  });
+});
