@@ -1,0 +1,177 @@
+// `fcast fec bench` measurements (bench/fec.mjs runs them through the CLI beside OpenFEC).
+// One LDPC-Staircase block (RFC 5170) is built and timed cold each trial, the way another
+// implementation would be: matrix construction is part of encoding and of every decoding.
+// Reception orders are drawn with a PRNG any implementation can reproduce (bench/README.md),
+// so both sides of a comparison decode exactly the same symbol sequences.
+import { executorFor, tsExecutor, type SymbolExecutor } from '../../codecs/ldpc-staircase/executor.js';
+import { LdpcDecoder } from '../../codecs/ldpc-staircase/decoder.js';
+import { encodeArena } from '../../codecs/ldpc-staircase/encoder.js';
+import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
+import { nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
+import { nativeStatus } from '../../codecs/native.js';
+import type { SourceBlock } from '../../codecs/types.js';
+import { FcastError } from '../errors.js';
+
+export interface FecBenchOptions {
+  readonly k: number;
+  readonly n: number;
+  readonly n1: number;
+  readonly seed: number;
+  readonly symbolSize: number;
+  /** Timed runs per measurement (the median is reported). */
+  readonly trials: number;
+  /** Symbols handed to the ML decoder. */
+  readonly mlReceived: number;
+  /** Reception orders for the overhead figure (≥ 30). */
+  readonly orders: number;
+  readonly native: boolean;
+}
+
+export interface Timing {
+  readonly medianMs: number;
+  /** Source bytes (k·E) per second of the median run, in 10^6 bytes. */
+  readonly mbps: number;
+}
+
+/** The JSON shape shared with other implementations (bench/README.md). */
+export interface FecBenchResult {
+  readonly impl: string;
+  readonly k: number;
+  readonly n: number;
+  readonly n1: number;
+  readonly seed: number;
+  readonly symbolSize: number;
+  readonly trials: number;
+  readonly encode: Timing;
+  readonly iterative: Timing & { readonly decoded: number; readonly meanReceivedOverK: number };
+  readonly ml: Timing & { readonly received: number; readonly decoded: number };
+  /** Full (ML) decoder fed one symbol at a time until complete, over `orders` reception orders. */
+  readonly overhead: { readonly orders: number; readonly decoded: number; readonly meanReceivedOverK: number; readonly maxReceivedOverK: number };
+}
+
+/** Reception order t: Fisher–Yates over ESIs 0..n−1 driven by x ← 16807·x mod (2^31−1), x0 = t+1. */
+export function receptionOrder(t: number, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let x = t + 1;
+  for (let i = n - 1; i >= 1; i--) {
+    x = (x * 16807) % 2147483647;
+    const j = x % (i + 1);
+    const tmp = order[i]!;
+    order[i] = order[j]!;
+    order[j] = tmp;
+  }
+  return order;
+}
+
+/** The shared vectors' source rule: byte b of source symbol i is (i·31 + b·7 + 1) & 0xff. */
+export function sourceBlockBytes(k: number, e: number): Uint8Array {
+  const out = new Uint8Array(k * e);
+  for (let i = 0; i < k; i++) for (let b = 0; b < e; b++) out[i * e + b] = (i * 31 + b * 7 + 1) & 0xff;
+  return out;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const h = s.length >>> 1;
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
+function timing(ms: number[], bytes: number): Timing {
+  const m = median(ms);
+  return { medianMs: Number(m.toFixed(4)), mbps: Number((bytes / 1e6 / (m / 1e3)).toFixed(1)) };
+}
+
+/** The executor the bench measures: native kernels when asked for and loaded, else TypeScript. */
+function executorOf(native: boolean): { executor: SymbolExecutor; label: string } {
+  if (!native) return { executor: tsExecutor, label: 'typescript' };
+  const nat = nativeExecutor();
+  if (nat === undefined) return { executor: executorFor(false), label: 'typescript (native addon unavailable)' };
+  const s = nativeStatus();
+  return { executor: nat, label: `native ${s.loaded ? s.xorPath : ''}`.trim() };
+}
+
+export function runFecBench(o: FecBenchOptions): FecBenchResult {
+  const { k, n, n1, seed, symbolSize: e, trials } = o;
+  const { executor, label } = executorOf(o.native);
+  const bytes = k * e;
+  const source = sourceBlockBytes(k, e);
+  const block: SourceBlock = { sbn: 0, k, n, offset: 0, length: bytes };
+  const decoder = (iterativeOnly: boolean): LdpcDecoder =>
+    new LdpcDecoder({ block, symbolSize: e, matrix: buildMatrix(k, n, n1, seed), executor, iterativeOnly });
+
+  let arena: Uint8Array = new Uint8Array(0);
+  const enc: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const t0 = performance.now();
+    arena = encodeArena(buildMatrix(k, n, n1, seed), e, source, executor);
+    enc.push(performance.now() - t0);
+  }
+  const symbol = (esi: number): Uint8Array => arena.subarray(esi * e, (esi + 1) * e);
+  const verify = (d: LdpcDecoder, what: string): void => {
+    if (!Buffer.from(d.sourceBlock()).equals(Buffer.from(source))) {
+      throw new FcastError('INTERNAL', 'internal', `${what}: decoded block differs from the source`);
+    }
+  };
+
+  const it: number[] = [];
+  let itDecoded = 0;
+  let itReceived = 0;
+  for (let t = 0; t < trials; t++) {
+    const order = receptionOrder(t, n);
+    const t0 = performance.now();
+    const d = decoder(true);
+    let r = 0;
+    while (r < n && !d.progress().complete) d.push(order[r]!, symbol(order[r++]!));
+    it.push(performance.now() - t0);
+    if (d.progress().complete) {
+      verify(d, `iterative decoding, order ${t}`);
+      itDecoded++;
+      itReceived += r / k;
+    }
+  }
+
+  const ml: number[] = [];
+  let mlDecoded = 0;
+  for (let t = 0; t < trials; t++) {
+    const order = receptionOrder(t, n);
+    const t0 = performance.now();
+    const d = decoder(false);
+    for (let r = 0; r < o.mlReceived && !d.progress().complete; r++) d.push(order[r]!, symbol(order[r]!));
+    const ok = d.progress().complete || d.finish();
+    ml.push(performance.now() - t0);
+    if (ok) {
+      verify(d, `ML decoding, order ${t}`);
+      mlDecoded++;
+    }
+  }
+
+  let ovDecoded = 0;
+  let ovSum = 0;
+  let ovMax = 0;
+  for (let t = 0; t < o.orders; t++) {
+    const order = receptionOrder(t, n);
+    const d = decoder(false);
+    let r = 0;
+    while (r < n && !d.progress().complete) d.push(order[r]!, symbol(order[r++]!));
+    if (d.progress().complete) {
+      ovDecoded++;
+      ovSum += r / k;
+      ovMax = Math.max(ovMax, r / k);
+    }
+  }
+
+  return {
+    impl: `fcast 0.1.0 (${label})`,
+    k, n, n1, seed, symbolSize: e, trials,
+    encode: timing(enc, bytes),
+    iterative: { ...timing(it, bytes), decoded: itDecoded, meanReceivedOverK: Number((itDecoded > 0 ? itReceived / itDecoded : 0).toFixed(4)) },
+    ml: { ...timing(ml, bytes), received: o.mlReceived, decoded: mlDecoded },
+    overhead: {
+      orders: o.orders,
+      decoded: ovDecoded,
+      meanReceivedOverK: Number((ovDecoded > 0 ? ovSum / ovDecoded : 0).toFixed(4)),
+      maxReceivedOverK: Number(ovMax.toFixed(4)),
+    },
+  };
+}
