@@ -19,6 +19,12 @@
 //   symbols twice, and a receiver joining mid-block would always miss the same ones. Any ~k of
 //   the n symbols decode an LDPC-Staircase block, so every received packet is worth as much as
 //   any other.
+// - One exception, the first cycle of a push session (`systematicFirstPass`, default on in push
+//   mode): it runs in two passes over all blocks, first every source symbol (shuffled within
+//   the block), then every repair symbol (shuffled). Every receiver is there from the start in
+//   push mode, so a receiver without loss is done after k symbols per block, with no decoding
+//   work and no time spent on repair it does not need; a lossy receiver takes what it misses from
+//   the repair pass. Later cycles, and on-demand mode (late joiners), are fully shuffled.
 // - When a block has sent all its symbols for the cycle it leaves the window (its repair
 //   symbols are dropped: the only cache is the W active blocks plus P blocks read ahead, so the
 //   memory use is bounded by (W + P) blocks whatever the object sizes).
@@ -63,6 +69,8 @@ export interface SenderConfig {
   readonly prefetchBlocks?: number;
   /** Upper bound on block memory (source + cached repair) in bytes; may lower W (default 128 MiB). */
   readonly memoryBudget?: number;
+  /** Push: first cycle sends all source symbols, then all repair symbols (default true). */
+  readonly systematicFirstPass?: boolean;
   /** A CID burst at least this often, in ms of `now` (default 1000). */
   readonly cidIntervalMs?: number;
   /** CID bursts with the A flag at the end (default 3). */
@@ -122,8 +130,18 @@ interface Job {
   issued: boolean;
   ready: boolean;
   encoder: BlockEncoder | undefined;
+  /** Which slots of the block this job sends: all, source only (pass 1) or the rest (pass 2). */
+  readonly pass: Pass;
   order: Uint32Array | undefined;
   pos: number;
+}
+
+type Pass = 'all' | 'source' | 'repair';
+
+/** Slots (packets) of a block in a pass: n·repeat in all, k source, the rest in the repair pass. */
+function slotCount(obj: PlannedObject, block: SourceBlock, pass: Pass): number {
+  const all = block.n * obj.repeat;
+  return pass === 'all' ? all : pass === 'source' ? block.k : all - block.k;
 }
 
 const CID_TOI = 1;
@@ -144,6 +162,7 @@ export class CarouselSender {
   private cycle = 0;
   private nextObject = 1;
   private nextSbn = 0;
+  private pass: Pass;
   private readonly pipeline: Job[] = [];
   private readonly active: Job[] = [];
   private readonly reads = new Map<number, Job>();
@@ -169,6 +188,7 @@ export class CarouselSender {
     this.seed = cfg.seed ?? 1;
     this.channel = cfg.channel ?? 0;
     this.cidInterval = cfg.cidIntervalMs ?? 1000;
+    this.pass = this.passFor(0);
     this.closeBurstsLeft = cfg.closeRepeats ?? 3;
     const files = cfg.files.map((f, i) => planFile(FIRST_FILE_TOI + i, f, cfg.fec, cfg.schemes, this.seed));
     const list = buildCidList(files.map((o) => o.toi));
@@ -257,22 +277,29 @@ export class CarouselSender {
   private memoryJob(obj: PlannedObject, index: number, sbn: number): Job {
     const block = obj.plan.blocks[sbn]!;
     const buf = obj.memory!.subarray(block.offset, block.offset + block.length);
-    return { obj, index, block, buf, id: 0, issued: true, ready: true, encoder: undefined, order: undefined, pos: 0 };
+    return { obj, index, block, buf, id: 0, issued: true, ready: true, pass: 'all', encoder: undefined, order: undefined, pos: 0 };
   }
 
   /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
   private fillPipeline(): BlockRead | undefined {
     while (this.pipeline.length + this.active.length < this.window + this.prefetch && this.nextObject < this.objects.length) {
+      // The repair pass starts once the source pass is off the air (a barrier, not a blend).
+      if (this.pass === 'repair' && this.pipeline.length + this.active.length > 0 && this.pipeline.concat(this.active).some((j) => j.pass === 'source')) break;
       const index = this.nextObject;
       const obj = this.objects[index]!;
       const sbn = this.nextSbn;
-      if (sbn + 1 >= obj.plan.blocks.length) {
+      const pass = this.pass;
+      if (sbn + 1 < obj.plan.blocks.length) {
+        this.nextSbn++;
+      } else {
         this.nextObject++;
         this.nextSbn = 0;
-      } else {
-        this.nextSbn++;
+        if (this.nextObject >= this.objects.length && this.pass === 'source') {
+          this.pass = 'repair';
+          this.nextObject = 1;
+        }
       }
-      this.pipeline.push(this.fileJob(obj, index, sbn));
+      if (slotCount(obj, obj.plan.blocks[sbn]!, pass) > 0) this.pipeline.push(this.fileJob(obj, index, sbn, pass));
     }
     for (const job of this.pipeline) {
       if (job.issued) continue;
@@ -286,13 +313,13 @@ export class CarouselSender {
   }
 
   /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
-  private fileJob(obj: PlannedObject, index: number, sbn: number): Job {
+  private fileJob(obj: PlannedObject, index: number, sbn: number, pass: Pass): Job {
     const block = obj.plan.blocks[sbn]!;
     const buf = new Uint8Array(block.length);
     const header = obj.header;
     if (block.offset < header.length) buf.set(header.subarray(block.offset, Math.min(header.length, block.offset + block.length)));
     const needsRead = block.offset + block.length > header.length;
-    return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, encoder: undefined, order: undefined, pos: 0 };
+    return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, pass, encoder: undefined, order: undefined, pos: 0 };
   }
 
   /** Move ready jobs (pipeline order) into free window slots; each gets its encoder and order. */
@@ -311,8 +338,17 @@ export class CarouselSender {
 
   private start(job: Job, salt: number): void {
     job.encoder ??= job.obj.scheme.createEncoder(job.obj.plan, job.block.sbn, job.buf);
-    job.order = permutation(job.block.n * job.obj.repeat, seedOf(this.seed, job.obj.toi, job.block.sbn, salt));
+    const k = job.block.k;
+    const seed = seedOf(this.seed, job.obj.toi, job.block.sbn, salt);
+    const order = permutation(slotCount(job.obj, job.block, job.pass), seed);
+    // Slot s stands for ESI s mod n; the repair pass holds the slots from k upwards.
+    if (job.pass === 'repair') for (let i = 0; i < order.length; i++) order[i] = order[i]! + k;
+    job.order = order;
     job.pos = 0;
+  }
+
+  private passFor(cycle: number): Pass {
+    return this.cfg.mode === 'push' && cycle === 0 && (this.cfg.systematicFirstPass ?? true) ? 'source' : 'all';
   }
 
   private endCycle(): void {
@@ -324,6 +360,7 @@ export class CarouselSender {
     }
     this.nextObject = 1;
     this.nextSbn = 0;
+    this.pass = this.passFor(this.cycle);
     this.remaining = this.objects.map((o) => o.slots);
     this.lastCidAt = -Infinity; // every cycle starts with the CID
   }

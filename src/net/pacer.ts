@@ -1,0 +1,60 @@
+// Token-bucket pacing for the sender (RFC 5651 §6.1: equal-size packets at a steady rate are what
+// congestion control and receivers expect). Tokens are bytes; they accrue at rate/8 per second up
+// to a bucket of `burstBytes`. The bucket is small (default: 2 ms of sending, at least two
+// packets), so the sender never dumps more than a few packets back to back: a receiver's socket
+// buffer (hundreds of kB) absorbs that with room to spare, while the bucket still covers the
+// ~1 ms granularity of the event loop's timers, so the average rate is met.
+//
+// The bucket itself is pure (time passed in, like the core); `paceAsync` is the shell that waits.
+
+import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
+
+export interface PacerOptions {
+  /** Target rate in bits per second. */
+  readonly bitsPerSecond: number;
+  /** Largest burst in bytes (default max(2 ms of rate, 2 × 1500 bytes)). */
+  readonly burstBytes?: number;
+}
+
+export class TokenBucket {
+  private readonly bytesPerMs: number;
+  private readonly burst: number;
+  private tokens: number;
+  private last: number;
+
+  constructor(opts: PacerOptions, now: number) {
+    this.bytesPerMs = opts.bitsPerSecond / 8 / 1000;
+    this.burst = opts.burstBytes ?? Math.max(2 * this.bytesPerMs, 3000);
+    this.tokens = this.burst;
+    this.last = now;
+  }
+
+  /**
+   * Ask to send `size` bytes at `now`. Returns 0 and takes the tokens when allowed, otherwise the
+   * milliseconds until enough tokens will have accrued (nothing taken).
+   */
+  reserve(now: number, size: number): number {
+    if (now > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.bytesPerMs);
+      this.last = now;
+    }
+    // A packet larger than the bucket goes once the bucket is full.
+    const need = Math.min(size, this.burst);
+    if (this.tokens >= need) {
+      this.tokens -= size;
+      return 0;
+    }
+    return (need - this.tokens) / this.bytesPerMs;
+  }
+}
+
+/** Wait (without spinning) until `bucket` lets `size` bytes go, then take them. */
+export async function paceAsync(bucket: TokenBucket, size: number): Promise<void> {
+  for (;;) {
+    const wait = bucket.reserve(performance.now(), size);
+    if (wait <= 0) return;
+    // Timers fire about 1 ms late; below that, yield to I/O and try again.
+    if (wait >= 1.5) await sleep(Math.floor(wait));
+    else await immediate();
+  }
+}
