@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "fec.h"
+#include "sendmmsg.h"
 #include "xor.h"
 
 namespace {
@@ -34,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xorInto", Napi::Function::New(env, XorIntoJs));
   exports.Set("xorPath", Napi::String::New(env, fcast::XorPath()));
   fcast::RegisterFec(env, exports);
+  fcast::RegisterSendmmsg(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }
