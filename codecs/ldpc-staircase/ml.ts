@@ -1,11 +1,12 @@
 // Maximum-likelihood decoding of LDPC-Staircase on the erasure channel (RFC 5170 §6.4 leaves the
 // decoder free): structured Gaussian elimination with inactivation. Starting from the state where
 // peeling stalled, keep peeling symbolically; when no equation has a single active unknown,
-// inactivate one unknown (treat it as solved later) so peeling can go on. What remains is a small
-// dense system in the inactivated unknowns only, solved by dense.ts. Then the symbol work:
+// inactivate one unknown (solved later, in the dense core) so that peeling goes on. What remains
+// is a small dense system in the inactivated unknowns only, solved by dense.ts. Then the symbol
+// work, as program records:
 //   A. pivot values with the inactivated unknowns taken as zero (the "constant" part),
 //   B. right-hand sides of the dense equations into the inactivated unknowns' slots,
-//   A'. undo A (the same records in reverse order) so pivot slots are zero again,
+//   A'. undo A (the same records in reverse order) so that pivot slots are zero again,
 //   D. the dense row operations on those right-hand sides (inactivated values are then final),
 //   C. back-substitution: every pivot from its full equation, in pivot order.
 // It succeeds exactly when the received symbols determine every unknown (H restricted to the
@@ -30,128 +31,154 @@ export interface PeelState {
   readonly acc: Int32Array;
 }
 
+/** Result of the symbolic elimination: pivots in order, inactivated unknowns, leftover rows. */
+interface Elimination {
+  readonly mark: Uint8Array;
+  readonly pivotCol: Int32Array;
+  readonly pivotRow: Int32Array;
+  readonly pivotIndex: Int32Array;
+  readonly np: number;
+  readonly inactCol: Int32Array;
+  readonly inactIndex: Int32Array;
+  readonly ni: number;
+  readonly leftover: Int32Array;
+}
+
 /**
  * Try ML decoding. On success appends the records that compute every unknown to `out` and
  * returns 0; otherwise appends nothing and returns a lower bound (≥ 1) on how many more
  * independent symbols are needed (the rank deficiency, or the equation shortfall).
  */
 export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder): number {
+  const el = eliminate(m, st);
+  if (typeof el === 'number') return el;
+  const { np, ni, leftover } = el;
+  if (leftover.length < ni) return ni - leftover.length;
+  const w = (ni + 31) >>> 5;
+  const pivotBits = new Uint32Array(np * w);
+  for (let i = 0; i < np; i++) rowBits(m, el, pivotBits, w, el.pivotRow[i]!, el.pivotCol[i]!, pivotBits, i * w);
+  const dense = new Uint32Array(leftover.length * w);
+  for (let e = 0; e < leftover.length; e++) rowBits(m, el, pivotBits, w, leftover[e]!, -1, dense, e * w);
+  const sol = solveDense(dense, leftover.length, ni);
+  if (sol.rank < ni) return ni - sol.rank;
+
+  // A, B, A', D, C (see the top of the file).
+  const startA = out.length;
+  for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, false);
+  const endA = out.length;
+  const colOfRow = new Int32Array(leftover.length);
+  for (let i = 0; i < ni; i++) {
+    const e = sol.rowOfCol[i]!;
+    colOfRow[e] = el.inactCol[i]!;
+    emitRow(out, m, el.mark, leftover[e]!, el.inactCol[i]!, false);
+  }
+  appendReversed(out, startA, endA);
+  const ops = sol.ops;
+  out.reserve((ops.length >>> 1) * 3);
+  const buf = out.buf;
+  let p = out.length;
+  for (let x = 0; x < ops.length; x += 2) {
+    buf[p++] = colOfRow[ops[x]!]!;
+    buf[p++] = 1;
+    buf[p++] = colOfRow[ops[x + 1]!]!;
+  }
+  out.length = p;
+  for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
+  return 0;
+}
+
+/** Peel with inactivation until every unknown is a pivot or inactivated; or a shortfall. */
+function eliminate(m: LdpcMatrix, st: PeelState): Elimination | number {
   const { k, n, rows, colStart, colRows } = m;
   const mark = new Uint8Array(n);
   let unknowns = 0;
   for (let c = 0; c < n; c++) {
-    mark[c] = st.known[c] === 0 ? ACTIVE : KNOWN;
-    if (mark[c] === ACTIVE) unknowns++;
+    const a = st.known[c] === 0;
+    mark[c] = a ? ACTIVE : KNOWN;
+    if (a) unknowns++;
   }
   const count = st.count.slice();
   const acc = st.acc.slice();
-  const used = new Uint8Array(rows);
-  const liveRows: number[] = [];
-  for (let r = 0; r < rows; r++) if (count[r]! > 0) liveRows.push(r);
-  if (liveRows.length < unknowns) return unknowns - liveRows.length;
+  let live = 0;
+  for (let r = 0; r < rows; r++) if (count[r]! > 0) live++;
+  if (live < unknowns) return unknowns - live;
 
+  const used = new Uint8Array(rows);
   const pivotCol = new Int32Array(unknowns);
   const pivotRow = new Int32Array(unknowns);
   const pivotIndex = new Int32Array(n);
-  let np = 0;
   const inactCol = new Int32Array(unknowns);
   const inactIndex = new Int32Array(n);
+  let np = 0;
   let ni = 0;
-  const queue = new Int32Array(rows);
-  let qh = 0;
-  let qt = 0;
-
-  // Remove column c from the active unknowns of every unused row.
-  const retire = (c: number): void => {
-    if (c < k) {
-      for (let x = colStart[c]!; x < colStart[c + 1]!; x++) drop(colRows[x]!, c);
-    } else {
-      drop(c - k, c);
-      if (c - k + 1 < rows) drop(c - k + 1, c);
-    }
-  };
-  const drop = (r: number, c: number): void => {
-    if (used[r] === 1) return;
-    count[r]!--;
-    acc[r]! ^= c;
-    if (count[r] === 1) queue[qt++] = r;
-  };
-
+  // Rows that reached one active unknown (to pivot) and two (candidates for inactivation).
+  const ones = new Int32Array(rows);
+  const twos = new Int32Array(rows);
+  let nOnes = 0;
+  let nTwos = 0;
+  for (let r = 0; r < rows; r++) if (count[r] === 2) twos[nTwos++] = r;
   let active = unknowns;
+  let victim = -1;
   while (active > 0) {
-    while (qh < qt) {
-      const r = queue[qh++]!;
-      if (used[r] === 1 || count[r] !== 1) continue;
-      const p = acc[r]!;
-      used[r] = 1;
-      mark[p] = PIVOT;
-      pivotIndex[p] = np;
-      pivotCol[np] = p;
-      pivotRow[np] = r;
-      np++;
-      active--;
-      retire(p);
-    }
-    if (active === 0) break;
-    // Stalled: inactivate the best-connected active unknown of a lightest equation.
-    let best = -1;
-    let bestCount = Infinity;
-    for (const r of liveRows) {
-      const cr = count[r]!;
-      if (used[r] === 0 && cr >= 2 && cr < bestCount) {
-        best = r;
-        bestCount = cr;
-        if (cr === 2) break;
+    if (victim < 0) {
+      // Stalled: inactivate an unknown of an equation with the fewest unknowns, so it peels.
+      let row = -1;
+      while (nTwos > 0 && row < 0) {
+        const r = twos[--nTwos]!;
+        if (used[r] === 0 && count[r] === 2) row = r;
       }
+      if (row < 0) row = lightestRow(count, used);
+      if (row < 0) return active;
+      victim = heaviestActive(m, mark, row);
+      mark[victim] = INACTIVE;
+      inactIndex[victim] = ni;
+      inactCol[ni++] = victim;
+    } else {
+      mark[victim] = PIVOT;
+      pivotIndex[victim] = np;
+      pivotCol[np++] = victim;
     }
-    if (best < 0) return active;
-    qh = 0;
-    qt = 0;
-    const victim = heaviestActive(m, mark, best);
-    mark[victim] = INACTIVE;
-    inactIndex[victim] = ni;
-    inactCol[ni++] = victim;
     active--;
-    retire(victim);
+    // Remove the victim from the active unknowns of every unused row containing it.
+    const c = victim;
+    const src = c < k;
+    const end = src ? colStart[c + 1]! : Math.min(c - k + 2, rows);
+    for (let x = src ? colStart[c]! : c - k; x < end; x++) {
+      const r = src ? colRows[x]! : x;
+      if (used[r] === 1) continue;
+      const left = --count[r]!;
+      acc[r]! ^= c;
+      if (left === 1) ones[nOnes++] = r;
+      else if (left === 2) twos[nTwos++] = r;
+    }
+    victim = -1;
+    while (nOnes > 0) {
+      const r = ones[--nOnes]!;
+      if (used[r] === 1 || count[r] !== 1) continue;
+      used[r] = 1;
+      pivotRow[np] = r;
+      victim = acc[r]!;
+      break;
+    }
   }
+  let nLeft = 0;
+  const leftover = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) if (used[r] === 0 && st.count[r]! > 0) leftover[nLeft++] = r;
+  return { mark, pivotCol, pivotRow, pivotIndex, np, inactCol, inactIndex, ni, leftover: leftover.subarray(0, nLeft) };
+}
 
-  // Leftover equations: live rows that did not become pivots. They involve only pivots and
-  // inactivated unknowns; substituting the pivots gives the dense system.
-  const leftover: number[] = [];
-  for (const r of liveRows) if (used[r] === 0) leftover.push(r);
-  if (leftover.length < ni) return ni - leftover.length;
-  const w = (ni + 31) >>> 5;
-  const pivotBits = new Uint32Array(np * w);
-  for (let i = 0; i < np; i++) {
-    rowBits(m, mark, inactIndex, pivotIndex, pivotBits, w, pivotRow[i]!, pivotCol[i]!, pivotBits, i * w);
+/** The unused row with the fewest (≥ 2) active unknowns, or −1. */
+function lightestRow(count: Int32Array, used: Uint8Array): number {
+  let best = -1;
+  let bestCount = 0x7fffffff;
+  for (let r = 0; r < count.length; r++) {
+    const c = count[r]!;
+    if (used[r] === 0 && c >= 2 && c < bestCount) {
+      best = r;
+      bestCount = c;
+    }
   }
-  const dense = new Uint32Array(leftover.length * w);
-  for (let e = 0; e < leftover.length; e++) {
-    rowBits(m, mark, inactIndex, pivotIndex, pivotBits, w, leftover[e]!, -1, dense, e * w);
-  }
-  const sol = solveDense(dense, leftover.length, ni);
-  if (sol.rank < ni) return ni - sol.rank;
-
-  // Symbol work, as records.
-  const recordsA = out.length;
-  for (let i = 0; i < np; i++) emitRow(out, m, mark, pivotRow[i]!, pivotCol[i]!, false);
-  const endA = out.length;
-  const colOfRow = new Int32Array(leftover.length).fill(-1);
-  for (let i = 0; i < ni; i++) {
-    const e = sol.rowOfCol[i]!;
-    colOfRow[e] = inactCol[i]!;
-    emitRow(out, m, mark, leftover[e]!, inactCol[i]!, false);
-  }
-  undo(out, recordsA, endA);
-  const ops = sol.ops;
-  out.reserve((ops.length >>> 1) * 3);
-  for (let x = 0; x < ops.length; x += 2) {
-    out.push(colOfRow[ops[x]!]!);
-    out.push(1);
-    out.push(colOfRow[ops[x + 1]!]!);
-  }
-  for (let i = 0; i < np; i++) emitRow(out, m, mark, pivotRow[i]!, pivotCol[i]!, true);
-  return 0;
+  return best;
 }
 
 /** The active unknown of row r with the most equations (inactivating it helps most). */
@@ -167,75 +194,78 @@ function heaviestActive(m: LdpcMatrix, mark: Uint8Array, r: number): number {
       bestDeg = deg;
     }
   }
-  const stairs = r > 0 ? [k + r, k + r - 1] : [k + r];
-  for (const c of stairs) {
-    const deg = c - k + 1 < rows ? 2 : 1;
-    if (mark[c] === ACTIVE && deg > bestDeg) {
-      best = c;
-      bestDeg = deg;
-    }
+  // Staircase columns: k+r (rows r, r+1) and k+r−1 (rows r−1, r).
+  const stairDeg = r + 1 < rows ? 2 : 1;
+  if (mark[k + r] === ACTIVE && stairDeg > bestDeg) {
+    best = k + r;
+    bestDeg = stairDeg;
   }
+  if (r > 0 && mark[k + r - 1] === ACTIVE && 2 > bestDeg) best = k + r - 1;
   return best;
 }
 
 /**
  * Bits (over the inactivated unknowns) of row r with pivots substituted, skipping column `self`
- * (the pivot the row defines, or −1 for a leftover equation); written to target[at .. at+w).
+ * (the pivot the row defines, or −1 for a leftover equation); XORed into target[at .. at+w).
  */
-function rowBits(
-  m: LdpcMatrix, mark: Uint8Array, inactIndex: Int32Array, pivotIndex: Int32Array,
-  pivotBits: Uint32Array, w: number, r: number, self: number, target: Uint32Array, at: number,
-): void {
+function rowBits(m: LdpcMatrix, el: Elimination, pivotBits: Uint32Array, w: number, r: number, self: number, target: Uint32Array, at: number): void {
   const { k, rowStart, rowCols } = m;
-  const visit = (c: number): void => {
-    if (c === self) return;
+  const { mark, inactIndex, pivotIndex } = el;
+  const a = rowStart[r]!;
+  const b = rowStart[r + 1]!;
+  const last = r > 0 ? b + 2 : b + 1;
+  for (let x = a; x < last; x++) {
+    // Source columns, then the staircase columns k+r and k+r−1.
+    const c = x < b ? rowCols[x]! : x === b ? k + r : k + r - 1;
+    if (c === self) continue;
     const mk = mark[c];
     if (mk === INACTIVE) {
       const i = inactIndex[c]!;
       target[at + (i >>> 5)]! ^= 1 << (i & 31);
     } else if (mk === PIVOT) {
       const from = pivotIndex[c]! * w;
-      for (let x = 0; x < w; x++) target[at + x]! ^= pivotBits[from + x]!;
+      for (let y = 0; y < w; y++) target[at + y]! ^= pivotBits[from + y]!;
     }
-  };
-  for (let x = rowStart[r]!; x < rowStart[r + 1]!; x++) visit(rowCols[x]!);
-  visit(k + r);
-  if (r > 0) visit(k + r - 1);
+  }
 }
 
 /**
- * Record [dst, m, ...] from row r: every column of the row except `dst`, except inactivated
- * unknowns unless `withInactive`. (Known and pivot columns always.)
+ * Record [dst, m, ...] from row r: every column of the row except `dst` and, unless
+ * `withInactive`, except inactivated unknowns.
  */
 function emitRow(out: ProgramBuilder, m: LdpcMatrix, mark: Uint8Array, r: number, dst: number, withInactive: boolean): void {
   const { k, rowStart, rowCols } = m;
   const a = rowStart[r]!;
   const b = rowStart[r + 1]!;
   out.reserve(b - a + 4);
+  const buf = out.buf;
   const head = out.length;
-  out.push(dst);
-  out.push(0);
-  let cnt = 0;
-  const add = (c: number): void => {
-    if (c === dst) return;
-    if (mark[c] === INACTIVE && !withInactive) return;
-    out.push(c);
-    cnt++;
-  };
-  for (let x = a; x < b; x++) add(rowCols[x]!);
-  add(k + r);
-  if (r > 0) add(k + r - 1);
-  out.buf[head + 1] = cnt;
+  let p = head + 2;
+  const last = r > 0 ? b + 2 : b + 1;
+  for (let x = a; x < last; x++) {
+    const c = x < b ? rowCols[x]! : x === b ? k + r : k + r - 1;
+    if (c === dst || (!withInactive && mark[c] === INACTIVE)) continue;
+    buf[p++] = c;
+  }
+  buf[head] = dst;
+  buf[head + 1] = p - head - 2;
+  out.length = p;
 }
 
-/** Append the records of out[from, to) again in reverse record order (each record is its own inverse). */
-function undo(out: ProgramBuilder, from: number, to: number): void {
-  const starts: number[] = [];
-  for (let p = from; p < to; p += 2 + out.buf[p + 1]!) starts.push(p);
+/** Append the records of out[from, to) again in reverse record order (each undoes itself). */
+function appendReversed(out: ProgramBuilder, from: number, to: number): void {
+  let records = 0;
+  for (let p = from; p < to; p += 2 + out.buf[p + 1]!) records++;
+  const starts = new Int32Array(records);
+  for (let p = from, i = 0; p < to; p += 2 + out.buf[p + 1]!) starts[i++] = p;
   out.reserve(to - from);
-  for (let i = starts.length - 1; i >= 0; i--) {
+  const buf = out.buf;
+  let q = out.length;
+  for (let i = records - 1; i >= 0; i--) {
     const s = starts[i]!;
-    const len = 2 + out.buf[s + 1]!;
-    for (let x = 0; x < len; x++) out.push(out.buf[s + x]!);
+    const len = 2 + buf[s + 1]!;
+    buf.copyWithin(q, s, s + len);
+    q += len;
   }
+  out.length = q;
 }
