@@ -15,7 +15,7 @@
 //   (checkCiid; the caller holds the previous CIID).
 // MAX_TOI depends on the sender's TOI width: ours is 32 bits (SPEC-NOTES §0), the default here.
 
-import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { LocalProtocolError, RemoteProtocolError, isFcastError } from '../errors.js';
 import { decodeContent, decodeFcastObject, encodeFcastObject, type FcastDecodeOptions, type FcastHeader } from './fcast-object.js';
 
 export const DEFAULT_MAX_TOI = 0xffff_ffff;
@@ -235,7 +235,7 @@ export function decodeCidObject(object: Uint8Array, opts?: CidDecodeOptions): Ci
     list = decodeContent(m, data, opts?.maxListLength ?? DEFAULT_MAX_CID_LIST);
   } catch (e) {
     // Content-Length ≠ list length is a CID rule (§7 row 31).
-    if ((e as { code?: unknown }).code === 'FCAST_CONTENT_LENGTH') bad((e as Error).message);
+    if (isFcastError(e) && e.code === 'FCAST_CONTENT_LENGTH') bad(e.message);
     throw e;
   }
   return { header, complete: m.cidComplete === true, ciid: m.cidId, list: decodeCidList(list, opts) };
