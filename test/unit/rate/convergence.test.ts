@@ -10,18 +10,13 @@
 // propagation 10 ms.
 import { describe, expect, it } from 'vitest';
 import { resolveWebrcParams } from '../../../src/rate/params.js';
-import { WebrcSim, mean, settleTime, type SimReceiverSpec } from './sim.js';
+import { WebrcSim, lossShare, mean, settleTime, type SimReceiverSpec } from './sim.js';
 
 const short = resolveWebrcParams({ srBps: 1000 * 8 * 1000, packetLength: 1000, tsd: 2, qd: 20, bcr: 5 });
 const rfc = resolveWebrcParams({ srBps: 300 * 8 * 1000, packetLength: 1000 });
 
 function link(name: string, rate: (t: number) => number): SimReceiverSpec {
   return { name, rate, queuePackets: 20, joinDelayMs: 20, leaveDelayMs: 20, propagationMs: 10 };
-}
-
-/** Loss at the bottleneck over [from, to): 1 − delivered/subscribed (both from samples). */
-function lossShare(samples: Parameters<typeof mean>[0], from: number, to: number): number {
-  return 1 - mean(samples, 'delivered', from, to) / mean(samples, 'subscribed', from, to);
 }
 
 describe('WEBRC convergence (short TSD/QD)', () => {
@@ -52,7 +47,7 @@ describe('WEBRC convergence (short TSD/QD)', () => {
       const sub = mean(r.samples, 'subscribed', 50_000, 80_000);
       expect(sub, r.spec.name).toBeLessThanOrEqual(bn * 1.05);
       expect(sub, r.spec.name).toBeGreaterThanOrEqual(bn * 0.7);
-      expect(lossShare(r.samples, 50_000, 80_000)).toBeLessThan(0.02);
+      expect(lossShare(r.samples, 50_000, 80_000), r.spec.name).toBeLessThan(0.04);
     }
     expect(mean(fast.samples, 'nwc', 50_000, 80_000)).toBeGreaterThan(mean(slow.samples, 'nwc', 50_000, 80_000) + 3);
   });

@@ -30,6 +30,9 @@ export interface Sample {
   readonly targetRate: number;
   /** Packets delivered since the previous sample, per second. */
   readonly delivered: number;
+  /** Packets that reached the bottleneck / were dropped there since the previous sample, per second. */
+  readonly offered: number;
+  readonly dropped: number;
   readonly slowStart: boolean;
 }
 
@@ -62,6 +65,8 @@ interface SimReceiver {
   head: number;
   lastDeparture: number;
   deliveredSinceSample: number;
+  offeredSinceSample: number;
+  droppedSinceSample: number;
 }
 
 export class WebrcSim {
@@ -84,6 +89,8 @@ export class WebrcSim {
       head: 0,
       lastDeparture: -Infinity,
       deliveredSinceSample: 0,
+      offeredSinceSample: 0,
+      droppedSinceSample: 0,
     }));
   }
 
@@ -156,12 +163,14 @@ export class WebrcSim {
   private offer(r: SimReceiver, now: number, p: { cn: number; ctsi: number; psn: number }): void {
     const { spec } = r.result;
     r.result.offered++;
+    r.offeredSinceSample++;
     const rate = spec.rate(now);
     const service = 1000 / rate;
     const departure = Math.max(now, r.lastDeparture) + service;
     // Packets ahead of this one (including the one in service) must fit in the queue.
     if ((departure - now) / service > spec.queuePackets + 1) {
       r.result.dropped++;
+      r.droppedSinceSample++;
       return;
     }
     r.lastDeparture = departure;
@@ -212,17 +221,29 @@ export class WebrcSim {
         nwc: status?.nwc ?? 0,
         targetRate: status?.targetRate ?? 0,
         delivered: (r.deliveredSinceSample * 1000) / this.sampleMs,
+        offered: (r.offeredSinceSample * 1000) / this.sampleMs,
+        dropped: (r.droppedSinceSample * 1000) / this.sampleMs,
         slowStart: status?.slowStart ?? true,
       });
-      r.deliveredSinceSample = 0;
+      r.deliveredSinceSample = r.offeredSinceSample = r.droppedSinceSample = 0;
     }
   }
 }
 
 /** Mean of a sample field over [from, to) ms. */
-export function mean(samples: readonly Sample[], field: 'subscribed' | 'delivered' | 'nwc' | 'targetRate', from: number, to: number): number {
+export function mean(
+  samples: readonly Sample[],
+  field: 'subscribed' | 'delivered' | 'offered' | 'dropped' | 'nwc' | 'targetRate',
+  from: number,
+  to: number,
+): number {
   const xs = samples.filter((s) => s.t >= from && s.t < to).map((s) => s[field]);
   return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+/** Share of the packets reaching the bottleneck in [from, to) that it dropped. */
+export function lossShare(samples: readonly Sample[], from: number, to: number): number {
+  return mean(samples, 'dropped', from, to) / Math.max(1e-9, mean(samples, 'offered', from, to));
 }
 
 /**

@@ -1,0 +1,51 @@
+// WEBRC convergence figures in virtual time (RFC 3738; issue 5): per scenario, the bottleneck,
+// what the receiver ends up subscribed to (nominal rate of its joined channels), what arrives,
+// its target rate TRATE, the loss at the bottleneck and how many epochs it takes to settle.
+// Run: npx vite-node bench/webrc-sim.ts
+// Settled = the per-slot mean subscribed rate enters [0.7, 1.1]·bottleneck and stays there.
+import { resolveWebrcParams, type WebrcParams } from '../src/rate/params.js';
+import { WebrcSim, lossShare, mean, settleTime, type SimReceiverSpec } from '../test/unit/rate/sim.js';
+
+const short = resolveWebrcParams({ srBps: 1000 * 8 * 1000, packetLength: 1000, tsd: 2, qd: 20, bcr: 5 });
+const rfc = resolveWebrcParams({ srBps: 300 * 8 * 1000, packetLength: 1000 });
+
+function link(name: string, rate: (t: number) => number): SimReceiverSpec {
+  return { name, rate, queuePackets: 20, joinDelayMs: 20, leaveDelayMs: 20, propagationMs: 10 };
+}
+
+interface Phase {
+  readonly from: number;
+  readonly to: number;
+  readonly bottleneck: number;
+}
+
+function report(label: string, params: WebrcParams, specs: SimReceiverSpec[], phases: Phase[][], until: number): void {
+  const wall = performance.now();
+  const results = new WebrcSim(params, specs).run(until);
+  const slotMs = params.tsd * 1000;
+  const elMs = slotMs / 20;
+  console.log(`\n${label}: TSD ${params.tsd} s, QD ${params.qd} s, BCR_P ${params.bcr}, N ${params.n}, SR_P ${params.srP} pkt/s ` +
+    `(${(performance.now() - wall).toFixed(0)} ms wall for ${until / 1000} s virtual)`);
+  results.forEach((r, i) => {
+    for (const { from, to, bottleneck: bn } of phases[i]) {
+      const tail = Math.max(from, to - 10 * slotMs);
+      const sub = mean(r.samples, 'subscribed', tail, to);
+      const dlv = mean(r.samples, 'delivered', tail, to);
+      const trate = mean(r.samples, 'targetRate', tail, to);
+      const nwc = mean(r.samples, 'nwc', tail, to);
+      const settle = settleTime(r.samples, from, to, 0.7 * bn, 1.1 * bn, slotMs);
+      console.log(
+        `  ${r.spec.name.padEnd(5)} bottleneck ${String(bn).padStart(4)} pkt/s | last ${(to - tail) / 1000} s: subscribed ${sub.toFixed(1)} ` +
+          `(${((100 * sub) / bn).toFixed(0)}%), delivered ${dlv.toFixed(1)}, TRATE ${trate.toFixed(1)}, NWC ${nwc.toFixed(1)}, ` +
+          `loss ${(100 * lossShare(r.samples, tail, to)).toFixed(2)}% | settled after ${settle === undefined ? 'never' : `${settle / 1000} s = ${settle / elMs} epochs`}`,
+      );
+    }
+  });
+}
+
+report('single receiver, bottleneck halves at 60 s', short, [link('a', (t) => (t < 60_000 ? 150 : 75))],
+  [[{ from: 0, to: 60_000, bottleneck: 150 }, { from: 60_000, to: 120_000, bottleneck: 75 }]], 120_000);
+report('two receivers', short, [link('slow', () => 60), link('fast', () => 300)],
+  [[{ from: 0, to: 80_000, bottleneck: 60 }], [{ from: 0, to: 80_000, bottleneck: 300 }]], 80_000);
+report('RFC defaults, bottleneck halves at 400 s', rfc, [link('a', (t) => (t < 400_000 ? 100 : 50))],
+  [[{ from: 0, to: 400_000, bottleneck: 100 }, { from: 400_000, to: 800_000, bottleneck: 50 }]], 800_000);
