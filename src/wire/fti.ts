@@ -9,8 +9,8 @@
 //   40 05 | L (48) | E (16) | N1m3 (3) G (5) | B (20) max_n (20) | seed (32)
 //
 // Only the layout is checked here (SPEC-NOTES §7 row 11, FTI_LENGTH). Whether the values make
-// sense for the scheme (rows 17 and 19: E = 0, G > 31, seed range, block counts) is the
-// scheme's `FecScheme.validate` in codecs/, which the assembly calls once per object.
+// sense for the scheme (rows 17 and 19: E = 0, G > 31, seed range, block counts) is
+// `schemeFor(id).validate(oti)` in codecs/index.ts, which the assembly calls once per object.
 
 import type { FecEncodingId, FecOti } from '../../codecs/types.js';
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
