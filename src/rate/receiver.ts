@@ -10,10 +10,13 @@
 // Zeta, SSMINR_P, the (b) threshold, the join timeout max(2V/ARTT, 10·ARTT), the exceptional
 // timeouts max(10, TSD) and max(20, 2·TSD)); the CTSI reorder rule (d > T − Q/2 ignored); reordered
 // packets are not losses (a missing PSN is lost once `reorderPackets` later packets of its channel
-// arrived or `reorderDelayMs` passed). OPTIONAL rules implemented: start-up rule (d) (wait one epoch
+// arrived or `reorderDelayMs` passed); losses at the tail of a wave are found from the end-of-wave
+// PSN 2^16 − 1 when the wave goes quiescent. OPTIONAL rules implemented: start-up rule (d) (wait one epoch
 // after a wave's first packet; stop start-up when TRR_P lags ARR_P), the RR_P check before joining
 // (RR_P <= max(RRmax − 2/EL, P·RRmax)), the SHOULD to leave the session on persistent base loss
-// while joined to the base alone, and the MRR_P cap (option `mrrP`).
+// while joined to the base alone (half or more of 2·L base packet events lost), and the MRR_P cap
+// (option `mrrP`). Not implemented: learning T, LENP_B or BCR_P from packets (the session
+// description carries them, §3.2.1 MAY).
 //
 // [ours]: NWC in the MRTT correction is the value after the join's increment; a join that times
 // out also sends a leave for that channel, so the network state matches NWC; packets from channels
@@ -277,11 +280,11 @@ export class WebrcReceiver {
       this.stats.staleCtsi++;
       return;
     }
-    for (let step = 1; step <= d; step++) this.onSlotChange((current + step) % t);
+    for (let step = 1; step <= d; step++) this.onSlotChange(now, (current + step) % t);
     this.lastSlotChangeAt = now;
   }
 
-  private onSlotChange(ctsi: number): void {
+  private onSlotChange(now: number, ctsi: number): void {
     const { p, bcr, t } = this.params;
     this.ctsi = ctsi;
     const quiescent = (ctsi - 1 + t) % t;
@@ -290,6 +293,7 @@ export class WebrcReceiver {
     const i = this.joinedWaves.indexOf(quiescent);
     if (i >= 0) {
       this.arr = Math.max(0, this.arr - bcr);
+      this.countWaveTail(now, quiescent);
       this.leaveWave(i);
       if (this.joining && this.joiningCn === quiescent) {
         this.joining = false;
@@ -328,6 +332,19 @@ export class WebrcReceiver {
         this.onLost(now, cn);
       }
     }
+  }
+
+  /**
+   * A wave's last packet carries PSN 2^16 − 1 (§3.1.2), so when it goes quiescent every PSN after
+   * the highest one seen, and every hole still waiting for a reordered packet, was lost.
+   */
+  private countWaveTail(now: number, cn: number): void {
+    const track = this.tracks.get(cn);
+    if (track === undefined || track.expected === undefined) return;
+    const tail = (track.modulus - track.expected) % track.modulus;
+    const lost = tail + track.missing.size;
+    track.missing.clear();
+    for (let i = 0; i < lost; i++) this.onLost(now, cn);
   }
 
   private onReceived(cn: number): void {

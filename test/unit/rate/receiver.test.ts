@@ -86,6 +86,18 @@ describe('slot change (§3.2.3.3)', () => {
 });
 
 describe('loss events (§3.2.3.4, §3.2.2.6 exit (a))', () => {
+  it('finds losses at the tail of a wave from its last PSN 65,535 when it goes quiescent', () => {
+    const rx = started();
+    runTimers(rx, 550);
+    drain(rx);
+    for (let psn = 65530; psn <= 65533; psn++) rx.onPacket(600 + psn - 65530, { cn: 5, ctsi: 5, psn });
+    expect(rx.stats.lost).toBe(0);
+    rx.onPacket(700, { cn: BASE, ctsi: 6, psn: 909 });
+    expect(drain(rx)).toEqual([{ kind: 'leave', cn: 5 }]);
+    expect(rx.stats.lost).toBe(2); // 65,534 and 65,535
+    expect(rx.stats.lossEvents).toBe(1);
+  });
+
   it('counts a PSN gap as a loss after 3 later packets, not a reordered one', () => {
     const rx = started();
     // 901 arrives after 902: reordering, no loss.
