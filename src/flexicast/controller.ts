@@ -206,9 +206,10 @@ export class FlexController {
         this.removeReceiver(now, id);
         return;
       case 'fallback':
-        if (m.state !== 'listening' && m.state !== 'fallback') return;
+        // From 'joined' too: a receiver that cannot or will not take multicast (--no-multicast).
+        if (m.state === 'connected') return;
         m.forced = true;
-        if (m.state === 'listening') this.enterFallback(m, 'receiver');
+        if (m.state !== 'fallback') this.enterFallback(m, 'receiver');
         return;
       case 'return':
         if (m.state !== 'fallback') return;

@@ -263,3 +263,21 @@ describe('flexicast controller', () => {
     expect(drain(c)).toEqual([]);
   });
 });
+
+describe('flexicast controller: receiver-initiated paths', () => {
+  it('a --no-multicast receiver falls back from JOIN and stays on unicast until it asks to return', () => {
+    const c = controller();
+    c.addReceiver(0, 'u');
+    c.handleState(0, 'u', state('join'));
+    c.handleState(0, 'u', state('fallback'));
+    expect(c.stateOf('u')).toBe('fallback');
+    drain(c);
+    // Flow progress does not end a fallback the receiver asked for.
+    c.handleReport(100, 'u', { kind: 'report', flowId: 42, seq: 1, packetsSeen: [50], needs: [{ toi: 1, sbn: 0, needed: 3 }], completed: [] });
+    expect(drain(c).map((a) => a.kind)).toEqual(['unicast']);
+    expect(c.stateOf('u')).toBe('fallback');
+    c.handleState(200, 'u', state('return'));
+    expect(c.stateOf('u')).toBe('listening');
+    expect(drain(c)).toMatchObject([{ kind: 'send', message: { action: 'return' } }, { kind: 'path', path: 'multicast', reason: 'receiver' }]);
+  });
+});
