@@ -1,9 +1,10 @@
 // Symbol work of the LDPC codec, kept apart from the symbolic work (which symbols to XOR into
-// which: index arithmetic in program.ts, encoder.ts, decoder.ts, dense.ts). A block lives in an
+// which: index arithmetic in encoder.ts, decoder.ts, ml.ts, dense.ts). A block lives in an
 // arena where symbol j is bytes [j·E, (j+1)·E). A program is a Uint32Array of records
 // `[dst, m, src_1, ..., src_m]` meaning arena[dst] ^= arena[src_1] ^ ... ^ arena[src_m], run in
 // order. dst never appears among its own sources. The same program can run on any executor
 // (pure TypeScript here, native kernels in native/), which is how they are cross-checked.
+import { nativeExecutor } from './native-executor.js';
 
 export interface SymbolExecutor {
   /** Run records program[0 .. length) on `arena` with symbols of `symbolSize` bytes. */
@@ -62,12 +63,12 @@ function runBytes(a: Uint8Array, e: number, program: Uint32Array, length: number
 }
 
 /**
- * The executor for a codec instance. `native: false` forces the TypeScript path; the native
- * executor (native/) is chosen here when the addon provides one.
+ * The executor for a codec instance: the native one (native/) when the addon provides it, unless
+ * `native: false` forces the TypeScript path.
  */
 export function executorFor(native: boolean | undefined): SymbolExecutor {
-  void native;
-  return tsExecutor;
+  if (native === false) return tsExecutor;
+  return nativeExecutor() ?? tsExecutor;
 }
 
 /** A growable program buffer (records appended by the symbolic passes). */
