@@ -1,0 +1,9 @@
+// The flexicast layer's front door (STYLE §10): the sender's controller and the shared-flow crypto.
+export {
+  FlexController, type BlockAggregate, type ControllerAction, type ControllerConfig, type ControllerStats,
+  type MemberState, type PathReason, type ReceiverId,
+} from './controller.js';
+export {
+  FLOW_HEADER_BYTES, FLOW_MAGIC, FLOW_OVERHEAD, FLOW_PACKET_LIMIT, FLOW_TAG_BYTES, FlowOpener, FlowSealer, ReplayWindow,
+  deriveFlowKey, openFlowPacket, peekFlowHeader, sealFlowPacket, type FlowDropCode, type FlowKey,
+} from './flow-crypto.js';
