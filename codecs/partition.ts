@@ -3,6 +3,13 @@
 // each division is checked so that no double rounding can move a block boundary.
 import type { FecOti, SourceBlock } from './types.js';
 
+/**
+ * Largest block (encoding symbols × E) a codec instance accepts: a decoder holds one block in
+ * memory, so an OTI asking for more is refused instead of allocated. RFC 5170 §5.2 lets a codec
+ * set lower limits than the format allows.
+ */
+export const MAX_BLOCK_BYTES = 512 * 1024 * 1024;
+
 /** floor(a / b) for integers 0 ≤ a < 2^53, b ≥ 1, corrected for double rounding. */
 export function divFloor(a: number, b: number): number {
   let q = Math.floor(a / b);

@@ -21,6 +21,13 @@ const ACTIVE = 1;
 const PIVOT = 2;
 const INACTIVE = 3;
 
+/**
+ * Dense systems above this many inactivated unknowns cost too much time and memory (it grows as
+ * its square); they only arise in very large blocks under heavy loss. ML then waits for more
+ * symbols (1/16 of that count) before it tries again: the one place where it is not exact.
+ */
+export const MAX_INACTIVE = 8192;
+
 /** What the decoder hands over: which columns are known and, per row, its unknowns. */
 export interface PeelState {
   /** 1 when column (ESI) j is known. */
@@ -129,6 +136,7 @@ function eliminate(m: LdpcMatrix, st: PeelState): Elimination | number {
       }
       if (row < 0) row = lightestRow(count, used);
       if (row < 0) return active;
+      if (ni === MAX_INACTIVE) return MAX_INACTIVE >>> 4;
       victim = heaviestActive(m, mark, row);
       mark[victim] = INACTIVE;
       inactIndex[victim] = ni;

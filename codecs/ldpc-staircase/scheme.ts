@@ -4,7 +4,7 @@
 // G > 1 (several symbols per packet, §5.6) is rejected with FEC_PARAMS: our senders always use
 // G = 1, and the per-packet ESI permutation of §5.6 would have to live in the packet layer.
 import { LocalProtocolError } from '../../src/errors.js';
-import { ldpcBlockN, partitionBlocks, partitionCounts } from '../partition.js';
+import { MAX_BLOCK_BYTES, ldpcBlockN, partitionBlocks, partitionCounts } from '../partition.js';
 import type { BlockDecoder, BlockEncoder, BlockPlan, DecoderOptions, EncoderOptions, FecOti, FecScheme, SourceBlock } from '../types.js';
 import { LdpcDecoder } from './decoder.js';
 import { LdpcEncoder } from './encoder.js';
@@ -58,6 +58,7 @@ export function ldpcParams(oti: FecOti): LdpcParams {
   for (const k of p.blockCount === 0 ? [] : [p.largeK, p.smallK]) {
     const repair = ldpcBlockN(k, maxN, b) - k;
     if (repair > 0 && repair < n1) bad(`a block of k=${k} gets n-k=${repair} repair symbols, fewer than N1=${n1}`);
+    if ((k + repair) * e > MAX_BLOCK_BYTES) bad(`a block of n=${k + repair} symbols of ${e} bytes exceeds the ${MAX_BLOCK_BYTES}-byte codec limit`);
   }
   return { maxN, n1, seed };
 }

@@ -2,7 +2,7 @@
 // bytes [Y·E, (Y+1)·E) of it (§3.4.1). Partitioning is RFC 5052 §9.1 (§3.3). Limits from the
 // 16-bit SBN and ESI of the FEC Payload ID (§3.2.1; SPEC-NOTES §7 row 17).
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
-import { partitionBlocks, partitionCounts } from '../partition.js';
+import { MAX_BLOCK_BYTES, partitionBlocks, partitionCounts } from '../partition.js';
 import type { BlockDecoder, BlockEncoder, BlockPlan, DecoderProgress, FecOti, FecScheme, SourceBlock } from '../types.js';
 
 const MAX_BLOCK = 1 << 16;
@@ -26,8 +26,9 @@ function validate(oti: FecOti): void {
   if (l === 0) return;
   if (e === 0) bad('symbol size E=0 with a non-empty object');
   if (b === 0) bad('max source block length B=0 with a non-empty object');
-  const blocks = partitionCounts(l, e, b).blockCount;
-  if (blocks > MAX_BLOCKS) bad(`${blocks} source blocks exceed the 16-bit SBN (65536)`);
+  const p = partitionCounts(l, e, b);
+  if (p.blockCount > MAX_BLOCKS) bad(`${p.blockCount} source blocks exceed the 16-bit SBN (65536)`);
+  if (p.largeK * e > MAX_BLOCK_BYTES) bad(`a block of ${p.largeK} symbols of ${e} bytes exceeds the ${MAX_BLOCK_BYTES}-byte codec limit`);
 }
 
 function blockOf(plan: BlockPlan, sbn: number): SourceBlock {

@@ -65,6 +65,7 @@ describe('LDPC OTI validation (SPEC-NOTES §7 row 19)', () => {
     ['L > 2^12·B·E', { transferLength: 2 ** 12 * 1000 * 1024 + 1 }, /exceeds/],
     ['more than 4096 blocks', { maxSourceBlockLength: 10, maxEncodingSymbols: 20, symbolSize: 1, transferLength: 4097 * 10 }, /4096/],
     ['a block with fewer than N1 repair symbols', { transferLength: 3 * 1024 }, /fewer than N1/],
+    ['a block larger than the codec memory limit', { symbolSize: 65535, maxSourceBlockLength: 10000, maxEncodingSymbols: 15000, transferLength: 2 ** 40 }, /codec limit/],
   ];
   it.each(cases)('%s is rejected with FEC_PARAMS', (_name, patch, reason) => {
     expect(() => ldpcStaircase.validate({ ...good, ...patch } as typeof good)).toThrow(reason);
@@ -80,6 +81,13 @@ describe('LDPC OTI validation (SPEC-NOTES §7 row 19)', () => {
     const noRepair = { ...good, maxEncodingSymbols: 1000 };
     const block = ldpcStaircase.partition(noRepair).blocks[0]!;
     expect([block.k, block.n]).toEqual([977, 977]);
+  });
+
+  it('No-Code refuses blocks over the memory limit and more than 2^16 blocks', () => {
+    const base = { encodingId: 0, transferLength: 2 ** 40, symbolSize: 65535, maxSourceBlockLength: 65536 } as const;
+    expect(() => noCode.validate(base)).toThrow(/codec limit/);
+    expect(() => noCode.validate({ ...base, symbolSize: 1, maxSourceBlockLength: 1, transferLength: 65537 })).toThrow(/65536/);
+    expect(() => noCode.validate({ ...base, transferLength: 0, symbolSize: 0, maxSourceBlockLength: 0 })).not.toThrow();
   });
 
   it('createOti picks No-Code for objects too small for an LDPC code', () => {
