@@ -1,0 +1,48 @@
+// Flexicast frames on QUIC streams (research/quic.md §3.2): the control stream is the first
+// bidirectional stream, opened by the receiver, carrying ANNOUNCE / KEY / STATE / REPORT in
+// order; fallback DATA goes on short unidirectional streams opened by the sender, one per grant
+// of (toi, sbn), so a slow block never holds up another.
+import { encodeFrame, encodeFrameInto, frameSize, FrameDecoder, type DataMessage, type FlexMessage } from '../wire/flexicast.js';
+import type { QuicConnection, QuicRecvStream, QuicSendStream } from './quic.js';
+
+/** Write one frame. Writes on one stream keep call order (quinn's stream lock is FIFO). */
+export function writeFrame(stream: QuicSendStream, m: FlexMessage): Promise<void> {
+  return stream.write(encodeFrame(m));
+}
+
+/**
+ * The frames arriving on a stream, in order, until it ends. A malformed frame throws its
+ * RemoteProtocolError (FLEX_* / WIRE_*): the stream is out of sync then, so the caller should
+ * close the connection.
+ */
+export async function* readFrames(stream: QuicRecvStream): AsyncGenerator<FlexMessage> {
+  const d = new FrameDecoder();
+  for (let chunk = await stream.read(); chunk !== undefined; chunk = await stream.read()) {
+    d.push(chunk);
+    for (let m = d.poll(); m !== undefined; m = d.poll()) yield m;
+  }
+}
+
+/**
+ * Send DATA frames of one grant on a fresh unidirectional stream and finish it. The frames are
+ * coalesced into writes of about 64 KiB so a grant costs a few napi calls, not one per symbol.
+ */
+export async function sendDataStream(conn: QuicConnection, frames: Iterable<DataMessage>): Promise<QuicSendStream> {
+  const s = await conn.openUni();
+  const CHUNK = 64 * 1024;
+  let buf = new Uint8Array(CHUNK);
+  let used = 0;
+  for (const f of frames) {
+    const n = frameSize(f);
+    if (used + n > buf.length && used > 0) {
+      await s.write(buf.subarray(0, used));
+      buf = new Uint8Array(Math.max(CHUNK, n));
+      used = 0;
+    }
+    if (n > buf.length) buf = new Uint8Array(n);
+    used += encodeFrameInto(f, buf, used);
+  }
+  if (used > 0) await s.write(buf.subarray(0, used));
+  await s.finish();
+  return s;
+}
