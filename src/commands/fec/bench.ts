@@ -21,7 +21,7 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
     ratio: Flags.string({ description: 'n/k, more than 1.', default: '1.5' }),
     seed: Flags.string({ description: 'PRNG seed of the code.', default: '1' }),
     trials: Flags.string({ description: 'Timed runs per measurement (median reported).', default: '5' }),
-    orders: Flags.string({ description: `Reception orders for the overhead figure (at least ${MIN_ORDERS}).`, default: String(MIN_ORDERS) }),
+    orders: Flags.string({ description: `Reception orders for the overhead figure (at least ${MIN_ORDERS}; 0 skips it).`, default: String(MIN_ORDERS) }),
     'ml-received': Flags.string({ description: 'Symbols given to the ML decoder (default k·1.06 for N1=3, k·1.02 above).' }),
     native: Flags.boolean({ description: 'Native kernels (default) or --no-native for TypeScript only.', default: true, allowNo: true }),
   };
@@ -35,7 +35,7 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
     const trials = intFlag('trials', flags.trials);
     const orders = intFlag('orders', flags.orders);
     if (trials < 1 || trials > 1000) throw new LocalProtocolError('USAGE', `--trials ${trials}: expected 1..1000`);
-    if (orders < MIN_ORDERS || orders > 10000) throw new LocalProtocolError('USAGE', `--orders ${orders}: expected ${MIN_ORDERS}..10000`);
+    if (orders !== 0 && (orders < MIN_ORDERS || orders > 10000)) throw new LocalProtocolError('USAGE', `--orders ${orders}: expected 0 (skip) or ${MIN_ORDERS}..10000`);
     const mlDefault = Math.min(code.n, Math.ceil(code.k * (code.n1 === 3 ? 1.06 : 1.02)));
     const mlReceived = flags['ml-received'] === undefined ? mlDefault : intFlag('ml-received', flags['ml-received']);
     if (mlReceived < 1 || mlReceived > code.n) throw new LocalProtocolError('USAGE', `--ml-received ${mlReceived}: expected 1..n=${code.n}`);
@@ -45,7 +45,7 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
       this.log(`  encode      ${r.encode.mbps.toFixed(1).padStart(9)} MB/s  ${r.encode.medianMs.toFixed(3)} ms`);
       this.log(`  iterative   ${r.iterative.mbps.toFixed(1).padStart(9)} MB/s  ${r.iterative.medianMs.toFixed(3)} ms  decoded ${r.iterative.decoded}/${r.trials}, received/k ${r.iterative.meanReceivedOverK.toFixed(4)}`);
       this.log(`  ml          ${r.ml.mbps.toFixed(1).padStart(9)} MB/s  ${r.ml.medianMs.toFixed(3)} ms  decoded ${r.ml.decoded}/${r.trials} from ${r.ml.received} symbols`);
-      this.log(`  overhead    received/k mean ${r.overhead.meanReceivedOverK.toFixed(4)}, max ${r.overhead.maxReceivedOverK.toFixed(4)} (ML decoder, ${r.overhead.decoded}/${r.overhead.orders} orders)`);
+      if (r.overhead.orders > 0) this.log(`  overhead    received/k mean ${r.overhead.meanReceivedOverK.toFixed(4)}, max ${r.overhead.maxReceivedOverK.toFixed(4)} (ML decoder, ${r.overhead.decoded}/${r.overhead.orders} orders)`);
     }
     return r;
   }
