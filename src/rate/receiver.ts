@@ -35,7 +35,10 @@ export interface WebrcPacket {
 
 export type LeaveSessionReason = 'no-packets' | 'no-slot-change' | 'base-loss';
 
-/** What the shell must do, in order. */
+/**
+ * What the shell must do, in order. After `leave-session` (§3.2.3.8 or the base-loss SHOULD) the
+ * shell leaves every channel of the session; the receiver does nothing more.
+ */
 export type ReceiverAction =
   | { readonly kind: 'join'; readonly cn: number }
   | { readonly kind: 'leave'; readonly cn: number }
@@ -184,11 +187,8 @@ export class WebrcReceiver {
       return;
     }
     this.lastPacketAt = now;
+    // Until the first base packet the base is the only channel joined, so this is that packet.
     if (!this.baseSeen) {
-      if (pkt.cn !== baseCn) {
-        this.stats.ignored++;
-        return;
-      }
       this.onFirstBasePacket(now, pkt);
     } else {
       this.onCtsi(now, pkt.ctsi);

@@ -186,6 +186,30 @@ describe('join timeout (§3.2.3.7) and exceptional timeouts (§3.2.3.8)', () => 
   });
 });
 
+describe('start-up exit (b) (§3.2.2.6)', () => {
+  it('ends start-up when the join latency jumps between successive waves', () => {
+    const rx = started();
+    runTimers(rx, 550);
+    expect(drain(rx)).toEqual([{ kind: 'join', cn: 5 }]);
+    rx.onPacket(560, { cn: 5, ctsi: 5, psn: 65000 }); // 10 ms after the join
+    for (let t = 600; t < 1550; t += 100) rx.onPacket(t, { cn: 5, ctsi: 5, psn: 65000 + (t - 500) / 100 });
+    runTimers(rx, 1550); // rule (d): one epoch after CN 5's first packet, then join CN 6
+    expect(drain(rx)).toEqual([{ kind: 'join', cn: 6 }]);
+    expect(rx.status().slowStart).toBe(true);
+    // CN 6's first packet 1.5 s after the join: far above (P^3 − 1)/(P·ln P)/ARR_P ≈ 2.68/4.1 s;
+    // within the join timeout max(2V/ARTT, 10·ARTT), which the first, negative MRTT made long.
+    for (let t = 1600; t < 3050; t += 100) {
+      rx.onPacket(t, { cn: BASE, ctsi: 5, psn: 901 + (t - 1600) / 100 });
+      runTimers(rx, t);
+    }
+    expect(rx.stats.joinTimeouts).toBe(0);
+    expect(rx.status().slowStart).toBe(true);
+    rx.onPacket(3050, { cn: 6, ctsi: 5, psn: 64000 });
+    expect(rx.stats.lost).toBe(0);
+    expect(rx.status().slowStart).toBe(false);
+  });
+});
+
 describe('start-up exit (c) (§3.2.2.6)', () => {
   it('ends start-up when the next layer would pass MRR_P, with SSR_P = max(SSMINR_P, TRR_P)', () => {
     const rx = new WebrcReceiver(params, 0, { mrrP: 2 });
