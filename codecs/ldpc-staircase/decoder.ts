@@ -115,15 +115,17 @@ export class LdpcDecoder implements BlockDecoder {
     let tail = 1;
     while (head < tail) {
       const c = queue[head++]!;
-      let r = c < k ? colStart[c]! : c - k;
-      const end = c < k ? colStart[c + 1]! : Math.min(c - k + 2, rows);
-      for (let x = r; x < end; x++) {
-        r = c < k ? colRows[x]! : x;
+      // Rows of c: its left-side rows for a source column, rows c−k and c−k+1 for a repair one.
+      const src = c < k;
+      const end = src ? colStart[c + 1]! : Math.min(c - k + 2, rows);
+      for (let x = src ? colStart[c]! : c - k; x < end; x++) {
+        const r = src ? colRows[x]! : x;
         const left = --count[r]!;
         acc[r]! ^= c;
         if (left === 0) {
           this.liveRows--;
         } else if (left === 1) {
+          // The last unknown may already be solved and waiting in the queue.
           const u = acc[r]!;
           if (known[u] === 1) continue;
           this.emitSolve(r, u);
