@@ -3,7 +3,7 @@
 // in-memory shell plays the part of src/store (spool, part files, digest check).
 
 import { createHash } from 'node:crypto';
-import type { FecEncodingId, FecScheme } from '../../../codecs/types.js';
+import type { FecEncodingId, FecOti, FecScheme } from '../../../codecs/types.js';
 import { noCode } from '../../../codecs/nocode/scheme.js';
 import { ldpcStaircase } from '../../../codecs/ldpc-staircase/scheme.js';
 import { CarouselSender, type SenderConfig } from '../../../src/carousel/sender.js';
@@ -59,12 +59,18 @@ export interface SimOptions {
   readonly maxPackets?: number;
   /** Tamper with a datagram before the receiver sees it (bad-packet tests). */
   readonly inject?: (i: number, bytes: Uint8Array) => Uint8Array[];
+  /** Replace the receiver by a fresh one restored from the shell's state after this many deliveries (a crash and resume). */
+  readonly restartAfter?: number;
+  /** Packets lost while the receiver is down. */
+  readonly downFor?: number;
 }
 
 export interface SimResult {
   readonly files: Map<string, Uint8Array>;
   readonly meta: Map<string, { mtime: number | undefined; mode: number | undefined }>;
   readonly receiver: Receiver;
+  /** Symbols stored before the restart (0 without one). */
+  readonly storedBeforeRestart: number;
   readonly events: AssemblyEvent['kind'][];
   readonly sent: number;
   readonly delivered: number;
@@ -82,14 +88,32 @@ class MemShell {
   readonly meta = new Map<string, { mtime: number | undefined; mode: number | undefined }>();
   readonly events: AssemblyEvent['kind'][] = [];
   readonly rejected: { toi: number; code: string }[] = [];
+  readonly otis = new Map<number, FecOti>();
+  readonly headers = new Map<number, Uint8Array>();
+  readonly done = new Map<number, number[]>();
+  readonly verified = new Set<number>();
   complete = false;
 
-  constructor(private readonly rx: Receiver) {}
+  constructor(public rx: Receiver) {}
+
+  /** What src/store would replay after a crash, into a fresh receiver. */
+  restoreInto(rx: Receiver): void {
+    this.rx = rx;
+    for (const [toi, oti] of this.otis) {
+      rx.restoreObject(0, toi, oti, this.done.get(toi) ?? [], this.headers.get(toi), this.verified.has(toi));
+      const list = this.spool.get(toi) ?? [];
+      list.forEach((r, i) => rx.restoreSymbol(toi, i, r.sbn, r.esi));
+      rx.restoreEnd(0, toi, list.length);
+    }
+  }
 
   drain(now: number): void {
     for (let ev = this.rx.poll(); ev !== undefined; ev = this.rx.poll()) {
       this.events.push(ev.kind);
       switch (ev.kind) {
+        case 'object-open':
+          this.otis.set(ev.toi, ev.oti);
+          break;
         case 'spool': {
           const list = this.spool.get(ev.toi) ?? [];
           if (list.length !== ev.record) throw new Error(`record ${ev.record} out of order`);
@@ -104,9 +128,11 @@ class MemShell {
         }
         case 'object-header':
           this.data.set(ev.toi, new Uint8Array(ev.info.dataLength));
+          this.headers.set(ev.toi, ev.headerBytes.slice());
           break;
         case 'block-data':
           this.data.get(ev.toi)!.set(ev.bytes, ev.fileOffset);
+          this.done.set(ev.toi, [...(this.done.get(ev.toi) ?? []), ev.sbn]);
           break;
         case 'object-decoded': {
           const bytes = this.data.get(ev.toi) ?? new Uint8Array(0);
@@ -114,7 +140,7 @@ class MemShell {
           if (ok) {
             this.files.set(ev.info.path!, bytes);
             this.meta.set(ev.info.path!, { mtime: ev.info.mtime, mode: ev.info.mode });
-            this.spool.delete(ev.toi);
+            this.verified.add(ev.toi);
             this.rx.objectVerified(ev.toi);
           } else {
             this.rx.objectFailed(ev.toi, 'FCAST_DIGEST', ev.info.path!);
@@ -156,8 +182,10 @@ export function simulate(o: SimOptions): SimResult {
     cidIntervalMs: 50,
     ...o.sender,
   });
-  const rx = new Receiver({ schemes: SCHEMES, cciLength: 4, ...o.receiver });
+  let rx = new Receiver({ schemes: SCHEMES, cciLength: 4, ...o.receiver });
   const shell = new MemShell(rx);
+  let storedBeforeRestart = 0;
+  let downUntil = -1;
   const random = rng((o.seed ?? 1) * 7919 + 13);
   const ch = o.channel ?? {};
   const held: { due: number; bytes: Uint8Array }[] = [];
@@ -167,6 +195,16 @@ export function simulate(o: SimOptions): SimResult {
   let delivered = 0;
   const maxPackets = o.maxPackets ?? 200_000;
   const deliver = (bytes: Uint8Array): void => {
+    if (sent < downUntil) return;
+    if (o.restartAfter !== undefined && delivered === o.restartAfter) {
+      storedBeforeRestart = rx.receiverStats().symbols;
+      rx = new Receiver({ schemes: SCHEMES, cciLength: 4, ...o.receiver, tsi: TSI });
+      shell.restoreInto(rx);
+      shell.drain(now);
+      downUntil = sent + (o.downFor ?? 0);
+      delivered++;
+      return;
+    }
     delivered++;
     rx.handleDatagram(now, bytes, '10.0.0.1');
     shell.drain(now);
@@ -208,7 +246,7 @@ export function simulate(o: SimOptions): SimResult {
       if (ch.duplicate !== undefined && random() < ch.duplicate) deliver(d);
     }
   }
-  return { files: shell.files, meta: shell.meta, receiver: rx, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected };
+  return { files: shell.files, meta: shell.meta, receiver: rx, storedBeforeRestart, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected };
 }
 
 /** Deterministic pseudo-random bytes. */
