@@ -249,12 +249,20 @@ class Connection implements QuicConnection {
   }
 }
 
+/** Handshakes the listener completes at once: one stalled client cannot hold up the others. */
+const PARALLEL_HANDSHAKES = 4;
+/** Admitted connections held for `accept` before the listener stops taking handshakes. */
+const MAX_QUEUED = 64;
+
 class Listener implements QuicListener {
   private admitted = 0;
   private refused = 0;
   private failed = 0;
   private closing = false;
+  private pumps = 0;
   private readonly conns = new Set<Connection>();
+  private readonly queue: Connection[] = [];
+  private readonly waiters: Array<(c: Connection | undefined) => void> = [];
 
   constructor(private readonly server: NapiServer, private readonly admit: (key: Uint8Array) => boolean) {}
 
@@ -262,41 +270,63 @@ class Listener implements QuicListener {
     return this.server.port();
   }
 
-  async accept(): Promise<QuicConnection | undefined> {
-    while (!this.closing) {
-      let c: NapiConnection;
-      try {
-        c = await this.server.inboundConnection();
-      } catch {
-        if (this.closing) return undefined;
-        this.failed++;
-        continue;
-      }
-      let key: Uint8Array;
-      try {
-        key = publicKeyFromMultiaddr(c.remoteMultiaddr());
-      } catch {
-        c.abort();
-        this.refused++;
-        continue;
-      }
-      if (this.closing || !this.admit(key)) {
-        // Refused right after the handshake: the connection never reaches the application.
-        c.abort();
-        this.refused++;
-        continue;
-      }
-      this.admitted++;
-      const conn: Connection = new Connection(c, key, () => this.conns.delete(conn));
-      this.conns.add(conn);
-      return conn;
+  accept(): Promise<QuicConnection | undefined> {
+    const c = this.queue.shift();
+    this.fillPumps();
+    if (c !== undefined) return Promise.resolve(c);
+    if (this.closing) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private fillPumps(): void {
+    while (!this.closing && this.pumps < PARALLEL_HANDSHAKES && this.queue.length < MAX_QUEUED) {
+      this.pumps++;
+      void this.pump().finally(() => this.pumps--);
     }
-    return undefined;
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.closing && this.queue.length < MAX_QUEUED) {
+      const c = await this.handshake();
+      if (c === undefined) continue;
+      const w = this.waiters.shift();
+      if (w !== undefined) w(c);
+      else this.queue.push(c);
+    }
+  }
+
+  /** One completed handshake: an admitted connection, or undefined (refused, failed, closing). */
+  private async handshake(): Promise<Connection | undefined> {
+    let c: NapiConnection;
+    try {
+      c = await this.server.inboundConnection();
+    } catch {
+      if (!this.closing) this.failed++;
+      return undefined;
+    }
+    let key: Uint8Array | undefined;
+    try {
+      key = publicKeyFromMultiaddr(c.remoteMultiaddr());
+    } catch {
+      key = undefined;
+    }
+    if (this.closing || key === undefined || !this.admit(key)) {
+      // Refused right after the handshake: the connection never reaches the application.
+      c.abort();
+      if (!this.closing) this.refused++;
+      return undefined;
+    }
+    this.admitted++;
+    const conn: Connection = new Connection(c, key, () => this.conns.delete(conn));
+    this.conns.add(conn);
+    return conn;
   }
 
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    for (const w of this.waiters.splice(0)) w(undefined);
+    this.queue.length = 0;
     for (const c of [...this.conns]) c.close();
     await this.server.abort();
   }
