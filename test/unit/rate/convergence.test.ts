@@ -53,6 +53,26 @@ describe('WEBRC convergence (short TSD/QD)', () => {
   });
 });
 
+describe('WEBRC with reordering (§3.2.3.4: simple misordering is not loss)', () => {
+  it('counts no loss when every 20th packet is overtaken, and still fills the bottleneck', () => {
+    const spec = { ...link('jitter', () => 150), reorder: { every: 20, delayMs: 15 } };
+    const [r] = new WebrcSim(short, [spec]).run(40_000);
+    expect(r.dropped).toBeGreaterThan(0); // the bottleneck did push back
+    expect(r.receiver!.stats.lost).toBeLessThanOrEqual(r.dropped);
+    const sub = mean(r.samples, 'subscribed', 20_000, 40_000);
+    expect(sub).toBeGreaterThanOrEqual(150 * 0.7);
+    expect(sub).toBeLessThanOrEqual(150 * 1.05);
+  });
+
+  it('counts no loss at all on a path that only reorders', () => {
+    const spec = { ...link('jitter', () => 2000), queuePackets: 1000, reorder: { every: 7, delayMs: 4 } };
+    const [r] = new WebrcSim(short, [spec]).run(20_000);
+    expect(r.dropped).toBe(0);
+    expect(r.receiver!.stats.received).toBeGreaterThan(5000);
+    expect(r.receiver!.stats.lost).toBe(0);
+  });
+});
+
 describe('WEBRC convergence (RFC defaults: TSD 10 s, QD 300 s, BCR_P 1, P 0.75)', () => {
   it('one receiver behind 100 pkt/s settles within it', () => {
     const sim = new WebrcSim(rfc, [link('a', () => 100)]);

@@ -19,6 +19,8 @@ export interface SimReceiverSpec {
   readonly options?: ReceiverOptions;
   /** When the receiver starts (ms); default 0. */
   readonly startMs?: number;
+  /** Reordering: every `every`-th packet past the bottleneck is held back `delayMs`. */
+  readonly reorder?: { readonly every: number; readonly delayMs: number };
 }
 
 /** One sample per `sampleMs` of what a receiver is subscribed to and got. */
@@ -174,7 +176,12 @@ export class WebrcSim {
       return;
     }
     r.lastDeparture = departure;
-    r.deliveries.push({ at: departure + spec.propagationMs, cn: p.cn, ctsi: p.ctsi, psn: p.psn });
+    const held = spec.reorder !== undefined && r.result.offered % spec.reorder.every === 0;
+    const d = { at: departure + spec.propagationMs + (held ? spec.reorder!.delayMs : 0), cn: p.cn, ctsi: p.ctsi, psn: p.psn };
+    // Keep deliveries sorted by time: a held packet slips behind the ones that overtake it.
+    let i = r.deliveries.length;
+    while (i > r.head && r.deliveries[i - 1].at > d.at) i--;
+    r.deliveries.splice(i, 0, d);
   }
 
   private applyMembership(r: SimReceiver, now: number): void {
