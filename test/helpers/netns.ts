@@ -6,6 +6,7 @@
 //   ns …-s   sender     eth0 10.77.S.1    ──veth── vs   ┐
 //   ns …-r1  receiver 0 eth0 10.77.S.11   ──veth── vr1  ├─ br0 10.77.S.254 (ns …-br)
 //   ns …-rN  receiver N-1 eth0 10.77.S.(10+N) ─veth─ vrN ┘
+//   (IPv6: fd77:0:S::<same last number>/64 on the same links, e.g. fd77:0:1::11; ff00::/8 routes exist)
 //
 // Impairments, per receiver and changeable at run time (this kernel has no sch_netem, so there is
 // no delay emulation):
@@ -29,6 +30,8 @@ export interface NetHost {
   readonly ns: string;
   /** IPv4 address on eth0 (the bridge's address on br0). */
   readonly ip: string;
+  /** IPv6 ULA address on eth0 (fd77:0:<subnet>::N/64, no DAD); undefined when the kernel has no IPv6. */
+  readonly ip6: string | undefined;
   /** Interface inside the namespace: eth0 (br0 for the bridge). */
   readonly iface: string;
 }
@@ -96,6 +99,7 @@ const MAX_RECEIVERS = 32;
 const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 const NFT_TABLE = 'fcasttest';
 const QUERIER_SETTLE_MS = 1300;
+const HAVE_IPV6 = existsSync('/proc/sys/net/ipv6');
 
 let seq = 0;
 const live = new Set<TestNet>();
@@ -207,12 +211,14 @@ export class TestNet {
 
   private constructor(prefix: string, n: number, subnet: number, snooping: boolean) {
     const net = `10.77.${subnet}`;
-    this.sender = { ns: `${prefix}-s`, ip: `${net}.1`, iface: 'eth0' };
-    this.bridge = { ns: `${prefix}-br`, ip: `${net}.254`, iface: 'br0' };
+    const v6 = (host: number) => (HAVE_IPV6 ? `fd77:0:${subnet}::${host}` : undefined);
+    this.sender = { ns: `${prefix}-s`, ip: `${net}.1`, ip6: v6(1), iface: 'eth0' };
+    this.bridge = { ns: `${prefix}-br`, ip: `${net}.254`, ip6: v6(254), iface: 'br0' };
     this.receivers = Array.from({ length: n }, (_, i) => ({
       index: i,
       ns: `${prefix}-r${i + 1}`,
       ip: `${net}.${11 + i}`,
+      ip6: v6(11 + i),
       iface: 'eth0',
       port: `vr${i + 1}`,
     }));
@@ -426,6 +432,11 @@ export class TestNet {
     await run(ip(), ['netns', 'add', ns], 5000);
     this.namespaces.push(ns);
     await run(ip(), ['-n', ns, 'link', 'set', 'lo', 'up'], 5000);
+    if (HAVE_IPV6) {
+      // No duplicate address detection: link-local addresses (and MLD) work at once, not ~1 s later.
+      await run(ip(), ['netns', 'exec', ns, 'sh', '-c',
+        'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad && echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad'], 5000);
+    }
   }
 
   private async build(): Promise<void> {
@@ -444,10 +455,12 @@ export class TestNet {
       await ipn(br, ['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns]);
       await ipn(br, ['link', 'set', port, 'master', 'br0', 'up']);
       await ipn(h.ns, ['addr', 'add', `${h.ip}/24`, 'dev', 'eth0']);
+      if (h.ip6 !== undefined) await ipn(h.ns, ['addr', 'add', `${h.ip6}/64`, 'dev', 'eth0', 'nodad']);
       await ipn(h.ns, ['link', 'set', 'eth0', 'up']);
       await ipn(h.ns, ['route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
     }
     await ipn(br, ['addr', 'add', `${this.bridge.ip}/24`, 'dev', 'br0']);
+    if (this.bridge.ip6 !== undefined) await ipn(br, ['addr', 'add', `${this.bridge.ip6}/64`, 'dev', 'br0', 'nodad']);
     await ipn(br, ['link', 'set', 'br0', 'up']);
     if (this.snooping) {
       // Queries with a real source address; fast leave so a leave stops the group at once.

@@ -2,12 +2,13 @@
 // A small UDP sender/receiver that tests run inside TestNet namespaces (test/helpers/netns.ts),
 // where a test process cannot open sockets itself. Plain JavaScript so it runs without a build.
 //
-//   udp-probe.mjs recv --port P [--group G] [--iface-addr A] [--ms T] [--leave-at-ms X]
-//       Binds 0.0.0.0:P (joins G on A), writes "ready" to stderr once listening, counts datagrams
+//   udp-probe.mjs recv --port P [--group G] [--iface-addr A] [--ms T] [--leave-at-ms X] [--family 6]
+//       Binds 0.0.0.0:P, or [::]:P with --family 6 (joins G on A; IPv6: A is "::%eth0"), writes "ready" to stderr once listening, counts datagrams
 //       for T ms (default 3000; leaves G after X ms) and prints one JSON line:
 //       {"packets":n,"bytes":n,"firstMs":t|null,"lastMs":t|null,"beforeLeave":n}
 //       (also on SIGTERM, so a test can end it as soon as the sender is done).
 //   udp-probe.mjs send --to HOST:PORT [--count N] [--size S] [--pps R] [--max-ms M] [--ttl T] [--iface-addr A]
+//       (IPv6 when HOST is in brackets, [ff15::1]:P; --iface-addr is then "::%eth0")
 //       Sends N datagrams (default 100) of S bytes (default 1000) at R per second (0 = as fast as
 //       the socket takes them, at most 64 in flight), stopping after M ms (default 5000) in any
 //       case, and prints {"sent":n,"bytes":n,"ms":t}.
@@ -31,7 +32,7 @@ function recv() {
   const group = opts.get('group');
   const ifaceAddr = opts.get('iface-addr');
   const leaveAt = num('leave-at-ms', -1);
-  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const s = dgram.createSocket({ type: opts.get('family') === '6' ? 'udp6' : 'udp4', reuseAddr: true });
   let packets = 0;
   let bytes = 0;
   let firstMs = null;
@@ -63,13 +64,18 @@ function recv() {
 }
 
 function send() {
-  const [host, port] = (opts.get('to') ?? '').split(':');
+  const to = /^\[(.+)\]:(\d+)$/.exec(opts.get('to') ?? '') ?? /^([^:]+):(\d+)$/.exec(opts.get('to') ?? '');
+  if (to === null) {
+    process.stderr.write('udp-probe: --to HOST:PORT or [HOST]:PORT\n');
+    process.exit(2);
+  }
+  const [, host, port] = to;
   const count = num('count', 100);
   const size = num('size', 1000);
   const pps = num('pps', 0);
   const maxMs = num('max-ms', 5000);
   const payload = Buffer.alloc(size, 0x5a);
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let sent = 0;
   let inFlight = 0;
   let done = false;
@@ -96,7 +102,8 @@ function send() {
     while (!done && inFlight < 64 && sent < count && elapsed() < maxMs) one();
     if (sent >= count || elapsed() >= maxMs) finish();
   };
-  s.bind(0, opts.get('iface-addr'), () => {
+  // IPv4 binds to the interface address; IPv6 names the interface in setMulticastInterface only.
+  s.bind(0, host.includes(':') ? undefined : opts.get('iface-addr'), () => {
     s.setMulticastTTL(num('ttl', 1));
     if (opts.has('iface-addr')) s.setMulticastInterface(opts.get('iface-addr'));
     if (pps === 0) return pump();

@@ -2,6 +2,7 @@
 // rely on, measured on real packets. Bounded: each traffic phase is a few seconds at most.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { TestNet, UDP_PROBE, netnsUnavailable, waitForOutput, type Host } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
@@ -30,10 +31,10 @@ describe.skipIf(skip !== undefined)(`test network helper${skip !== undefined ? `
   });
 
   /** Start a receiving probe on host h, run the sender probe, return what the receiver counted. */
-  async function transfer(h: Host, recvArgs: string[], sendArgs: string[]): Promise<RecvReport> {
+  async function transfer(h: Host, recvArgs: string[], sendArgs: string[], sendIface = net.sender.ip): Promise<RecvReport> {
     const rx = net.spawn(h, [process.execPath, UDP_PROBE, 'recv', ...recvArgs]);
     await waitForOutput(rx, /ready/);
-    await net.exec('sender', [process.execPath, UDP_PROBE, 'send', '--iface-addr', net.sender.ip, ...sendArgs], { timeoutMs: 8000 });
+    await net.exec('sender', [process.execPath, UDP_PROBE, 'send', '--iface-addr', sendIface, ...sendArgs], { timeoutMs: 8000 });
     await sleep(150); // the last datagrams are in flight or queued in tbf
     const res = await rx.stop();
     expect(res.code, res.stderr).toBe(0);
@@ -90,6 +91,13 @@ describe.skipIf(skip !== undefined)(`test network helper${skip !== undefined ? `
     expect(r.beforeLeave).toBeGreaterThan(60); // ~100 sent while joined
     expect(await net.joinedGroups(0)).not.toContain(group);
     expect(b.packets - a.packets).toBeLessThan(10); // ~100 sent in that second
+  });
+
+  it.skipIf(!existsSync('/proc/sys/net/ipv6'))('carries IPv6 multicast to a joined receiver', async () => {
+    const group = 'ff15::77:6';
+    const r = await transfer(0, ['--family', '6', '--port', '47008', '--group', group, '--iface-addr', '::%eth0', '--ms', '8000'],
+      ['--to', `[${group}]:47008`, '--count', '20', '--pps', '100'], '::%eth0');
+    expect(r.packets).toBe(20);
   });
 
   it('drops about the set fraction of packets (nftables random loss)', async () => {
