@@ -194,6 +194,25 @@ export function complianceCases(scheme: FecScheme, opts: ComplianceOptions = {})
     }
   });
 
+  add('padding of a full-length last symbol is ignored', (rand) => {
+    for (let round = 0; round < 10; round++) {
+      const object = randomBytes(16 * 40 + 5, rand);
+      const oti = otiFor(scheme, object.length, 16, 41, hasRepair ? { codeRate: 0.5 } : {});
+      const block = scheme.partition(oti).blocks[0]!;
+      // The short last symbol arrives padded with garbage; the other symbols must not suffer.
+      const symbols = encodeAll(scheme, oti, object, opts).map((s) => {
+        if (s.esi !== block.k - 1) return s;
+        const padded = randomBytes(16, rand);
+        padded.set(s.data);
+        return { ...s, data: padded };
+      });
+      const last = symbols.filter((s) => s.esi === block.k - 1);
+      const rest = symbols.filter((s) => s.esi !== block.k - 1 && (s.esi >= block.k || rand() >= 0.3));
+      const decs = feed(scheme, oti, object, hasRepair ? [...last, ...shuffle(rest, rand)] : symbols, opts);
+      check(!hasRepair || decs.every((d) => d.progress().knownSource > 0), 'nothing decoded');
+    }
+  });
+
   add('empty object has no blocks', () => {
     check(scheme.partition(otiFor(scheme, 0, 1024, 100)).blocks.length === 0, 'L=0 must give no blocks');
   });

@@ -78,7 +78,9 @@ export class LdpcDecoder implements BlockDecoder {
     this.received++;
     if (this.done || this.known[esi] === 1) return false;
     this.arena ??= new Uint8Array(n * e);
-    this.arena.set(symbol, esi * e);
+    // Only the object's bytes of the short last symbol: its padding must stay zero, or it would
+    // leak into the symbols recovered through it.
+    this.arena.set(esi === k - 1 && shortLen < e ? symbol.subarray(0, shortLen) : symbol, esi * e);
     this.learn(esi);
     if (this.knownSource === k) this.complete();
     else if (!this.iterativeOnly) this.maybeMl();
