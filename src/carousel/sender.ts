@@ -147,7 +147,6 @@ function slotCount(obj: PlannedObject, block: SourceBlock, pass: Pass): number {
 const CID_TOI = 1;
 const FIRST_FILE_TOI = 2;
 const MAX_FILES = 0x7fff_fffe;
-const EMPTY = new Uint8Array(0);
 
 export class CarouselSender {
   private readonly cfg: SenderConfig;
@@ -173,6 +172,7 @@ export class CarouselSender {
   private closeBurstsLeft: number;
   private remaining: number[];
   private psn = 0;
+  private readonly headerSizes = new Map<number, number>();
   private packets = 0;
   private bytes = 0;
   private cyclePackets = 0;
@@ -228,6 +228,11 @@ export class CarouselSender {
       activeBlocks: this.active.length,
       pendingReads: this.reads.size,
     };
+  }
+
+  /** Stop now (e.g. the operator pressed Ctrl-C): the next polls send the closing CID bursts. */
+  close(): void {
+    if (this.phase === 'run') this.startClosing();
   }
 
   /** The shell filled the target of read `id`. Unknown ids (a read outliving a close) are ignored. */
@@ -441,13 +446,19 @@ export class CarouselSender {
       closeSession,
       closeObject,
       fti: oti,
-      ...(this.cfg.mode === 'on-demand' ? { time: { ert: Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) } } : {}),
+      time: this.cfg.mode === 'on-demand' ? { ert: Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) } : undefined,
       sbn: block.sbn,
       esi,
-      payload: EMPTY,
+      payload,
     };
-    const bytes = new Uint8Array(alcHeaderSize(init) + payload.length);
-    encodeAlcPacket(bytes, { ...init, payload });
+    // Every packet of an object has the same header size (same extensions), so compute it once.
+    let header = this.headerSizes.get(obj.toi);
+    if (header === undefined) {
+      header = alcHeaderSize(init);
+      this.headerSizes.set(obj.toi, header);
+    }
+    const bytes = new Uint8Array(header + payload.length);
+    encodeAlcPacket(bytes, init);
     this.packets++;
     this.bytes += bytes.length;
     return { kind: 'transmit', channel: this.channel, bytes, at: now, toi: obj.toi, sbn: block.sbn, esi };

@@ -1,9 +1,10 @@
 // Token-bucket pacing for the sender (RFC 5651 §6.1: equal-size packets at a steady rate are what
 // congestion control and receivers expect). Tokens are bytes; they accrue at rate/8 per second up
-// to a bucket of `burstBytes`. The bucket is small (default: 2 ms of sending, at least two
+// to a bucket of `burstBytes`. The bucket is small (default: 4 ms of sending, at least four
 // packets), so the sender never dumps more than a few packets back to back: a receiver's socket
-// buffer (hundreds of kB) absorbs that with room to spare, while the bucket still covers the
-// ~1 ms granularity of the event loop's timers, so the average rate is met.
+// buffer (megabytes; the receiver asks for 32 MiB) absorbs that with room to spare, while the
+// bucket still covers the ~1 ms granularity of the event loop's timers and short scheduling
+// gaps on a busy machine, so the average rate is met.
 //
 // The bucket itself is pure (time passed in, like the core); `paceAsync` is the shell that waits.
 
@@ -12,7 +13,7 @@ import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/prom
 export interface PacerOptions {
   /** Target rate in bits per second. */
   readonly bitsPerSecond: number;
-  /** Largest burst in bytes (default max(2 ms of rate, 2 × 1500 bytes)). */
+  /** Largest burst in bytes (default max(4 ms of rate, 4 × 1500 bytes)). */
   readonly burstBytes?: number;
 }
 
@@ -24,7 +25,7 @@ export class TokenBucket {
 
   constructor(opts: PacerOptions, now: number) {
     this.bytesPerMs = opts.bitsPerSecond / 8 / 1000;
-    this.burst = opts.burstBytes ?? Math.max(2 * this.bytesPerMs, 3000);
+    this.burst = opts.burstBytes ?? Math.max(4 * this.bytesPerMs, 6000);
     this.tokens = this.burst;
     this.last = now;
   }

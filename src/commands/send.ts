@@ -1,0 +1,312 @@
+// `fcast send PATH... --to GROUP:PORT`: put files and directory trees on a multicast FCAST/ALC
+// session (RFC 6968 over RFC 5775). Thin: parse and check flags, scan and hash the sources, write
+// or serve the session description, run the send loop (src/net/send-session.ts), report.
+import { randomInt } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { Args, Flags } from '@oclif/core';
+import { Listr } from 'listr2';
+import { schemeFor } from '../../codecs/index.js';
+import type { FecEncodingId } from '../../codecs/types.js';
+import { contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
+import { FcastCommand } from '../cli/base.js';
+import { parseDuration, parseGroupPort } from '../cli/receive-target.js';
+import { LocalProtocolError } from '../errors.js';
+import { parseHostPort, serveAnnounce, type AnnounceServer } from '../net/announce.js';
+import { sendSession, type SendOptions, type SendProgress, type SendRunResult } from '../net/send-session.js';
+import { hashFile, scanSources, type SourceFile } from '../store/source-tree.js';
+import { alcHeaderSize, encodeContentLocation, encodeSdp, encodeSessionJson, type SessionDescription, type SessionFec } from '../wire/index.js';
+
+/** Defaults (man/fcast-send.1 states how they were chosen). */
+const DEFAULTS = {
+  symbolSize: 1400,
+  blockLength: 1000,
+  codeRate: '2/3',
+  n1: 3,
+  rate: '200M',
+  ttl: 1,
+  cycles: 2,
+} as const;
+
+export interface SendResult {
+  readonly status: 'closed' | 'aborted';
+  readonly session: SessionDescription;
+  readonly sdp: string;
+  readonly sessionFile: string | undefined;
+  readonly announce: { readonly sdp: string; readonly json: string } | undefined;
+  readonly objects: number;
+  /** Bytes of file content sent per cycle (headers and FEC excluded). */
+  readonly bytes: number;
+  readonly packets: number;
+  /** Bytes of ALC datagrams sent (headers, repair and repeats included). */
+  readonly datagramBytes: number;
+  readonly cycles: number;
+  readonly achievedBitsPerSecond: number;
+  readonly durationSeconds: number;
+  readonly windowBlocks: number;
+  readonly skipped: readonly string[];
+  readonly sendBufferSize: number;
+}
+
+/** 100M, 1.5G, 800k, 2e8 or a plain number: bits per second. */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmMgG]?)(?:bit\/s|bps|b)?$/.exec(text.trim());
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const v = m === null ? NaN : Number(m[1]) * mult;
+  if (!Number.isFinite(v) || v < 8000 || v > 100e9) throw new LocalProtocolError('USAGE', `--rate "${text}": expected bits/s such as 50M or 1G (8k..100G)`);
+  return Math.round(v);
+}
+
+/** "2/3" or 0.667: a code rate in (0, 1]. */
+export function parseCodeRate(text: string): number {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const v = m !== null ? Number(m[1]) / Number(m[2]) : Number(text);
+  if (!(v > 0 && v <= 1)) throw new LocalProtocolError('USAGE', `--code-rate "${text}": expected k/n such as 2/3, in (0, 1]`);
+  return v;
+}
+
+/** ISO 8601 date-time, or HH:MM (the next such local time). Returns ms from now. */
+export function untilMs(text: string, nowMs: number): number {
+  const hm = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  let at: number;
+  if (hm !== null) {
+    const d = new Date(nowMs);
+    d.setHours(Number(hm[1]), Number(hm[2]), 0, 0);
+    at = d.getTime() <= nowMs ? d.getTime() + 86_400_000 : d.getTime();
+  } else {
+    at = Date.parse(text);
+  }
+  if (!Number.isFinite(at) || at <= nowMs) throw new LocalProtocolError('USAGE', `--until "${text}": expected a future time (ISO 8601 or HH:MM)`);
+  return at - nowMs;
+}
+
+export default class Send extends FcastCommand<SendResult> {
+  static override summary = 'Send files and directory trees to a multicast group (FCAST/ALC carousel).';
+  static override description = `Every file becomes an FCAST compound object (metadata: Content-Location relative to the argument, Content-Length, Content-Type, SHA-256, mtime, mode) protected by LDPC-Staircase FEC and sent on the ALC session at a paced rate.
+
+push mode (default) sends every object's symbols --cycles times (the first cycle all source symbols, then all repair symbols) and closes; on-demand mode cycles the carousel for --duration or until --until so that receivers may join at any time.
+
+The session description (SDP and JSON) is written with --session-file, served over HTTP with --announce, and printed with --json.`;
+  static override examples = [
+    '<%= config.bin %> send ./release --to 239.255.1.2:4000 --iface 10.0.0.1 --rate 500M',
+    '<%= config.bin %> send image.qcow2 --to 239.255.1.2:4000 --mode on-demand --duration 2h --announce 0.0.0.0:8080',
+    '<%= config.bin %> send ./pkgs --to [ff3e::4321]:4000 --source 2001:db8::1 --iface eth0 --session-file nightly.sdp',
+  ];
+  static override strict = false;
+  static override args = {
+    path: Args.string({ description: 'Files or directories to send (directories recursively).', required: true }),
+  };
+  static override flags = {
+    to: Flags.string({ description: 'Multicast GROUP:PORT ([V6]:PORT for IPv6).', required: true }),
+    iface: Flags.string({ description: 'Outgoing interface: a local IPv4 address, or an interface name for IPv6.' }),
+    ttl: Flags.integer({ description: 'Multicast TTL / hop limit (0 = this host only).', default: DEFAULTS.ttl, min: 0, max: 255 }),
+    source: Flags.string({ description: 'Send from this local address and announce it for source-specific (SSM) joins.' }),
+    mode: Flags.string({ description: 'push: N cycles then close; on-demand: cycle until the end time.', options: ['push', 'on-demand'], default: 'push' }),
+    cycles: Flags.integer({ description: 'push: times every encoding symbol is sent.', default: DEFAULTS.cycles, min: 1 }),
+    duration: Flags.string({ description: 'on-demand: how long to stay on the air (e.g. 90s, 30m, 2h).', exclusive: ['until'] }),
+    until: Flags.string({ description: 'on-demand: stop at this time (ISO 8601, or HH:MM local).', exclusive: ['duration'] }),
+    fec: Flags.string({ description: 'FEC scheme.', options: ['ldpc', 'nocode'], default: 'ldpc' }),
+    'code-rate': Flags.string({ description: 'k/n: LDPC sends n = k/R symbols per block; No-Code repeats each symbol ceil(1/R) times.' }),
+    n1: Flags.integer({ description: 'LDPC N1: ones per source column (3..10).', default: DEFAULTS.n1, min: 3, max: 10 }),
+    'symbol-size': Flags.integer({ description: 'Bytes per encoding symbol (one symbol per packet).', default: DEFAULTS.symbolSize, min: 16, max: 65_000 }),
+    'block-length': Flags.integer({ description: 'Source symbols per block at most (B).', default: DEFAULTS.blockLength, min: 1 }),
+    rate: Flags.string({ description: 'Sending rate in bits/s counting IP/UDP/ALC headers (k, M, G suffixes).', default: DEFAULTS.rate }),
+    tsi: Flags.integer({ description: 'Transport Session Identifier (default random).', min: 1, max: 0xffff_ffff }),
+    name: Flags.string({ description: 'Session name for the announce URL (default fcast-<tsi in hex>).' }),
+    'session-file': Flags.string({ description: 'Write the session description here (.json = JSON, else SDP).' }),
+    announce: Flags.string({ description: 'Serve the description over HTTP at HOST:PORT under /.well-known/fcast/<name>.sdp and .json.' }),
+  };
+
+  async run(): Promise<SendResult> {
+    const { argv, flags } = await this.parse(Send);
+    const paths = argv as string[];
+    const to = parseGroupPort(flags.to);
+    if (to === undefined) throw new LocalProtocolError('USAGE', `--to "${flags.to}": expected GROUP:PORT or [V6]:PORT`);
+    const family = isIP(to.group) as 4 | 6;
+    const mode = flags.mode as 'push' | 'on-demand';
+    let deadlineMs: number | undefined;
+    if (mode === 'on-demand') {
+      if (flags.duration === undefined && flags.until === undefined) throw new LocalProtocolError('USAGE', 'on-demand mode needs --duration or --until');
+      deadlineMs = flags.duration !== undefined ? parseDuration(flags.duration) : untilMs(flags.until!, Date.now());
+    } else if (flags.duration !== undefined || flags.until !== undefined) {
+      throw new LocalProtocolError('USAGE', '--duration and --until apply to --mode on-demand');
+    }
+    const encodingId: FecEncodingId = flags.fec === 'nocode' ? 0 : 3;
+    const fec: FecSettings = {
+      encodingId,
+      symbolSize: flags['symbol-size'],
+      maxSourceBlockLength: flags['block-length'],
+      codeRate: parseCodeRate(flags['code-rate'] ?? (encodingId === 3 ? DEFAULTS.codeRate : '1')),
+      n1m3: flags.n1 - 3,
+    };
+    const bitsPerSecond = parseRate(flags.rate);
+    const tsi = flags.tsi ?? randomInt(1, 0xffff_ffff);
+    const tree = await scanSources(paths);
+    const files = await this.describeFiles(tree.files);
+    const startUnix = Math.floor(Date.now() / 1000);
+    const session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs });
+
+    if (flags['session-file'] !== undefined) {
+      const asJson = flags['session-file'].toLowerCase().endsWith('.json');
+      await writeFile(flags['session-file'], asJson ? encodeSessionJson(session) : encodeSdp(session));
+    }
+    let announce: AnnounceServer | undefined;
+    if (flags.announce !== undefined) {
+      const hp = parseHostPort(flags.announce);
+      announce = await serveAnnounce(session, hp.host, hp.port);
+      if (!this.jsonEnabled()) this.log(`session description: ${announce.sdpUrl}`);
+    }
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const opts: SendOptions = {
+      core: { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi },
+      deadlineMs,
+      paths: tree.files.map((f) => f.path),
+      channels: session.channels,
+      family,
+      ttl: flags.ttl,
+      iface: flags.iface,
+      source: flags.source,
+      bitsPerSecond,
+      signal: abort.signal,
+    };
+    let result: SendRunResult;
+    try {
+      if (!this.jsonEnabled() && tree.skipped.length > 0) this.warn(`skipped (not regular files): ${tree.skipped.join(', ')}`);
+      result = this.interactive() ? await this.withListr(opts, flags.to) : await this.plain(opts);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await announce?.close();
+    }
+    const out: SendResult = {
+      status: result.aborted ? 'aborted' : 'closed',
+      session,
+      sdp: encodeSdp(session),
+      sessionFile: flags['session-file'],
+      announce: announce === undefined ? undefined : { sdp: announce.sdpUrl, json: announce.jsonUrl },
+      objects: files.length,
+      bytes: files.reduce((s, f) => s + f.contentLength, 0),
+      packets: result.stats.packets,
+      datagramBytes: result.stats.bytes,
+      cycles: result.stats.cycle,
+      achievedBitsPerSecond: Math.round(result.bitsPerSecond),
+      durationSeconds: Number((result.elapsedMs / 1000).toFixed(3)),
+      windowBlocks: result.windowBlocks,
+      skipped: tree.skipped,
+      sendBufferSize: result.sendBufferSize,
+    };
+    if (!this.jsonEnabled()) {
+      this.log(
+        `${out.status}: ${out.objects} files (${(out.bytes / 1e6).toFixed(1)} MB), ${out.packets} packets, ${out.cycles} cycles in ${out.durationSeconds} s at ${(out.achievedBitsPerSecond / 1e6).toFixed(1)} Mbit/s`,
+      );
+    }
+    return out;
+  }
+
+  private async describeFiles(sources: readonly SourceFile[]): Promise<CarouselFile[]> {
+    const out: CarouselFile[] = [];
+    for (const [key, f] of sources.entries()) {
+      out.push({
+        key,
+        contentLocation: encodeContentLocation(f.location),
+        contentLength: f.size,
+        contentType: contentTypeFor(f.location),
+        sha256: await hashFile(f.path),
+        mtime: f.mtime,
+        mode: f.mode,
+      });
+    }
+    return out;
+  }
+
+  private describeSession(p: {
+    tsi: number;
+    name: string | undefined;
+    family: 4 | 6;
+    to: { group: string; port: number };
+    flags: { ttl: number; source?: string };
+    fec: FecSettings;
+    mode: 'push' | 'on-demand';
+    bitsPerSecond: number;
+    startUnix: number;
+    deadlineMs: number | undefined;
+  }): SessionDescription {
+    const { fec } = p;
+    const ldpc: SessionFec = {
+      codepoint: 3,
+      encodingId: 3,
+      symbolSize: fec.symbolSize,
+      maxSourceBlockLength: fec.maxSourceBlockLength,
+      maxEncodingSymbols: Math.ceil(fec.maxSourceBlockLength / fec.codeRate),
+      n1m3: fec.n1m3,
+      symbolsPerPacket: 1,
+    };
+    // Small objects always go as No-Code (src/carousel/plan.ts), so codepoint 0 is always declared.
+    const nocode: SessionFec = { codepoint: 0, encodingId: 0, symbolSize: fec.symbolSize, maxSourceBlockLength: Math.min(fec.maxSourceBlockLength, 65_536) };
+    const header = alcHeaderSize({ tsi: p.tsi, toi: 1, codepoint: 3, fti: { encodingId: 3, transferLength: 0, symbolSize: fec.symbolSize, maxSourceBlockLength: 1, maxEncodingSymbols: 1, n1m3: 0, symbolsPerPacket: 1, seed: 1 }, time: p.mode === 'on-demand' ? { ert: 0 } : undefined, sbn: 0, esi: 0 });
+    const name = p.name ?? `fcast-${p.tsi.toString(16).padStart(8, '0')}`;
+    return {
+      version: 1,
+      name,
+      tsi: p.tsi,
+      family: p.family === 4 ? 'IP4' : 'IP6',
+      ...(p.flags.source === undefined ? {} : { source: p.flags.source }),
+      ttl: p.flags.ttl,
+      channels: [{ cn: 0, group: p.to.group, port: p.to.port }],
+      fec: fec.encodingId === 3 ? [ldpc, nocode] : [nocode],
+      cci: 'webrc-short',
+      rate: { control: 'fixed', bitsPerSecond: p.bitsPerSecond },
+      mode: p.mode,
+      start: p.startUnix,
+      ...(p.deadlineMs === undefined ? {} : { stop: p.startUnix + Math.ceil(p.deadlineMs / 1000) }),
+      packetSize: header + fec.symbolSize,
+      extensions: p.mode === 'on-demand' ? ['EXT_FTI', 'EXT_TIME'] : ['EXT_FTI'],
+      auth: 'none',
+    };
+  }
+
+  private async withListr(opts: SendOptions, to: string): Promise<SendRunResult> {
+    let result: SendRunResult | undefined;
+    await new Listr(
+      [
+        {
+          title: `Sending ${opts.core.files.length} files to ${to}`,
+          task: async (_ctx, task): Promise<void> => {
+            result = await sendSession({ ...opts, onProgress: (p) => (task.output = progressLine(p, opts)) });
+            task.title = `Sent ${opts.core.files.length} files to ${to}: ${result.stats.cycle} cycles in ${(result.elapsedMs / 1000).toFixed(1)} s`;
+          },
+          rendererOptions: { outputBar: 1, persistentOutput: true },
+        },
+      ],
+      { rendererOptions: { collapseSubtasks: false } },
+    ).run();
+    return result!;
+  }
+
+  private async plain(opts: SendOptions): Promise<SendRunResult> {
+    let lastCycle = -1;
+    let lastLine = 0;
+    return sendSession({
+      ...opts,
+      progressMs: 500,
+      onProgress: (p) => {
+        if (this.jsonEnabled()) return;
+        if (p.stats.cycle !== lastCycle || p.elapsedMs - lastLine >= 5000) {
+          lastCycle = p.stats.cycle;
+          lastLine = p.elapsedMs;
+          this.log(progressLine(p, opts));
+        }
+      },
+    });
+  }
+}
+
+function progressLine(p: SendProgress, opts: SendOptions): string {
+  const s = p.stats;
+  const cycles = opts.core.mode === 'push' ? `/${opts.core.cycles ?? 1}` : '';
+  const pct = s.cycleTotal > 0 ? ((100 * s.cyclePackets) / s.cycleTotal).toFixed(1) : '100.0';
+  return `cycle ${Math.min(s.cycle + 1, opts.core.mode === 'push' ? (opts.core.cycles ?? 1) : Infinity)}${cycles} ${pct}%  objects ${s.objects}  packets ${s.packets}  ${(p.bitsPerSecond / 1e6).toFixed(1)} Mbit/s  ${(p.elapsedMs / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,133 @@
+// The send loop: carousel core (src/carousel) -> pacing -> multicast socket, with file bytes read
+// on the core's request (src/store/source-tree.ts). The core decides what and in which order;
+// this shell keeps time (performance.now() lives here), reads, paces and sends. Reads run in the
+// background while packets of other blocks go out; the core reads ahead, so a send rarely waits.
+
+import { CarouselSender, type SenderConfig, type SenderStats } from '../carousel/index.js';
+import { FcastError, assertNever } from '../errors.js';
+import { readRange } from '../store/source-tree.js';
+import type { SessionChannel } from '../wire/index.js';
+import { TokenBucket, paceAsync } from './pacer.js';
+import { UdpMulticastSender } from './udp-send.js';
+
+export interface SendOptions {
+  /** Core configuration; `deadline` is a duration from the start here (ms), see deadlineMs. */
+  readonly core: Omit<SenderConfig, 'deadline'>;
+  /** On-demand: how long the carousel stays on the air, ms from the first packet. */
+  readonly deadlineMs?: number;
+  /** File paths by CarouselFile.key. */
+  readonly paths: readonly string[];
+  readonly channels: readonly SessionChannel[];
+  readonly family: 4 | 6;
+  readonly ttl: number;
+  readonly iface?: string;
+  readonly source?: string;
+  /** Rate in bits/s, counting IP and UDP headers. */
+  readonly bitsPerSecond: number;
+  readonly onProgress?: (p: SendProgress) => void;
+  readonly progressMs?: number;
+  /** Abort (SIGINT): the carousel closes at once (A flag bursts), then the promise resolves. */
+  readonly signal?: AbortSignal;
+}
+
+export interface SendProgress {
+  readonly elapsedMs: number;
+  readonly stats: SenderStats;
+  /** Achieved rate so far, bits/s on the wire (IP + UDP + ALC). */
+  readonly bitsPerSecond: number;
+}
+
+export interface SendRunResult extends SendProgress {
+  readonly aborted: boolean;
+  readonly sendBufferSize: number;
+  /** Local address the datagrams came from. */
+  readonly localAddress: string;
+  /** Blocks on the air at once (W, after the memory budget). */
+  readonly windowBlocks: number;
+}
+
+/** Run one carousel session to its end. */
+export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
+  const t0 = performance.now();
+  const core = new CarouselSender({ ...opts.core, ...(opts.deadlineMs === undefined ? {} : { deadline: t0 + opts.deadlineMs }) });
+  const byCn = new Map(opts.channels.map((c) => [c.cn, c]));
+  const udp = await UdpMulticastSender.open({ family: opts.family, ttl: opts.ttl, iface: opts.iface, source: opts.source });
+  const localAddress = udp.address().address;
+  const overhead = opts.family === 4 ? 28 : 48;
+  const bucket = new TokenBucket({ bitsPerSecond: opts.bitsPerSecond }, t0);
+  let wireBytes = 0;
+  let first: number | undefined;
+  let last = t0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  let aborted = false;
+  let nextProgress = t0;
+  const progressMs = opts.progressMs ?? 250;
+  const progress = (now: number): SendProgress => {
+    const span = first === undefined ? 0 : last - first;
+    return { elapsedMs: now - t0, stats: core.stats(), bitsPerSecond: span > 0 ? (wireBytes * 8 * 1000) / span : 0 };
+  };
+  const onAbort = (): void => {
+    aborted = true;
+    wake?.();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      if (aborted) core.close();
+      const now = performance.now();
+      if (now >= nextProgress && opts.onProgress !== undefined) {
+        opts.onProgress(progress(now));
+        nextProgress = now + progressMs;
+      }
+      const o = core.poll(now);
+      if (o.kind === 'done') break;
+      switch (o.kind) {
+        case 'transmit': {
+          const ch = byCn.get(o.channel);
+          if (ch === undefined) throw new FcastError('INTERNAL', 'internal', `no channel ${o.channel}`);
+          await paceAsync(bucket, o.bytes.length + overhead);
+          await udp.send(o.bytes, ch.group, ch.port);
+          last = performance.now();
+          first ??= last;
+          wireBytes += o.bytes.length + overhead;
+          break;
+        }
+        case 'read':
+          readRange(opts.paths[o.key]!, o.fileOffset, o.target).then(
+            () => {
+              core.readDone(o.id);
+              wake?.();
+            },
+            (e: unknown) => {
+              failure ??= e;
+              wake?.();
+            },
+          );
+          break;
+        case 'wait':
+          await new Promise<void>((resolve) => {
+            const timer = o.until === undefined ? undefined : setTimeout(resolve, Math.max(0, o.until - performance.now()));
+            wake = () => {
+              if (timer !== undefined) clearTimeout(timer);
+              wake = undefined;
+              resolve();
+            };
+          });
+          break;
+        default:
+          assertNever(o);
+      }
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await udp.close().catch((e: unknown) => {
+      failure ??= e;
+    });
+  }
+  if (failure !== undefined) throw failure;
+  const end = progress(performance.now());
+  opts.onProgress?.(end);
+  return { ...end, aborted, sendBufferSize: udp.sendBufferSize, localAddress, windowBlocks: core.windowSize() };
+}

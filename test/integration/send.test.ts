@@ -1,0 +1,144 @@
+// `fcast send` on loopback multicast (239.x, TTL 0, out of 127.0.0.1): a raw dgram listener
+// decodes every datagram with src/wire and checks what the sender put on the air; the session
+// file round-trips; the HTTP announce endpoint serves SDP and JSON during an on-demand session.
+import { createHash, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { schemeFor } from '../../codecs/index.js';
+import Send, { type SendResult } from '../../src/commands/send.js';
+import { decodeAlcPacket, decodeCidObject, decodeFcastObject, parseSdp, parseSessionJson, type AlcPacket } from '../../src/wire/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'fcast-send-'));
+// --json prints the result on stdout; the test reads run()'s return value instead.
+beforeAll(() => void vi.spyOn(process.stdout, 'write').mockImplementation(() => true));
+afterAll(() => {
+  vi.restoreAllMocks();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function tree(): { dir: string; files: Map<string, Buffer> } {
+  const dir = join(root, 'tree');
+  mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
+  const files = new Map<string, Buffer>([
+    ['tree/big.bin', randomBytes(200_000)],
+    ['tree/sub/a.txt', Buffer.from('hello multicast\n')],
+    ['tree/sub/deeper/one', Buffer.from('x')],
+    ['tree/empty', Buffer.alloc(0)],
+  ]);
+  for (const [loc, data] of files) writeFileSync(join(root, loc), data, { mode: 0o640 });
+  return { dir, files };
+}
+
+/** Listen on group:port (loopback), collect decoded packets until `stop()`. */
+async function listen(group: string, port: number): Promise<{ packets: AlcPacket[]; sources: Set<string>; stop: () => Promise<void> }> {
+  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((resolve) => sock.bind(port, group, resolve));
+  sock.addMembership(group, '127.0.0.1');
+  sock.setRecvBufferSize(32 << 20);
+  const packets: AlcPacket[] = [];
+  const sources = new Set<string>();
+  sock.on('message', (msg, rinfo) => {
+    sources.add(rinfo.address);
+    packets.push(decodeAlcPacket(new Uint8Array(msg), { requireToi: true }));
+  });
+  return { packets, sources, stop: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
+}
+
+function rebuild(packets: readonly AlcPacket[], toi: number): Uint8Array | undefined {
+  const mine = packets.filter((p) => p.lct.toi === toi);
+  if (mine.length === 0) return undefined;
+  const oti = mine[0]!.fti!;
+  const scheme = schemeFor(oti.encodingId);
+  const plan = scheme.partition(oti);
+  const decoders = plan.blocks.map((b) => scheme.createDecoder(plan, b.sbn));
+  const e = oti.symbolSize;
+  for (const p of mine) {
+    const d = decoders[p.payloadId!.sbn]!;
+    const sym = new Uint8Array(e);
+    sym.set(p.payload);
+    d.push(p.payloadId!.esi, sym);
+  }
+  const out = new Uint8Array(oti.transferLength);
+  for (const d of decoders) {
+    if (!d.finish()) return undefined;
+    out.set(d.sourceBlock(), d.block.offset);
+  }
+  return out;
+}
+
+const port = 40_000 + Math.floor(Math.random() * 20_000);
+
+describe('fcast send over loopback multicast', () => {
+  it('sends a tree: every object decodes from the wire, with its metadata; CID, close flags, session file', async () => {
+    const { dir, files } = tree();
+    const group = '239.255.41.7';
+    const rx = await listen(group, port);
+    const sdpFile = join(root, 'session.sdp');
+    const result = (await Send.run([dir, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '40M', '--cycles', '1', '--json', '--session-file', sdpFile])) as SendResult;
+    await new Promise((r) => setTimeout(r, 200));
+    await rx.stop();
+    const packets = rx.packets;
+
+    expect(result.status).toBe('closed');
+    expect(result.objects).toBe(4);
+    expect(result.packets).toBe(packets.length);
+    expect(parseSdp(readFileSync(sdpFile, 'utf8'))).toEqual(result.session);
+    expect(parseSessionJson(JSON.stringify(result.session))).toEqual(result.session);
+    expect(new Set(packets.map((p) => p.lct.tsi))).toEqual(new Set([result.session.tsi]));
+    expect(rx.sources).toEqual(new Set(['127.0.0.1']));
+    expect(packets.every((p) => p.fti !== undefined && p.lct.cci.length === 4)).toBe(true);
+    expect(packets.every((p) => p.payload.length <= result.session.packetSize)).toBe(true);
+
+    const cid = decodeCidObject(rebuild(packets, 1)!);
+    expect(cid.complete).toBe(true);
+    expect(cid.list.ranges).toEqual([{ first: 2, last: 5 }]);
+    const seen = new Map<string, Uint8Array>();
+    for (let toi = 2; toi <= 5; toi++) {
+      const obj = decodeFcastObject(rebuild(packets, toi)!);
+      const m = obj.header.metadata;
+      seen.set(m.contentLocation!, obj.data);
+      const want = files.get(decodeURIComponent(m.contentLocation!))!;
+      expect(Buffer.from(obj.data)).toEqual(want);
+      expect(m.contentLength).toBe(want.length);
+      expect(m.mode).toBe(0o640);
+      expect(Buffer.from(m.digestSha256!)).toEqual(createHash('sha256').update(want).digest());
+      expect(m.contentType).toBeDefined();
+    }
+    expect([...seen.keys()].sort()).toEqual([...files.keys()].sort());
+    // Close: B on each file's last packet, A in the final CID bursts.
+    for (let toi = 2; toi <= 5; toi++) expect(packets.filter((p) => p.lct.toi === toi && p.lct.closeObject).length).toBe(1);
+    expect(packets[packets.length - 1]!.lct.closeSession).toBe(true);
+  });
+
+  it('serves the session description over HTTP while an on-demand session runs, with ERT counting down', async () => {
+    const { dir } = tree();
+    const group = '239.255.41.8';
+    const rx = await listen(group, port + 1);
+    const httpPort = port + 2;
+    const run = Send.run([dir, '--to', `${group}:${port + 1}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--duration', '2s', '--announce', `127.0.0.1:${httpPort}`, '--name', 'loop-test', '--json']) as Promise<SendResult>;
+    await new Promise((r) => setTimeout(r, 800));
+    const base = `http://127.0.0.1:${httpPort}/.well-known/fcast/loop-test`;
+    const sdp = await fetch(`${base}.sdp`);
+    expect(sdp.headers.get('content-type')).toBe('application/sdp');
+    const fromSdp = parseSdp(await sdp.text());
+    const fromJson = parseSessionJson(await (await fetch(`${base}.json`)).text());
+    expect(fromJson).toEqual(fromSdp);
+    expect((await fetch(`http://127.0.0.1:${httpPort}/.well-known/fcast/other.sdp`)).status).toBe(404);
+    const result = await run;
+    await new Promise((r) => setTimeout(r, 200));
+    await rx.stop();
+    expect(result.session).toEqual(fromSdp);
+    expect(result.session.mode).toBe('on-demand');
+    expect(result.cycles).toBeGreaterThan(1);
+    expect(result.durationSeconds).toBeGreaterThanOrEqual(1.9);
+    const erts = rx.packets.filter((p) => !p.lct.closeSession).map((p) => p.time!.ert!);
+    expect(erts[0]).toBe(2);
+    expect(erts[erts.length - 1]).toBe(1);
+    for (let i = 1; i < erts.length; i++) expect(erts[i]!).toBeLessThanOrEqual(erts[i - 1]!);
+    // The endpoint is gone with the session.
+    await expect(fetch(`${base}.sdp`)).rejects.toThrow();
+  });
+});
