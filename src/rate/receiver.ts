@@ -356,6 +356,7 @@ export class WebrcReceiver {
 
   /** A packet counted lost: it starts a loss event unless one is running (§3.2.3.4, §3.2.2.1). */
   private onLost(now: number, cn: number): void {
+    if (this.closed) return;
     this.stats.lost++;
     this.lostInEpoch++;
     if (this.lossEventUntil === undefined) {
@@ -472,6 +473,7 @@ export class WebrcReceiver {
   }
 
   private leaveSession(reason: LeaveSessionReason): void {
+    if (this.closed) return;
     this.closed = true;
     this.actions.push({ kind: 'leave-session', reason });
   }
