@@ -7,11 +7,12 @@
 //       for T ms (default 3000; leaves G after X ms) and prints one JSON line:
 //       {"packets":n,"bytes":n,"firstMs":t|null,"lastMs":t|null,"beforeLeave":n}
 //       (also on SIGTERM, so a test can end it as soon as the sender is done).
-//   udp-probe.mjs send --to HOST:PORT [--count N] [--size S] [--pps R] [--max-ms M] [--ttl T] [--iface-addr A]
+//   udp-probe.mjs send --to HOST:PORT [--count N] [--size S | --hex BYTES] [--pps R] [--max-ms M] [--ttl T] [--iface-addr A]
 //       (IPv6 when HOST is in brackets, [ff15::1]:P; --iface-addr is then "::%eth0")
 //       Sends N datagrams (default 100) of S bytes (default 1000) at R per second (0 = as fast as
 //       the socket takes them, at most 64 in flight), stopping after M ms (default 5000) in any
-//       case, and prints {"sent":n,"bytes":n,"ms":t}.
+//       case, and prints {"sent":n,"bytes":n,"ms":t}. --hex sends those bytes (e.g. an ALC packet
+//       a test encoded) instead of S bytes of 0x5a.
 import dgram from 'node:dgram';
 
 const [mode, ...rest] = process.argv.slice(2);
@@ -71,10 +72,10 @@ function send() {
   }
   const [, host, port] = to;
   const count = num('count', 100);
-  const size = num('size', 1000);
   const pps = num('pps', 0);
   const maxMs = num('max-ms', 5000);
-  const payload = Buffer.alloc(size, 0x5a);
+  const payload = opts.has('hex') ? Buffer.from(opts.get('hex'), 'hex') : Buffer.alloc(num('size', 1000), 0x5a);
+  const size = payload.length;
   const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let sent = 0;
   let inFlight = 0;
