@@ -2,7 +2,7 @@
 // sender's PSN and rate rules hold for any valid session, and no packet stream can push the
 // receiver outside its invariants (RFC 3738 §3.1.2, §3.2; SPEC-NOTES §7 rows 20-22).
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { resolveWebrcParams } from '../../../src/rate/params.js';
 import { WebrcReceiver } from '../../../src/rate/receiver.js';
 import { SenderSchedule } from '../../../src/rate/sender-schedule.js';
