@@ -6,9 +6,11 @@
 // work, as program records:
 //   A. pivot values with the inactivated unknowns taken as zero (the "constant" part),
 //   B. right-hand sides of the dense equations into the inactivated unknowns' slots,
-//   A'. undo A (the same records in reverse order) so that pivot slots are zero again,
 //   D. the dense row operations on those right-hand sides (inactivated values are then final),
-//   C. back-substitution: every pivot from its full equation, in pivot order.
+//   then whichever of these two finishes the pivots with fewer symbol XORs:
+//   C1. add to each pivot the inactivated values it depends on (its row of the substitution), or
+//   C2. undo A (the same records in reverse order, so pivot slots are zero again), then
+//       back-substitute every pivot from its full equation, in pivot order.
 // It succeeds exactly when the received symbols determine every unknown (H restricted to the
 // unknown columns has full column rank): ML-optimal.
 import type { ProgramBuilder } from './executor.js';
@@ -69,7 +71,7 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder): num
   const sol = solveDense(dense, leftover.length, ni);
   if (sol.rank < ni) return ni - sol.rank;
 
-  // A, B, A', D, C (see the top of the file).
+  // A, B, D, then C1 or C2 (see the top of the file).
   const startA = out.length;
   for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, false);
   const endA = out.length;
@@ -79,7 +81,6 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder): num
     colOfRow[e] = el.inactCol[i]!;
     emitRow(out, m, el.mark, leftover[e]!, el.inactCol[i]!, false);
   }
-  appendReversed(out, startA, endA);
   const ops = sol.ops;
   out.reserve((ops.length >>> 1) * 3);
   const buf = out.buf;
@@ -90,7 +91,14 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder): num
     buf[p++] = colOfRow[ops[x + 1]!]!;
   }
   out.length = p;
-  for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
+  let substitution = 0;
+  for (let x = 0; x < pivotBits.length; x++) substitution += popcount(pivotBits[x]!);
+  if (substitution <= 2 * (endA - startA - 2 * np)) {
+    for (let i = 0; i < np; i++) emitSubstitution(out, el, pivotBits, i, w);
+  } else {
+    appendReversed(out, startA, endA);
+    for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
+  }
   return 0;
 }
 
@@ -256,6 +264,32 @@ function emitRow(out: ProgramBuilder, m: LdpcMatrix, mark: Uint8Array, r: number
     buf[p++] = c;
   }
   buf[head] = dst;
+  buf[head + 1] = p - head - 2;
+  out.length = p;
+}
+
+function popcount(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** Record [pivot i, inactivated unknowns set in its substitution row]: constant → final value. */
+function emitSubstitution(out: ProgramBuilder, el: Elimination, pivotBits: Uint32Array, i: number, w: number): void {
+  out.reserve(2 + w * 32);
+  const buf = out.buf;
+  const head = out.length;
+  let p = head + 2;
+  for (let y = 0; y < w; y++) {
+    let v = pivotBits[i * w + y]!;
+    while (v !== 0) {
+      const bit = 31 - Math.clz32(v & -v);
+      buf[p++] = el.inactCol[y * 32 + bit]!;
+      v &= v - 1;
+    }
+  }
+  if (p === head + 2) return;
+  buf[head] = el.pivotCol[i]!;
   buf[head + 1] = p - head - 2;
   out.length = p;
 }
