@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "fec.h"
+#include "flow_aead.h"
 #include "sendmmsg.h"
 #include "xor.h"
 
@@ -36,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xorPath", Napi::String::New(env, fcast::XorPath()));
   fcast::RegisterFec(env, exports);
   fcast::RegisterSendmmsg(env, exports);
+  fcast::RegisterFlowAead(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

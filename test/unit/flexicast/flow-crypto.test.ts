@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  FLOW_OVERHEAD, FlowOpener, FlowSealer, ReplayWindow, deriveFlowKey, openFlowPacket, peekFlowHeader, sealFlowPacket,
+  FLOW_OVERHEAD, FlowOpener, FlowSealer, ReplayWindow, deriveFlowKey, flowAead, nativeAead, nodeAead, openFlowPacket, peekFlowHeader,
+  sealFlowPacket,
 } from '../../../src/flexicast/flow-crypto.js';
 
 const secret = new Uint8Array(32).fill(7);
@@ -104,5 +105,22 @@ describe('flow crypto', () => {
     expect(opener.open(sealFlowPacket(deriveFlowKey(4, 0, s0), 9, Uint8Array.of(3)))).toBeUndefined();
     expect(opener.dropped.FLEX_EPOCH).toBe(2);
     expect(() => sealer.rotate(deriveFlowKey(4, 1, s1))).toThrow(expect.objectContaining({ code: 'FLEX_VALUE' }));
+  });
+
+  it('native and node:crypto AEAD paths produce the same packets and open each other\'s', () => {
+    const native = nativeAead();
+    expect(native, 'the addon provides aeadSeal/aeadOpen').toBeDefined();
+    expect(flowAead().name).toBe('native');
+    const key = deriveFlowKey(3, 9, secret);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 1500 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (p, seq) => {
+      const a = sealFlowPacket(key, seq, p, nodeAead);
+      const b = sealFlowPacket(key, seq, p, native!);
+      expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+      expect(Buffer.from(openFlowPacket(key, a, native!)).equals(Buffer.from(p))).toBe(true);
+      expect(Buffer.from(openFlowPacket(key, b, nodeAead)).equals(Buffer.from(p))).toBe(true);
+      const forged = a.slice();
+      forged[forged.length - 1 - (seq % Math.max(1, forged.length - 11))]! ^= 0x80;
+      for (const impl of [native!, nodeAead]) expect(() => openFlowPacket(key, forged, impl)).toThrow(expect.objectContaining({ code: 'FLEX_AUTH' }));
+    }), { numRuns: 300 });
   });
 });
