@@ -21,7 +21,7 @@ export function schemeFor(encodingId: number): FecScheme {
 export interface OtiOptions {
   /** E in bytes (default 1024). */
   readonly symbolSize?: number;
-  /** B in symbols (default: 1000 for LDPC, 64 for No-Code). */
+  /** B in symbols (default: 1000 for LDPC, 4096 for No-Code). */
   readonly maxSourceBlockLength?: number;
   /** Default: LDPC-Staircase (3), or No-Code (0) for an object too small to carry an LDPC code. */
   readonly encodingId?: FecEncodingId;
@@ -35,7 +35,7 @@ export interface OtiOptions {
 
 /** Default LDPC block: big enough for low overhead, small enough to decode in a few ms. */
 const DEFAULT_LDPC_B = 1000;
-const DEFAULT_NOCODE_B = 64;
+const DEFAULT_NOCODE_B = 4096;
 
 /**
  * An OTI for an object of `transferLength` bytes (LDPC-Staircase unless told otherwise),
