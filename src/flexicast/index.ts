@@ -5,5 +5,6 @@ export {
 } from './controller.js';
 export {
   FLOW_HEADER_BYTES, FLOW_MAGIC, FLOW_OVERHEAD, FLOW_PACKET_LIMIT, FLOW_TAG_BYTES, FlowOpener, FlowSealer, ReplayWindow,
-  deriveFlowKey, openFlowPacket, peekFlowHeader, sealFlowPacket, type FlowDropCode, type FlowKey,
+  deriveFlowKey, flowAead, nativeAead, nodeAead, openFlowPacket, peekFlowHeader, sealFlowPacket,
+  type FlowAead, type FlowDropCode, type FlowKey,
 } from './flow-crypto.js';
