@@ -7,13 +7,11 @@ import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { endianness, networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { nativeStatus } from '../../codecs/native.js';
 import { isFcastError } from '../errors.js';
-import { decodeAlcPacket } from '../wire/index.js';
-// Session descriptions are not re-exported by src/wire/index.ts (yet); same layer's module.
-import type { SessionDescription } from '../wire/session.js';
+import { decodeAlcPacket, type SessionDescription } from '../wire/index.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -90,6 +88,7 @@ const IFF_MULTICAST = 0x1000;
 export const CHECKS: readonly DoctorCheck[] = [
   { id: 'native', label: 'native addon', required: false, run: checkNative },
   { id: 'interfaces', label: 'multicast interfaces', required: false, run: checkInterfaces },
+  { id: 'multicast-route', label: 'multicast route', required: false, run: checkMulticastRoute },
   { id: 'loopback-multicast', label: 'loopback multicast', required: true, run: checkLoopbackMulticast },
   { id: 'ipv6-multicast', label: 'IPv6 multicast on lo', required: false, run: checkIpv6Loopback },
   { id: 'ttl', label: 'multicast TTL', required: true, run: checkTtl },
@@ -200,6 +199,44 @@ async function checkInterfaces(): Promise<CheckOutcome> {
     return { ok: false, detail: 'no interface is up, multicast-capable and addressed besides loopback: only loopback sessions can run', why: 'loopback only', data };
   }
   return { ok: true, detail: usable.map((i) => `${i.name} (${i.addresses.join(', ')})`).join('; '), data };
+}
+
+/**
+ * The IPv4 route the kernel picks for a group when a join or send names no interface
+ * (/proc/net/route, longest prefix): without one, joins without --iface fail with ENODEV.
+ */
+async function checkMulticastRoute(): Promise<CheckOutcome> {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/route', 'utf8');
+  } catch {
+    return { ok: false, detail: 'no /proc/net/route (not Linux?): cannot tell which interface joins use', why: 'unknown' };
+  }
+  // Fields are hex in host byte order: 239.255.0.1 reads 0x0100FFEF on little-endian machines.
+  const group = endianness() === 'LE' ? 0x0100ffef : 0xefff0001;
+  let best: { iface: string; bits: number; isDefault: boolean } | undefined;
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8) continue;
+    const dest = Number.parseInt(f[1]!, 16) >>> 0;
+    const mask = Number.parseInt(f[7]!, 16) >>> 0;
+    if (((group & mask) >>> 0) !== dest) continue;
+    const bits = mask.toString(2).replace(/0/g, '').length;
+    if (best === undefined || bits > best.bits) best = { iface: f[0]!, bits, isDefault: mask === 0 };
+  }
+  if (best === undefined) {
+    return {
+      ok: false,
+      detail: 'no route covers 239.0.0.0/8 (no default route, no 224.0.0.0/4 route): give --iface, or ip route add 224.0.0.0/4 dev IFACE',
+      why: 'no route for 224.0.0.0/4: use --iface',
+      data: { iface: null },
+    };
+  }
+  return {
+    ok: true,
+    detail: `groups without --iface go through ${best.iface} (${best.isDefault ? 'the default route' : `a /${best.bits} route`})`,
+    data: { iface: best.iface, prefixBits: best.bits },
+  };
 }
 
 function randomGroup4(): string {
