@@ -7,7 +7,7 @@ import { FcastCommand } from '../cli/base.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { flowFromSession, runDoctor, type DoctorReport, type FlowTarget } from '../cli/doctor.js';
 import { FcastError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
-import { MAX_SESSION_TEXT, parseSession } from '../wire/session.js';
+import { MAX_SESSION_TEXT, parseSession } from '../wire/index.js';
 
 export default class Doctor extends FcastCommand<DoctorReport> {
   static override summary = 'Check what fcast needs on this machine, and whether a session reaches it.';
