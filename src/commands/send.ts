@@ -23,7 +23,7 @@ const DEFAULTS = {
   blockLength: 1000,
   codeRate: '2/3',
   n1: 3,
-  rate: '200M',
+  rate: '100M',
   ttl: 1,
   cycles: 2,
 } as const;

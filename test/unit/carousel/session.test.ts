@@ -97,3 +97,13 @@ describe('session description', () => {
     expect(codeOf(() => parseSessionJson('[]'))).toBe('SESSION_VALUE');
   });
 });
+
+describe('example session file', () => {
+  it('examples/send/nightly-ssm.sdp parses as an SSM on-demand session', async () => {
+    const { readFileSync } = await import('node:fs');
+    const d = parseSdp(readFileSync(new URL('../../../examples/send/nightly-ssm.sdp', import.meta.url), 'utf8'));
+    expect(d.source).toBe('10.0.0.1');
+    expect(d.mode).toBe('on-demand');
+    expect(d.stop! - d.start!).toBe(7200);
+  });
+});
