@@ -168,7 +168,7 @@ export class LdpcDecoder implements BlockDecoder {
       this.mlWait = unknowns - this.liveRows;
       return;
     }
-    const shortfall = decodeMl(this.m, { known: this.known, count: this.count, acc: this.acc }, this.program);
+    const shortfall = decodeMl(this.m, { known: this.known, count: this.count, acc: this.acc }, this.program, this.executor.solveDense);
     if (shortfall > 0) {
       this.mlWait = shortfall;
       return;

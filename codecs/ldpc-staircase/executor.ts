@@ -4,11 +4,14 @@
 // `[dst, m, src_1, ..., src_m]` meaning arena[dst] ^= arena[src_1] ^ ... ^ arena[src_m], run in
 // order. dst never appears among its own sources. The same program can run on any executor
 // (pure TypeScript here, native kernels in native/), which is how they are cross-checked.
+import type { DenseSolution } from './dense.js';
 import { nativeExecutor } from './native-executor.js';
 
 export interface SymbolExecutor {
   /** Run records program[0 .. length) on `arena` with symbols of `symbolSize` bytes. */
   run(arena: Uint8Array, symbolSize: number, program: Uint32Array, length: number): void;
+  /** The ML dense core with dense.ts's contract, when this executor has its own (native). */
+  readonly solveDense?: (matrix: Uint32Array, rows: number, cols: number) => DenseSolution;
 }
 
 /** Pure TypeScript executor: 32-bit words when E and the arena allow it, bytes otherwise. */

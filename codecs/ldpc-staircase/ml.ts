@@ -58,7 +58,7 @@ interface Elimination {
  * returns 0; otherwise appends nothing and returns a lower bound (≥ 1) on how many more
  * independent symbols are needed (the rank deficiency, or the equation shortfall).
  */
-export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder): number {
+export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solve: typeof solveDense = solveDense): number {
   const el = eliminate(m, st);
   if (typeof el === 'number') return el;
   const { np, ni, leftover } = el;
@@ -68,7 +68,7 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder): num
   for (let i = 0; i < np; i++) rowBits(m, el, pivotBits, w, el.pivotRow[i]!, el.pivotCol[i]!, pivotBits, i * w);
   const dense = new Uint32Array(leftover.length * w);
   for (let e = 0; e < leftover.length; e++) rowBits(m, el, pivotBits, w, leftover[e]!, -1, dense, e * w);
-  const sol = solveDense(dense, leftover.length, ni);
+  const sol = solve(dense, leftover.length, ni);
   if (sol.rank < ni) return ni - sol.rank;
 
   // A, B, D, then C1 or C2 (see the top of the file).

@@ -1,6 +1,7 @@
 // The native SymbolExecutor: the same symbol programs as `tsExecutor` (executor.ts), run by the
 // fused multi-source XOR kernel in native/src/fec_program.cc (AVX2/SSE2 picked at run time).
-// RFC 5170 §6.3 (encoding) and the decoder's XOR work reach native code only through here.
+// RFC 5170 §6.3 (encoding) and the decoder's XOR work reach native code only through here, and
+// the ML dense core (native-dense.ts) rides along as `solveDense`.
 //
 // Every program is checked in TypeScript before the call (indices inside the arena, records
 // inside `length`, dst not among its sources), so a bad program throws FEC_PROGRAM and leaves the
@@ -8,6 +9,7 @@
 import { LocalProtocolError } from '../../src/errors.js';
 import { getNative } from '../native.js';
 import type { SymbolExecutor } from './executor.js';
+import { nativeDenseSolver } from './native-dense.js';
 
 /** The kernel as the addon exports it (native/src/fec_addon.cc). */
 type XorProgramKernel = (arena: Uint8Array, symbolSize: number, program: Uint32Array, length: number) => void;
@@ -65,7 +67,9 @@ export function nativeExecutor(): SymbolExecutor | undefined {
     cached = null;
     return undefined;
   }
+  const solveDense = nativeDenseSolver();
   cached = {
+    ...(solveDense === undefined ? {} : { solveDense }),
     run(arena, symbolSize, program, length) {
       checkProgram(arena, symbolSize, program, length);
       if (length === 0) return;

@@ -6,6 +6,8 @@ import { tsExecutor } from '../../codecs/ldpc-staircase/executor.js';
 import { checkProgram, nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
 import { solveDense } from '../../codecs/ldpc-staircase/dense.js';
 import { nativeDenseSolver } from '../../codecs/ldpc-staircase/native-dense.js';
+import { ldpcStaircase } from '../../codecs/ldpc-staircase/scheme.js';
+import type { FecOti } from '../../codecs/types.js';
 
 /** xorshift32: reproducible, and a failure message can name its seed. */
 function rng(seed: number): () => number {
@@ -167,5 +169,53 @@ describe('native dense core', () => {
     const raw = getNative()!['solveDense'] as (...args: unknown[]) => unknown;
     expect(() => raw(new Uint32Array(3), 4, 32, new Int32Array(32))).toThrow(/^FEC_PROGRAM/);
     expect(() => raw(new Uint32Array(4), 4, 32, new Int32Array(8))).toThrow(/^FEC_PROGRAM/);
+  });
+});
+
+describe('LDPC-Staircase codec: native and TypeScript paths agree', () => {
+  it('on random (k, n, N1, seed, E) and reception orders: repair bytes, progress, bitmaps, decoded blocks', () => {
+    expect(nativeExecutor()?.solveDense).toBeTypeOf('function');
+    for (let c = 1; c <= 24; c++) {
+      const r = rng(c * 7919);
+      const k = 1 + Math.floor(r() * 400);
+      const n1 = 3 + Math.floor(r() * 3);
+      const n = k + Math.max(n1, Math.ceil(k * (0.2 + r())));
+      const seed = 1 + Math.floor(r() * 0x7ffffffe);
+      const e = [1, 4, 16, 33, 64, 200][c % 6]!;
+      const oti: FecOti = {
+        encodingId: 3, transferLength: k * e - (c % 4 === 0 ? Math.floor(e / 2) : 0), symbolSize: e,
+        maxSourceBlockLength: k, maxEncodingSymbols: n, n1m3: n1 - 3, symbolsPerPacket: 1, seed,
+      };
+      const at = `case ${c}: k=${k} n=${n} N1=${n1} seed=${seed} E=${e}`;
+      const plan = ldpcStaircase.partition(oti);
+      const source = randomBytes(oti.transferLength, r);
+      const encN = ldpcStaircase.createEncoder(plan, 0, source, { native: true });
+      const encT = ldpcStaircase.createEncoder(plan, 0, source, { native: false });
+      for (let esi = 0; esi < n; esi++) {
+        expect(Buffer.from(encN.symbol(esi)).equals(Buffer.from(encT.symbol(esi))), `${at} ESI ${esi}`).toBe(true);
+      }
+      // A random reception order with ~25% loss, fed to four decoders.
+      const order = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      const got = order.filter(() => r() < 0.75);
+      for (const iterativeOnly of [true, false]) {
+        const dN = ldpcStaircase.createDecoder(plan, 0, { native: true, iterativeOnly });
+        const dT = ldpcStaircase.createDecoder(plan, 0, { native: false, iterativeOnly });
+        for (const esi of got) {
+          dN.push(esi, encT.symbol(esi));
+          dT.push(esi, encT.symbol(esi));
+          expect(dN.progress(), `${at} iterativeOnly=${iterativeOnly} after ESI ${esi}`).toEqual(dT.progress());
+        }
+        expect(dN.finish()).toBe(dT.finish());
+        expect(Buffer.from(dN.knownBitmap()).equals(Buffer.from(dT.knownBitmap())), at).toBe(true);
+        if (dN.progress().complete) {
+          expect(Buffer.from(dN.sourceBlock()).equals(Buffer.from(source)), at).toBe(true);
+          expect(Buffer.from(dT.sourceBlock()).equals(Buffer.from(source)), at).toBe(true);
+        }
+      }
+    }
   });
 });
