@@ -8,3 +8,4 @@ export {
   deriveFlowKey, flowAead, nativeAead, nodeAead, openFlowPacket, peekFlowHeader, sealFlowPacket,
   type FlowAead, type FlowDropCode, type FlowKey,
 } from './flow-crypto.js';
+export { FlexReceiverSession, type ReceiverAction, type ReceiverPath, type ReceiverSessionOptions } from './receiver.js';

@@ -1,0 +1,212 @@
+// Flexicast receiver session: the receiver's half of the control protocol (issue 6; the
+// counterpart of controller.ts). Sans-IO: the shell pushes in frames from the QUIC connection,
+// flow packets from the multicast (or FC-msg) socket, and the assembly's progress, with the time;
+// it polls out frames to send and things to do (join the groups, deliver symbols), and calls
+// handleTimeout at nextTimeout() for the periodic REPORT.
+//
+//   ANNOUNCE → send JOIN · KEY → install · first KEY → ask the shell to join the channels
+//   (or, with noMulticast, send FALLBACK) · groups joined → LISTENING · every report interval
+//   (± 10 % jitter, so a fleet does not report in lockstep) → REPORT · STATE FALLBACK / RETURN
+//   from the sender → the path changes · DATA → symbols for the assembly.
+//
+// Flow packets are opened here (FlowOpener): forged, replayed and wrong-epoch packets are
+// counted and dropped and never count as flow progress, so a forger cannot keep a receiver off
+// its unicast fallback.
+
+import { LocalProtocolError } from '../errors.js';
+import type {
+  AnnounceMessage, BlockNeed, CompletedObject, FlexMessage, ReportMessage, StateAction, StateMessage,
+} from '../wire/flexicast.js';
+import { FlowOpener, deriveFlowKey } from './flow-crypto.js';
+
+export type ReceiverPath = 'multicast' | 'unicast' | 'both' | 'none';
+
+export type ReceiverAction =
+  /** Send this frame on the control stream. */
+  | { readonly kind: 'send'; readonly message: StateMessage | ReportMessage }
+  /** Join the announced channels (multicast groups, or open the FC-msg port); then call multicastJoined. */
+  | { readonly kind: 'join-channels'; readonly announce: AnnounceMessage }
+  /** Leave the channels (session over or LEAVE). */
+  | { readonly kind: 'leave-channels' }
+  /** An encoding symbol that came by unicast, for the assembly. */
+  | { readonly kind: 'symbol'; readonly toi: number; readonly sbn: number; readonly esi: number; readonly symbol: Uint8Array }
+  /** The sender moved us to or from unicast. */
+  | { readonly kind: 'fallback'; readonly active: boolean };
+
+export interface ReceiverSessionOptions {
+  /** Never take multicast: ask for unicast right after JOIN (`fcast receive --no-multicast`). */
+  readonly noMulticast?: boolean;
+  /** Uniform random in [0, 1) for report jitter; tests inject a fixed one. */
+  readonly random?: () => number;
+  /** A path counts as in use if it delivered within this window (default 2 report intervals). */
+  readonly pathWindowMs?: number;
+}
+
+export class FlexReceiverSession {
+  private announce: AnnounceMessage | undefined;
+  private readonly opener = new FlowOpener();
+  private readonly out: ReceiverAction[] = [];
+  private readonly random: () => number;
+  private packetsSeen: number[] = [];
+  private needs: readonly BlockNeed[] = [];
+  private completedQueue: CompletedObject[] = [];
+  private reportSeq = 0;
+  private nextReport: number | undefined;
+  private joinedChannels = false;
+  private inFallback = false;
+  private lastFlowAt: number | undefined;
+  private lastUnicastAt: number | undefined;
+
+  constructor(private readonly options: ReceiverSessionOptions = {}) {
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The session as announced, once ANNOUNCE arrived. */
+  get session(): AnnounceMessage | undefined {
+    return this.announce;
+  }
+
+  /** Counters of dropped flow packets by code (forged, replayed, wrong epoch ...). */
+  get flowDrops(): FlowOpener['dropped'] {
+    return this.opener.dropped;
+  }
+
+  get fallbackActive(): boolean {
+    return this.inFallback;
+  }
+
+  /** A frame from the sender (control stream or a DATA stream). */
+  handleFrame(now: number, m: FlexMessage): void {
+    switch (m.kind) {
+      case 'announce':
+        if (this.announce !== undefined) return; // the session does not change under us
+        this.announce = m;
+        this.packetsSeen = m.channels.map(() => 0);
+        this.send(this.state('join'));
+        this.nextReport = now + this.reportDelay();
+        return;
+      case 'key':
+        if (this.announce === undefined || m.flowId !== this.announce.flowId) return;
+        this.opener.install(deriveFlowKey(m.flowId, m.epoch, m.secret.slice()));
+        if (!this.joinedChannels && this.opener.heldEpochs.length === 1) this.firstKey();
+        return;
+      case 'state':
+        if (this.announce === undefined || m.flowId !== this.announce.flowId || m.origin !== 'sender') return;
+        this.senderState(m.action);
+        return;
+      case 'data':
+        this.lastUnicastAt = now;
+        this.out.push({ kind: 'symbol', toi: m.toi, sbn: m.sbn, esi: m.esi, symbol: m.symbol });
+        return;
+      case 'report':
+        return; // receivers do not take reports
+    }
+  }
+
+  /**
+   * A datagram from flow channel `channel`: returns the ALC packet inside, or undefined when it
+   * was dropped (counted in flowDrops). Only authentic packets count as flow progress.
+   */
+  openFlowPacket(now: number, channel: number, packet: Uint8Array): Uint8Array | undefined {
+    if (channel < 0 || channel >= this.packetsSeen.length) throw new LocalProtocolError('FLEX_VALUE', `channel ${channel}`);
+    const alc = this.opener.open(packet);
+    if (alc !== undefined) {
+      this.packetsSeen[channel]!++;
+      this.lastFlowAt = now;
+    }
+    return alc;
+  }
+
+  /** The shell joined the announced channels: tell the sender we listen. */
+  channelsJoined(_now: number): void {
+    if (this.announce === undefined || this.joinedChannels) return;
+    this.joinedChannels = true;
+    this.send(this.state('listening'));
+  }
+
+  /** What the assembly still needs (incomplete blocks) and objects it has completed since the last call. */
+  setProgress(needs: readonly BlockNeed[], newlyCompleted: readonly CompletedObject[] = []): void {
+    this.needs = needs;
+    this.completedQueue.push(...newlyCompleted);
+  }
+
+  /** Leave the session: LEAVE to the sender, channels left. */
+  leave(_now: number): void {
+    if (this.announce === undefined) return;
+    this.send(this.state('leave'));
+    if (this.joinedChannels) this.out.push({ kind: 'leave-channels' });
+    this.joinedChannels = false;
+    this.nextReport = undefined;
+  }
+
+  handleTimeout(now: number): void {
+    if (this.nextReport === undefined || now < this.nextReport || this.announce === undefined) return;
+    // Completed objects go out once: the control stream is reliable.
+    const completed = this.completedQueue.splice(0, 0xffff);
+    this.send({
+      kind: 'report', flowId: this.announce.flowId, seq: this.reportSeq++ >>> 0,
+      packetsSeen: [...this.packetsSeen], needs: this.needs.slice(0, 0xffff), completed,
+    });
+    this.nextReport = now + this.reportDelay();
+  }
+
+  nextTimeout(): number | undefined {
+    return this.nextReport;
+  }
+
+  poll(): ReceiverAction | undefined {
+    return this.out.shift();
+  }
+
+  /** Which path delivered data lately, for the progress line. */
+  path(now: number): ReceiverPath {
+    const window = this.options.pathWindowMs ?? 2 * (this.announce?.reportIntervalMs ?? 1000);
+    const flow = this.lastFlowAt !== undefined && now - this.lastFlowAt <= window;
+    const unicast = this.lastUnicastAt !== undefined && now - this.lastUnicastAt <= window;
+    return flow && unicast ? 'both' : flow ? 'multicast' : unicast ? 'unicast' : 'none';
+  }
+
+  private firstKey(): void {
+    if (this.options.noMulticast === true) {
+      this.send(this.state('fallback'));
+      return;
+    }
+    this.out.push({ kind: 'join-channels', announce: this.announce! });
+  }
+
+  private senderState(action: StateAction): void {
+    switch (action) {
+      case 'fallback':
+        if (!this.inFallback) this.out.push({ kind: 'fallback', active: true });
+        this.inFallback = true;
+        return;
+      case 'return':
+        if (this.inFallback) this.out.push({ kind: 'fallback', active: false });
+        this.inFallback = false;
+        return;
+      case 'leave':
+        // The sender ended our membership: stop listening and reporting.
+        if (this.joinedChannels) this.out.push({ kind: 'leave-channels' });
+        this.joinedChannels = false;
+        this.nextReport = undefined;
+        return;
+      case 'join':
+      case 'listening':
+        return; // receiver-side states; a sender never sends them
+    }
+  }
+
+  /** Report interval ± 10 %: the seed's ET/2 ± ET/10 spread, so reports do not synchronise. */
+  private reportDelay(): number {
+    const r = this.announce!.reportIntervalMs;
+    return Math.max(1, Math.round(r * (0.9 + 0.2 * this.random())));
+  }
+
+  private state(action: StateAction): StateMessage {
+    return { kind: 'state', flowId: this.announce!.flowId, action, origin: 'receiver' };
+  }
+
+  private send(message: StateMessage | ReportMessage): void {
+    this.out.push({ kind: 'send', message });
+  }
+}
