@@ -11,7 +11,7 @@ import { endianness, networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { nativeStatus } from '../../codecs/native.js';
 import { isFcastError } from '../errors.js';
-import { decodeAlcPacket, type SessionDescription } from '../wire/index.js';
+import { decodeAlcPacket } from '../wire/index.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -459,16 +459,4 @@ function countPacket(m: Buffer, flow: FlowTarget, stats: FlowStats): void {
     const code = isFcastError(e) ? e.code : 'INTERNAL';
     stats.bad.set(code, (stats.bad.get(code) ?? 0) + 1);
   }
-}
-
-/** The flow target of a session description: every channel, its SSM source, TSI and CCI size. */
-export function flowFromSession(s: SessionDescription): FlowTarget {
-  return {
-    family: s.family,
-    channels: s.channels.map((c) => ({ group: c.group, port: c.port })),
-    ...(s.source === undefined ? {} : { source: s.source }),
-    tsi: s.tsi,
-    // webrc-short: the 32-bit CCI of RFC 3738 §5.
-    cciLength: 4,
-  };
 }
