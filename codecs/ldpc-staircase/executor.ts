@@ -33,10 +33,25 @@ function runWords(a: Int32Array, w: number, program: Uint32Array, length: number
     const m = program[p + 1]!;
     p += 2;
     const end = p + m;
-    // Four, two, then one source per pass: fewer loads and stores of the destination.
-    for (; p + 4 <= end; p += 4) {
+    // Up to eight sources per pass over the destination: fewer loads and stores of it. The
+    // 8/6/3/2/1 split fits LDPC row weights (N1·k/(n−k) + 1 or 2) best in measurements.
+    for (; p + 8 <= end; p += 8) {
       const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w, s3 = program[p + 3]! * w;
-      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]! ^ a[s3 + i]!;
+      const s4 = program[p + 4]! * w, s5 = program[p + 5]! * w, s6 = program[p + 6]! * w, s7 = program[p + 7]! * w;
+      for (let i = 0; i < w; i++) {
+        a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]! ^ a[s3 + i]! ^ a[s4 + i]! ^ a[s5 + i]! ^ a[s6 + i]! ^ a[s7 + i]!;
+      }
+    }
+    if (p + 6 <= end) {
+      const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w;
+      const s3 = program[p + 3]! * w, s4 = program[p + 4]! * w, s5 = program[p + 5]! * w;
+      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]! ^ a[s3 + i]! ^ a[s4 + i]! ^ a[s5 + i]!;
+      p += 6;
+    }
+    if (p + 3 <= end) {
+      const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w;
+      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]!;
+      p += 3;
     }
     if (p + 2 <= end) {
       const s0 = program[p]! * w, s1 = program[p + 1]! * w;

@@ -145,7 +145,7 @@ describe('LDPC-Staircase decoder', () => {
     const program: number[] = [];
     for (let i = 0; i < 200; i++) {
       const dst = Math.floor(rand() * count);
-      const srcs = Array.from({ length: Math.floor(rand() * 7) }, () => Math.floor(rand() * count)).filter((s) => s !== dst);
+      const srcs = Array.from({ length: Math.floor(rand() * 20) }, () => Math.floor(rand() * count)).filter((s) => s !== dst);
       program.push(dst, srcs.length, ...srcs);
     }
     const prog = Uint32Array.from(program);
