@@ -1,7 +1,7 @@
 // AES-256-GCM seal/open of one flexicast flow packet in one native call. node:crypto needs a
 // Cipheriv object, setAAD, update, final and getAuthTag per packet: about 10 us of JS and
 // allocation around 1 us of AES on this box. Here the same OpenSSL EVP calls run on the caller's
-// buffers, with the context reused across calls (the addon runs on the JS thread only).
+// buffers, with one context reused across calls on each thread.
 //
 // Layout (src/flexicast/flow-crypto.ts): packet = header (AAD) | ciphertext | tag (16).
 //   aeadSeal(key 32, nonce 12, header, plaintext, out) -> bytes written (header+ct+tag) | -1
@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include <cstring>
+#include <memory>
 
 namespace {
 
@@ -27,9 +28,10 @@ bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
   return true;
 }
 
+// One context per thread (worker_threads may load the addon too), freed when the thread ends.
 EVP_CIPHER_CTX* Ctx() {
-  static EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  return ctx;
+  thread_local std::unique_ptr<EVP_CIPHER_CTX, void (*)(EVP_CIPHER_CTX*)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  return ctx.get();
 }
 
 Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
