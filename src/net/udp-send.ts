@@ -2,12 +2,13 @@
 // limit, outgoing interface (setMulticastInterface), loopback on (local receivers and tests), a
 // large SO_SNDBUF so a paced burst never meets ENOBUFS, and a bounded number of sends in flight.
 //
-// --iface: IPv4 takes a local address; IPv6 takes an interface name, '%name' or '::%name'
-// (node's form for setMulticastInterface). --source binds the socket to that local address, so
+// --iface: IPv4 takes a local address or an interface name (its first IPv4 address); IPv6 takes
+// an interface name, '%name' or '::%name' (node's form for setMulticastInterface). --source binds the socket to that local address, so
 // the datagrams carry the source address SSM receivers filter on.
 
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { LocalProtocolError } from '../errors.js';
 
 export interface UdpSenderOptions {
@@ -21,6 +22,14 @@ export interface UdpSenderOptions {
   readonly sendBufferSize?: number;
   /** Sends queued in libuv at most (default 256): back-pressure instead of unbounded memory. */
   readonly maxInFlight?: number;
+}
+
+/** An IPv4 interface given by name becomes its first IPv4 address (what IP_MULTICAST_IF takes). */
+function ipv4Iface(iface: string): string {
+  if (isIP(iface) === 4) return iface;
+  const addr = networkInterfaces()[iface]?.find((a) => a.family === 'IPv4');
+  if (addr === undefined) throw new LocalProtocolError('USAGE', `--iface ${iface}: not an IPv4 address nor an interface with one`);
+  return addr.address;
 }
 
 function ipv6Iface(iface: string): string {
@@ -57,7 +66,7 @@ export class UdpMulticastSender {
     try {
       socket.setMulticastTTL(opts.ttl);
       socket.setMulticastLoopback(true);
-      if (opts.iface !== undefined) socket.setMulticastInterface(opts.family === 4 ? opts.iface : ipv6Iface(opts.iface));
+      if (opts.iface !== undefined) socket.setMulticastInterface(opts.family === 4 ? ipv4Iface(opts.iface) : ipv6Iface(opts.iface));
       socket.setSendBufferSize(opts.sendBufferSize ?? 8 << 20);
     } catch (e) {
       socket.close();
