@@ -8,6 +8,7 @@
 
 #include "fec.h"
 #include "fec_dense.h"
+#include "fec_matrix.h"
 #include "fec_program.h"
 
 namespace fcast {
@@ -80,11 +81,39 @@ Napi::Value SolveDenseJs(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Int32Array Int32Of(Napi::Env env, const std::vector<int32_t>& v) {
+  Napi::Int32Array out = Napi::Int32Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(out.Data(), v.data(), v.size() * sizeof(int32_t));
+  return out;
+}
+
+// buildLeft(k, n, n1, seed): { rowStart, rowCols, colStart, colRows, fallbackPlacements,
+// rowfixAdded } — the left side of H exactly as matrix.ts buildMatrix (RFC 5170 §6.2).
+Napi::Value BuildLeftJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t k = 0, n = 0, n1 = 0, seed = 0;
+  if (info.Length() != 4 || !IsU32(info[0], &k) || !IsU32(info[1], &n) || !IsU32(info[2], &n1) || !IsU32(info[3], &seed) ||
+      k < 1 || n <= k || n > (1u << 24) || n1 < 1 || n1 > n - k || n1 > 64 || seed < 1 || seed > 0x7ffffffe) {
+    return Fail(env, "FEC_PARAMS: buildLeft(k >= 1, n > k (n <= 2^24), 1 <= n1 <= min(n - k, 64), 1 <= seed <= 2^31 - 2)");
+  }
+  LdpcLeft left;
+  BuildLeft(k, n, n1, seed, &left);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rowStart", Int32Of(env, left.row_start));
+  result.Set("rowCols", Int32Of(env, left.row_cols));
+  result.Set("colStart", Int32Of(env, left.col_start));
+  result.Set("colRows", Int32Of(env, left.col_rows));
+  result.Set("fallbackPlacements", Napi::Number::New(env, left.fallback_placements));
+  result.Set("rowfixAdded", Napi::Number::New(env, left.rowfix_added));
+  return result;
+}
+
 }  // namespace
 
 void RegisterFec(Napi::Env env, Napi::Object exports) {
   exports.Set("xorProgram", Napi::Function::New(env, XorProgramJs));
   exports.Set("solveDense", Napi::Function::New(env, SolveDenseJs));
+  exports.Set("buildLeft", Napi::Function::New(env, BuildLeftJs));
 }
 
 }  // namespace fcast

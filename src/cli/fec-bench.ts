@@ -8,6 +8,7 @@ import { LdpcDecoder } from '../../codecs/ldpc-staircase/decoder.js';
 import { encodeArena } from '../../codecs/ldpc-staircase/encoder.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
 import { nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
+import { nativeMatrixBuilder } from '../../codecs/ldpc-staircase/native-matrix.js';
 import { nativeStatus } from '../../codecs/native.js';
 import type { SourceBlock } from '../../codecs/types.js';
 import { FcastError } from '../errors.js';
@@ -85,23 +86,23 @@ function timing(ms: number[], bytes: number): Timing {
   return { medianMs: Number(m.toFixed(4)), mbps: Number((bytes / 1e6 / (m / 1e3)).toFixed(1)) };
 }
 
-/** The executor the bench measures: native kernels when asked for and loaded, else TypeScript. */
-function executorOf(native: boolean): { executor: SymbolExecutor; label: string } {
-  if (!native) return { executor: tsExecutor, label: 'typescript' };
+/** What the bench measures: native kernels (symbol XOR, dense core, matrix) when asked for and loaded, else TypeScript. */
+function pathOf(native: boolean): { executor: SymbolExecutor; matrix: typeof buildMatrix; label: string } {
+  if (!native) return { executor: tsExecutor, matrix: buildMatrix, label: 'typescript' };
   const nat = nativeExecutor();
-  if (nat === undefined) return { executor: executorFor(false), label: 'typescript (native addon unavailable)' };
+  if (nat === undefined) return { executor: executorFor(false), matrix: buildMatrix, label: 'typescript (native addon unavailable)' };
   const s = nativeStatus();
-  return { executor: nat, label: `native ${s.loaded ? s.xorPath : ''}`.trim() };
+  return { executor: nat, matrix: nativeMatrixBuilder() ?? buildMatrix, label: `native ${s.loaded ? s.xorPath : ''}`.trim() };
 }
 
 export function runFecBench(o: FecBenchOptions): FecBenchResult {
   const { k, n, n1, seed, symbolSize: e, trials } = o;
-  const { executor, label } = executorOf(o.native);
+  const { executor, matrix, label } = pathOf(o.native);
   const bytes = k * e;
   const source = sourceBlockBytes(k, e);
   const block: SourceBlock = { sbn: 0, k, n, offset: 0, length: bytes };
   const decoder = (iterativeOnly: boolean): LdpcDecoder =>
-    new LdpcDecoder({ block, symbolSize: e, matrix: buildMatrix(k, n, n1, seed), executor, iterativeOnly });
+    new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly });
 
   let arena: Uint8Array = new Uint8Array(0);
   const enc: number[] = [];
@@ -109,7 +110,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   // optimises the codec's hot paths, as it would have long before in a running sender or receiver.
   for (let t = -1, w = performance.now(); t < trials; t++) {
     const t0 = performance.now();
-    arena = encodeArena(buildMatrix(k, n, n1, seed), e, source, executor);
+    arena = encodeArena(matrix(k, n, n1, seed), e, source, executor);
     if (t >= 0) enc.push(performance.now() - t0);
     else if (performance.now() - w < WARMUP_MS) t--;
   }

@@ -7,6 +7,8 @@ import { checkProgram, nativeExecutor } from '../../codecs/ldpc-staircase/native
 import { solveDense } from '../../codecs/ldpc-staircase/dense.js';
 import { nativeDenseSolver } from '../../codecs/ldpc-staircase/native-dense.js';
 import { ldpcStaircase } from '../../codecs/ldpc-staircase/scheme.js';
+import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
+import { nativeMatrixBuilder } from '../../codecs/ldpc-staircase/native-matrix.js';
 import type { FecOti } from '../../codecs/types.js';
 
 /** xorshift32: reproducible, and a failure message can name its seed. */
@@ -217,5 +219,35 @@ describe('LDPC-Staircase codec: native and TypeScript paths agree', () => {
         }
       }
     }
+  });
+});
+
+describe('native matrix builder', () => {
+  it('gives exactly the entries of matrix.ts (RFC 5170 §6.2, incl. fallback placements and row fix-up)', () => {
+    const build = nativeMatrixBuilder()!;
+    expect(build).toBeDefined();
+    const fixed: Array<[number, number, number, number]> = [
+      [1, 5, 3, 9], [2, 4, 2, 1], [5, 10, 3, 2], [10, 30, 3, 5], [50, 150, 3, 21], [1000, 1500, 3, 1], [500, 1000, 3, 2147483646], [2000, 3000, 3, 555],
+    ];
+    const r = rng(4242);
+    const random = Array.from({ length: 40 }, (): [number, number, number, number] => {
+      const k = 1 + Math.floor(r() * 3000);
+      const n1 = 3 + Math.floor(r() * 8);
+      return [k, k + n1 + Math.floor(r() * 2 * k), n1, 1 + Math.floor(r() * 0x7ffffffe)];
+    });
+    for (const [k, n, n1, seed] of [...fixed, ...random]) {
+      const ts = buildMatrix(k, n, n1, seed);
+      const nat = build(k, n, n1, seed);
+      const at = `k=${k} n=${n} N1=${n1} seed=${seed}`;
+      for (const f of ['rowStart', 'rowCols', 'colStart', 'colRows'] as const) expect(Array.from(nat[f]), `${at} ${f}`).toEqual(Array.from(ts[f]));
+      expect([nat.fallbackPlacements, nat.rowfixAdded, nat.rows], at).toEqual([ts.fallbackPlacements, ts.rowfixAdded, ts.rows]);
+    }
+  });
+
+  it('refuses parameters that would never finish (N1 > n - k) with FEC_PARAMS', () => {
+    expect(codeOf(() => nativeMatrixBuilder()!(10, 12, 3, 1))).toBe('FEC_PARAMS');
+    const raw = getNative()!['buildLeft'] as (...args: unknown[]) => unknown;
+    expect(() => raw(10, 12, 3, 1)).toThrow(/^FEC_PARAMS/);
+    expect(() => raw(10, 20, 3, 0)).toThrow(/^FEC_PARAMS/);
   });
 });
