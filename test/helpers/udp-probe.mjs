@@ -2,9 +2,9 @@
 // A small UDP sender/receiver that tests run inside TestNet namespaces (test/helpers/netns.ts),
 // where a test process cannot open sockets itself. Plain JavaScript so it runs without a build.
 //
-//   udp-probe.mjs recv --port P [--group G] [--iface-addr A] [--ms T] [--leave-at-ms X] [--family 6]
+//   udp-probe.mjs recv --port P [--group G] [--iface-addr A] [--ms T] [--leave-after N] [--family 6]
 //       Binds 0.0.0.0:P, or [::]:P with --family 6 (joins G on A; IPv6: A is "::%eth0"), writes "ready" to stderr once listening, counts datagrams
-//       for T ms (default 3000; leaves G after X ms) and prints one JSON line:
+//       for T ms (default 3000; leaves G after N datagrams, writing "left") and prints one JSON line:
 //       {"packets":n,"bytes":n,"firstMs":t|null,"lastMs":t|null,"beforeLeave":n}
 //       (also on SIGTERM, so a test can end it as soon as the sender is done).
 //   udp-probe.mjs send --to HOST:PORT [--count N] [--size S | --hex BYTES] [--pps R] [--max-ms M] [--ttl T] [--iface-addr A]
@@ -32,7 +32,7 @@ else {
 function recv() {
   const group = opts.get('group');
   const ifaceAddr = opts.get('iface-addr');
-  const leaveAt = num('leave-at-ms', -1);
+  const leaveAfter = num('leave-after', -1);
   const s = dgram.createSocket({ type: opts.get('family') === '6' ? 'udp6' : 'udp4', reuseAddr: true });
   let packets = 0;
   let bytes = 0;
@@ -44,17 +44,15 @@ function recv() {
     bytes += m.length;
     lastMs = elapsed();
     firstMs ??= lastMs;
+    if (packets === leaveAfter && group !== undefined) {
+      beforeLeave = packets;
+      s.dropMembership(group, ifaceAddr);
+      process.stderr.write('left\n');
+    }
   });
   s.bind(num('port', 47000), () => {
     if (group !== undefined) s.addMembership(group, ifaceAddr);
     process.stderr.write('ready\n');
-    if (group !== undefined && leaveAt >= 0) {
-      setTimeout(() => {
-        beforeLeave = packets;
-        s.dropMembership(group, ifaceAddr);
-        process.stderr.write('left\n');
-      }, leaveAt);
-    }
     const report = () => {
       process.stdout.write(`${JSON.stringify({ packets, bytes, firstMs, lastMs, beforeLeave })}\n`);
       process.exit(0);
