@@ -54,7 +54,10 @@ export interface ControllerConfig {
   readonly extraSymbols?: number;
   /** Most symbols in one grant (default 32): smaller grants interleave receivers fairly. */
   readonly grantSymbols?: number;
-  /** Grants younger than this are in flight, not yet reflected in reports (default min(100, R/2)). */
+  /**
+   * Grants younger than this are in flight, not yet reflected in reports (default min(100, R/2));
+   * a receiver's measured RTT (noteRtt) widens it for that receiver.
+   */
   readonly inflightMs?: number;
   /** Periodic key rotation (default 600 000 ms; 0 = only on leave and packet limit). */
   readonly rotateIntervalMs?: number;
@@ -85,6 +88,7 @@ interface Member {
   needs: Map<string, BlockNeed>;
   grants: Grant[];
   completed: Set<number>;
+  rttMs: number;
 }
 
 export interface ControllerStats {
@@ -166,7 +170,7 @@ export class FlexController {
     if (this.members.has(id)) return;
     this.members.set(id, {
       id, state: 'connected', forced: false, seen: 0, deadline: undefined,
-      needs: new Map(), grants: [], completed: new Set(),
+      needs: new Map(), grants: [], completed: new Set(), rttMs: 0,
     });
     this.send(id, this.announce);
   }
@@ -234,7 +238,8 @@ export class FlexController {
     m.needs = new Map();
     for (const b of r.needs) if (b.needed > 0) m.needs.set(blockKey(b.toi, b.sbn), b);
     // Grants old enough to be reflected in this report are settled.
-    m.grants = m.grants.filter((g) => g.at > now - this.inflightMs && m.needs.has(g.block));
+    const inflight = this.inflightFor(m);
+    m.grants = m.grants.filter((g) => g.at > now - inflight && m.needs.has(g.block));
     const seen = r.packetsSeen.reduce((s, n) => s + n, 0);
     if (seen > m.seen) {
       m.seen = seen;
@@ -244,6 +249,12 @@ export class FlexController {
       m.seen = Math.max(m.seen, seen);
     }
     this.pump(now);
+  }
+
+  /** The receiver's QUIC round-trip time (from QuicConnection.stats()), to judge what is in flight. */
+  noteRtt(id: ReceiverId, rttMs: number): void {
+    const m = this.members.get(id);
+    if (m !== undefined && Number.isFinite(rttMs) && rttMs >= 0) m.rttMs = rttMs;
   }
 
   /** The shell sent `packets` flow packets: arms the liveness timers and counts toward the key's limit. */
@@ -384,6 +395,11 @@ export class FlexController {
     }
   }
 
+  /** Grants this recent cannot be in a report yet: a round trip plus scheduling slack. */
+  private inflightFor(m: Member): number {
+    return Math.max(this.inflightMs, m.rttMs * 1.25 + 5);
+  }
+
   private deficit(m: Member, block: string, b: BlockNeed): number {
     const want = Math.ceil(b.needed * (1 + this.margin)) + this.extra;
     let inflight = 0;
@@ -403,7 +419,7 @@ export class FlexController {
   private expireGrants(m: Member, now: number): void {
     // A grant that no report has settled for a whole report interval is presumed lost or
     // undercounted; let it be granted again.
-    const horizon = now - Math.max(this.inflightMs, this.announce.reportIntervalMs * 2);
+    const horizon = now - Math.max(this.inflightFor(m), this.announce.reportIntervalMs * 2);
     if (m.grants.length > 0 && m.grants[0]!.at <= horizon) m.grants = m.grants.filter((g) => g.at > horizon);
   }
 

@@ -281,3 +281,24 @@ describe('flexicast controller: receiver-initiated paths', () => {
     expect(drain(c)).toMatchObject([{ kind: 'send', message: { action: 'return' } }, { kind: 'path', path: 'multicast', reason: 'receiver' }]);
   });
 });
+
+describe('flexicast controller: in-flight accounting', () => {
+  it('a long RTT keeps recent grants in flight, so a report that cannot reflect them triggers no duplicates', () => {
+    const c = controller({ inflightMs: 20 });
+    join(c, 'a', 0);
+    c.handleState(0, 'a', state('fallback'));
+    c.noteRtt('a', 400);
+    drain(c);
+    const report = (t: number, needed: number) =>
+      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed }], completed: [] });
+    const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+    report(100, 20);
+    expect(granted()).toBe(24); // ceil(20 * 1.1) + 2
+    // 300 ms later the symbols are still on their way (RTT 400): the same need asks for nothing new.
+    report(400, 20);
+    expect(granted()).toBe(0);
+    // After a round trip the report reflects them: what is still lacking is granted again.
+    report(700, 3);
+    expect(granted()).toBe(6);
+  });
+});
