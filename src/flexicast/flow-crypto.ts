@@ -258,6 +258,8 @@ export class FlowOpener {
   private readonly epochs = new Map<number, { key: FlowKey; window: ReplayWindow }>();
   readonly dropped: Record<FlowDropCode, number> = { FLEX_AUTH: 0, FLEX_REPLAY: 0, FLEX_EPOCH: 0, FLEX_LENGTH: 0, FLEX_VERSION: 0 };
   opened = 0;
+  /** The epoch of the last packet that opened: the one the flow is sealed with now. */
+  private liveEpoch: number | undefined;
 
   constructor(private readonly maxEpochs = 3, private readonly windowSize = 4096) {}
 
@@ -265,8 +267,10 @@ export class FlowOpener {
   install(key: FlowKey): void {
     if (this.epochs.has(key.epoch)) return;
     this.epochs.set(key.epoch, { key, window: new ReplayWindow(this.windowSize) });
-    const held = [...this.epochs.keys()].sort((a, b) => a - b);
-    for (const e of held.slice(0, Math.max(0, held.length - this.maxEpochs))) this.epochs.delete(e);
+    // Evict oldest first, but never the epoch the flow is using now: several leaves during one
+    // rotation hand out several next keys, and all of them may outnumber maxEpochs.
+    const spare = [...this.epochs.keys()].filter((e) => e !== this.liveEpoch && e !== key.epoch).sort((a, b) => a - b);
+    for (let i = 0; this.epochs.size > this.maxEpochs && i < spare.length; i++) this.epochs.delete(spare[i]!);
   }
 
   /** Forget an epoch (after a rotation's grace period). */
@@ -286,6 +290,7 @@ export class FlowOpener {
       if (e.window.check(seq) !== 'fresh') throw new RemoteProtocolError('FLEX_REPLAY', `epoch ${epoch} seq ${seq}`);
       const plain = openFlowPacket(e.key, packet);
       e.window.commit(seq);
+      this.liveEpoch = epoch;
       this.opened++;
       return plain;
     } catch (err) {

@@ -123,4 +123,14 @@ describe('flow crypto', () => {
       for (const impl of [native!, nodeAead]) expect(() => openFlowPacket(key, forged, impl)).toThrow(expect.objectContaining({ code: 'FLEX_AUTH' }));
     }), { numRuns: 300 });
   });
+
+  it('never evicts the live epoch when several next keys arrive during one rotation', () => {
+    const opener = new FlowOpener(3);
+    const k0 = deriveFlowKey(1, 0, randomBytes(32));
+    opener.install(k0);
+    expect(opener.open(sealFlowPacket(k0, 0, Uint8Array.of(1)))).toBeDefined();
+    for (const e of [1, 2, 3]) opener.install(deriveFlowKey(1, e, randomBytes(32)));
+    expect(opener.heldEpochs).toEqual([0, 2, 3]);
+    expect(opener.open(sealFlowPacket(k0, 1, Uint8Array.of(2)))).toBeDefined();
+  });
 });
