@@ -329,7 +329,12 @@ export class Receiver {
       return;
     }
     let st = obj.pending.get(sbn);
-    if (st === undefined) st = this.newBlockState(obj, block);
+    if (st === undefined) {
+      st = this.newBlockState(obj, block);
+      // A block that may decode starts hot: its symbols go straight into a decoder (while the
+      // memory budget allows), so the common case never reads the spool back.
+      if (this.mayDecode(obj, sbn)) this.makeHot(obj, st, () => obj.scheme.createDecoder(obj.plan, sbn));
+    }
     if (bitGet(st.seen, esi)) {
       this.stats.duplicates++;
       return;
@@ -409,20 +414,24 @@ export class Receiver {
     const st = obj?.pending.get(sbn);
     if (obj === undefined || st === undefined || obj.phase !== 'receiving') return;
     st.requested = false;
+    if (st.decoder !== undefined) return;
     const decoder = obj.scheme.createDecoder(obj.plan, sbn);
     for (const { esi, symbol } of symbols) decoder.push(esi, this.padded(obj, symbol));
-    if (decoder.progress().complete || decoder.finish()) {
+    if (decoder.progress().complete || (st.count >= st.block.k && decoder.finish())) {
       this.blockDecoded(now, obj, st, decoder.sourceBlock());
       return;
     }
+    if (!this.makeHot(obj, st, () => decoder)) st.nextAttempt = st.count + this.retryStep(st.block);
+  }
+
+  /** Keep `decoder` in memory for this block if the buffered-bytes budget allows. */
+  private makeHot(obj: ObjectState, st: BlockState, decoder: () => BlockDecoder): boolean {
     const cost = this.decoderCost(obj, st.block);
-    if (this.buffered + cost <= this.opts.maxBufferedBytes) {
-      st.decoder = decoder;
-      st.lastFinishAt = st.count;
-      this.buffered += cost;
-    } else {
-      st.nextAttempt = st.count + this.retryStep(st.block);
-    }
+    if (this.buffered + cost > this.opts.maxBufferedBytes) return false;
+    st.decoder = decoder();
+    st.lastFinishAt = st.count;
+    this.buffered += cost;
+    return true;
   }
 
   /** More symbols before the next LDPC attempt: ~2% of k, at least one. */
@@ -438,7 +447,7 @@ export class Receiver {
   private tryHot(now: number, obj: ObjectState, st: BlockState): void {
     const decoder = st.decoder!;
     let complete = decoder.progress().complete;
-    if (!complete && st.count - st.lastFinishAt >= this.retryStep(st.block)) {
+    if (!complete && st.count >= st.block.k && st.count - st.lastFinishAt >= this.retryStep(st.block)) {
       st.lastFinishAt = st.count;
       complete = decoder.finish();
     }
@@ -506,9 +515,26 @@ export class Receiver {
     this.requestReady(obj);
   }
 
-  /** After the header or a leading block: ask for every block that was waiting for it. */
+  /**
+   * After the header, a leading block, or a restore: ask for every block that was waiting. A
+   * block at its decode threshold is asked for anyway; one below it is asked for (to become hot
+   * and take its later symbols directly) while the memory budget has room, so that decoding
+   * work stays spread over packets instead of arriving for many blocks at once.
+   */
   private requestReady(obj: ObjectState): void {
-    for (const st of obj.pending.values()) if (st.decoder === undefined) this.maybeRequest(obj, st);
+    let room = this.opts.maxBufferedBytes - this.buffered;
+    for (const st of obj.pending.values()) {
+      if (st.decoder !== undefined || st.requested || !this.mayDecode(obj, st.block.sbn)) continue;
+      if (st.count >= st.nextAttempt) {
+        this.maybeRequest(obj, st);
+        continue;
+      }
+      const cost = this.decoderCost(obj, st.block);
+      if (st.count === 0 || cost > room) continue;
+      room -= cost;
+      st.requested = true;
+      this.events.push({ kind: 'decode-request', toi: obj.toi, sbn: st.block.sbn, records: st.records.snapshot() });
+    }
   }
 
   /** Route a decoded block: the data part to the file (or the CID body), the header part nowhere. */

@@ -122,11 +122,13 @@ class ReceiveRun {
     } finally {
       for (const t of timers) clearInterval(t);
       await Promise.all(this.channels.map((c) => c.close()));
-      this.out.close();
       // A complete receive leaves no state behind; anything else keeps it for a resume.
-      if (status === 'complete' && this.failure === undefined && !this.opts.keepState) this.state.remove();
-      else {
-        this.flush();
+      if (status === 'complete' && this.failure === undefined && !this.opts.keepState) {
+        this.out.close();
+        this.state.remove();
+      } else {
+        this.flushNow();
+        this.out.close();
         this.state.close();
       }
     }
@@ -251,12 +253,13 @@ class ReceiveRun {
 
   private failure: unknown;
 
+  /** Periodic, in the background: spools and part files synced, then state files written. */
   private flush(): void {
-    try {
-      this.state.flush((toi) => this.out.syncPart(toi));
-    } catch (e) {
-      this.finishWithError(e);
-    }
+    this.state.flush((toi) => this.out.syncPartAsync(toi)).catch((e: unknown) => this.finishWithError(e));
+  }
+
+  private flushNow(): void {
+    this.state.flushNow((toi) => this.out.syncPart(toi));
   }
 
   private objectReports(): ObjectReport[] {

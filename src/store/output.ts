@@ -14,7 +14,7 @@
 // a file outside DIR. The final name may be an old symlink: rename replaces the link itself.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fdatasyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fdatasync, fdatasyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -57,6 +57,13 @@ export class OutputDir {
   syncPart(toi: number): void {
     const fd = this.parts.get(toi);
     if (fd !== undefined) fdatasyncSync(fd);
+  }
+
+  /** fdatasync on the thread pool (the receive loop keeps running); a closed part is done. */
+  syncPartAsync(toi: number): Promise<void> {
+    const fd = this.parts.get(toi);
+    if (fd === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => fdatasync(fd, (e) => (e === null || e.code === 'EBADF' ? resolve() : reject(e))));
   }
 
   private closePart(toi: number): void {

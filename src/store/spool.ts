@@ -17,7 +17,7 @@
 // fsync, rename) at most once per `flush()`; spools and .part files are fdatasync'd just before,
 // so a power loss costs at most the last flush interval, never consistency.
 
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rm, rmSync, writeFileSync, writeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FecOti } from '../../codecs/types.js';
 
@@ -37,9 +37,17 @@ export interface ObjectStateFile {
 
 interface OpenSpool {
   fd: number;
+  /** Records in the file plus those still in `pending`. */
   records: number;
+  /** Records written to the file. */
+  written: number;
+  /** Write-behind buffer of whole records: one write(2) per ~256 KiB instead of one per packet. */
+  pending: Buffer;
+  pendingBytes: number;
   dirty: boolean;
 }
+
+const PENDING_BYTES = 256 * 1024;
 
 /** One receiver's state folder. Synchronous I/O: each call is small and ordered with the core. */
 export class ReceiverState {
@@ -133,7 +141,9 @@ export class ReceiverState {
     st.verified = true;
     st.done = [];
     this.closeSpool(toi);
-    rmSync(this.spoolPath(toi), { force: true });
+    // Unlinking a large spool takes a while: off the receive loop. A spool left behind by a
+    // failed unlink is removed with the state folder.
+    rm(this.spoolPath(toi), { force: true }, () => undefined);
     this.saveObject(toi);
   }
 
@@ -156,15 +166,26 @@ export class ReceiverState {
       const records = Math.floor(size / (RECORD_HEADER + e));
       // A torn record from a crash mid-write: cut it off.
       if (records * (RECORD_HEADER + e) !== size) ftruncateSync(fd, records * (RECORD_HEADER + e));
-      s = { fd, records, dirty: false };
+      s = { fd, records, written: records, pending: Buffer.allocUnsafe(Math.max(PENDING_BYTES, RECORD_HEADER + e)), pendingBytes: 0, dirty: false };
       this.spools.set(toi, s);
     }
     return s;
   }
 
+  /** Write the buffered records out (before a read-back, a sync, a close). */
+  private writePending(s: OpenSpool): void {
+    if (s.pendingBytes === 0) return;
+    const size = s.pendingBytes;
+    let done = 0;
+    while (done < size) done += writeSync(s.fd, s.pending, done, size - done);
+    s.written = s.records;
+    s.pendingBytes = 0;
+  }
+
   private closeSpool(toi: number): void {
     const s = this.spools.get(toi);
     if (s === undefined) return;
+    this.writePending(s);
     closeSync(s.fd);
     this.spools.delete(toi);
   }
@@ -174,11 +195,15 @@ export class ReceiverState {
     const s = this.spool(toi);
     const e = this.symbolSize.get(toi)!;
     if (record !== s.records) throw new Error(`spool of TOI ${toi}: record ${record}, expected ${s.records}`);
-    const buf = Buffer.alloc(RECORD_HEADER + e);
-    buf.writeUInt32BE(sbn, 0);
-    buf.writeUInt32BE(esi, 4);
-    buf.set(symbol, RECORD_HEADER);
-    writeSync(s.fd, buf, 0, buf.length, record * buf.length);
+    const size = RECORD_HEADER + e;
+    if (s.pendingBytes + size > s.pending.length) this.writePending(s);
+    const at = s.pendingBytes;
+    s.pending.writeUInt32BE(sbn, at);
+    s.pending.writeUInt32BE(esi, at + 4);
+    s.pending.set(symbol, at + RECORD_HEADER);
+    // A short last symbol is zero-padded to E.
+    if (symbol.length < e) s.pending.fill(0, at + RECORD_HEADER + symbol.length, at + size);
+    s.pendingBytes += size;
     s.records++;
     s.dirty = true;
   }
@@ -186,6 +211,7 @@ export class ReceiverState {
   /** Read records back for a decode. */
   *read(toi: number, records: Uint32Array): Generator<{ esi: number; symbol: Uint8Array }> {
     const s = this.spool(toi);
+    this.writePending(s);
     const e = this.symbolSize.get(toi)!;
     const size = RECORD_HEADER + e;
     const buf = Buffer.alloc(size);
@@ -199,6 +225,7 @@ export class ReceiverState {
   scan(toi: number, each: (record: number, sbn: number, esi: number) => void): number {
     if (!existsSync(this.spoolPath(toi))) return 0;
     const s = this.spool(toi);
+    this.writePending(s);
     const e = this.symbolSize.get(toi)!;
     const size = RECORD_HEADER + e;
     // Read in large chunks: a 4 GB object's spool has millions of records.
@@ -212,11 +239,41 @@ export class ReceiverState {
     return s.records;
   }
 
-  /** Make spools durable, then the object state files that point past them. */
-  flush(syncPart: (toi: number) => void): void {
+  /**
+   * Make spools durable, then the object state files that point past them. The fdatasync calls
+   * run on libuv's thread pool: a sync of a large file must not stall the receive loop while the
+   * socket buffer fills. Overlapping calls are skipped (the next tick catches up).
+   */
+  async flush(syncPart: (toi: number) => Promise<void>): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      const syncs: Promise<void>[] = [];
+      for (const s of this.spools.values()) {
+        this.writePending(s);
+        if (!s.dirty) continue;
+        s.dirty = false;
+        syncs.push(fdatasyncQuiet(s.fd));
+      }
+      // Blocks done up to now are covered by the part-file syncs started now; later ones wait.
+      const objects = [...this.dirtyObjects].map((toi) => [toi, this.objects.get(toi)?.done.length ?? 0] as const);
+      this.dirtyObjects.clear();
+      for (const [toi] of objects) syncs.push(syncPart(toi));
+      await Promise.all(syncs);
+      // Only now may a state file say that a block is in its part file.
+      for (const [toi, doneLength] of objects) this.saveObject(toi, doneLength);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private flushing = false;
+
+  /** Synchronous flush for the end of a run (nothing else is going on then). */
+  flushNow(syncPart: (toi: number) => void): void {
     for (const s of this.spools.values()) {
-      if (!s.dirty) continue;
-      fdatasyncSync(s.fd);
+      this.writePending(s);
+      if (s.dirty) fdatasyncSync(s.fd);
       s.dirty = false;
     }
     for (const toi of this.dirtyObjects) {
@@ -226,10 +283,12 @@ export class ReceiverState {
     this.dirtyObjects.clear();
   }
 
-  private saveObject(toi: number): void {
+  /** Write the state file; `doneLength` limits it to the blocks known to be synced. */
+  private saveObject(toi: number, doneLength?: number): void {
     const st = this.objects.get(toi);
     if (st === undefined) return;
-    atomicWrite(join(this.dir, `${toi}.json`), JSON.stringify(st));
+    const view = doneLength === undefined || st.verified ? st : { ...st, done: st.done.slice(0, doneLength) };
+    atomicWrite(join(this.dir, `${toi}.json`), JSON.stringify(view));
   }
 
   close(): void {
@@ -241,6 +300,11 @@ export class ReceiverState {
     this.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** fdatasync on the thread pool; a descriptor closed meanwhile (object verified) is not an error. */
+function fdatasyncQuiet(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e === null || e.code === 'EBADF' ? resolve() : reject(e))));
 }
 
 function atomicWrite(file: string, text: string): void {
