@@ -4,7 +4,8 @@
 // both ways here so the rest of fcast only ever sees raw 32-byte public keys (base64url in
 // session descriptions and allow-lists, field `senderKey`).
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { FcastError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
 
 export interface QuicIdentity {
   /** Raw Ed25519 public key, 32 bytes. */
@@ -29,6 +30,34 @@ export function identityFromPem(pem: string): QuicIdentity {
   privateKeyProto.set(seed, 4);
   privateKeyProto.set(publicKey, 36);
   return { publicKey, privateKeyProto };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new FcastError('INPUT_FILE', 'io', `${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Identity from a private key file written by `fcast keygen`. */
+export function readIdentityFile(path: string): QuicIdentity {
+  return identityFromPem(readText(path));
+}
+
+/** Raw public key from an SPKI PEM file (`fcast keygen`'s FILE.pub) or a file holding its base64url text. */
+export function readPublicKeyFile(path: string): Uint8Array {
+  const text = readText(path).trim();
+  if (!text.startsWith('-----BEGIN')) return publicKeyFromText(text);
+  let x: string | undefined;
+  try {
+    const jwk = createPublicKey(text).export({ format: 'jwk' }) as { crv?: string; x?: string };
+    x = jwk.crv === 'Ed25519' ? jwk.x : undefined;
+  } catch (e) {
+    throw new LocalProtocolError('CONFIG', `${path}: not a public key PEM: ${(e as Error).message}`);
+  }
+  if (x === undefined) throw new LocalProtocolError('CONFIG', `${path}: not an Ed25519 public key`);
+  return new Uint8Array(Buffer.from(x, 'base64url'));
 }
 
 /** Raw public key from base64url text (session `senderKey`, allow-lists); also accepts `ed25519:` prefix. */

@@ -3,7 +3,9 @@
 // 200 MB on one stream (MB/s printed), pinned sender key, refusal of a non-admitted receiver,
 // and no connections or sockets left after close.
 import { generateKeyPairSync } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -11,7 +13,9 @@ setFlagsFromString('--expose-gc');
 import { afterAll, describe, expect, it } from 'vitest';
 import { isFcastError } from '../../src/errors.js';
 import { createQuicEndpoint, type QuicConnection, type QuicEndpoint, type QuicListener, type QuicRecvStream } from '../../src/net/quic.js';
-import { identityFromPem, publicKeyFromMultiaddr, publicKeyFromText, publicKeyText, type QuicIdentity } from '../../src/net/quic-identity.js';
+import {
+  identityFromPem, publicKeyFromMultiaddr, publicKeyFromText, publicKeyText, readIdentityFile, readPublicKeyFile, type QuicIdentity,
+} from '../../src/net/quic-identity.js';
 
 function newIdentity(): QuicIdentity {
   const { privateKey } = generateKeyPairSync('ed25519');
@@ -53,6 +57,20 @@ async function until<T>(f: () => T | undefined, ms = 5000): Promise<T> {
 }
 
 describe('QUIC adapter over libp2p-quic', () => {
+  it('reads keygen files: private PEM, public PEM and base64url text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fcast-quic-id-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(dir, 'k'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(dir, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const id = readIdentityFile(join(dir, 'k'));
+    expect(readPublicKeyFile(join(dir, 'k.pub'))).toEqual(id.publicKey);
+    writeFileSync(join(dir, 'k.txt'), `${publicKeyText(id.publicKey)}\n`);
+    expect(readPublicKeyFile(join(dir, 'k.txt'))).toEqual(id.publicKey);
+    expect(() => readIdentityFile(join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'INPUT_FILE' }));
+    expect(() => readIdentityFile(join(dir, 'k.pub'))).toThrow(expect.objectContaining({ code: 'CONFIG' }));
+  });
+
   it('converts identities: PEM -> libp2p key, peer id -> raw key, base64url text', () => {
     expect(sender.privateKeyProto.length).toBe(68);
     expect(publicKeyFromText(publicKeyText(sender.publicKey))).toEqual(sender.publicKey);
