@@ -393,7 +393,7 @@ async function checkFlow(ctx: DoctorContext): Promise<CheckOutcome> {
   if (flow === undefined) return { ok: false, detail: 'no session given' };
   const joinOn = joinAddress(ctx.iface, flow.family);
   const type = flow.family === 'IP6' ? 'udp6' : 'udp4';
-  const stats = { datagrams: 0, alc: 0, otherTsi: 0, toIs: new Set<number>(), bad: new Map<string, number>() };
+  const stats: FlowStats = { datagrams: 0, alc: 0, otherTsi: 0, toIs: new Set<number>(), bad: new Map<string, number>() };
   const sockets: dgram.Socket[] = [];
   try {
     for (const ch of flow.channels) {
@@ -405,8 +405,14 @@ async function checkFlow(ctx: DoctorContext): Promise<CheckOutcome> {
         s.once('error', reject);
         s.bind(ch.port, ch.group, () => resolve());
       });
-      if (flow.source !== undefined) s.addSourceSpecificMembership(flow.source, ch.group, joinOn);
-      else s.addMembership(ch.group, joinOn);
+      try {
+        if (flow.source !== undefined) s.addSourceSpecificMembership(flow.source, ch.group, joinOn);
+        else s.addMembership(ch.group, joinOn);
+      } catch (e) {
+        const on = joinOn ?? 'the default interface';
+        const hint = joinOn === undefined ? ' (no multicast route? give --iface)' : '';
+        return { ok: false, detail: `cannot join ${ch.group} on ${on}: ${errText(e)}${hint}`, why: `join failed: ${errText(e)}` };
+      }
     }
     await new Promise((r) => setTimeout(r, ctx.waitMs));
   } finally {
