@@ -68,6 +68,7 @@ type Cursor = BaseCursor | WaveCursor;
 
 export class SenderSchedule {
   readonly profile: WaveProfile;
+  /** Binary min-heap on `time`: the root is the channel whose packet is due next. */
   private readonly cursors: Cursor[] = [];
 
   /**
@@ -84,23 +85,29 @@ export class SenderSchedule {
     const base: BaseCursor = { kind: 'base', slot: 0, k: 0, psnSlotStart: 0, time: 0 };
     this.cursors.push(base);
     for (let cn = 0; cn < t; cn++) {
-      const endSlot = (((cn - startCtsi) % t) + t) % t;
+      let endSlot = (((cn - startCtsi) % t) + t) % t;
       const startSlot = endSlot - n + 1;
-      const j = startSlot < 0 ? this.profile.countBefore(-startSlot * tsd) : 0;
+      let j = startSlot < 0 ? this.profile.countBefore(-startSlot * tsd) : 0;
+      if (j === this.profile.count) {
+        // The wave under way sent its last packet before startMs: begin with the next one.
+        endSlot += t;
+        j = 0;
+      }
       const cursor: WaveCursor = { kind: 'wave', cn, endSlot, j, time: 0 };
       this.timeWave(cursor);
       this.cursors.push(cursor);
     }
+    for (let i = (this.cursors.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** Due time (ms) of the next packet; call `next` at or after it. */
   nextTimeout(): number {
-    return this.startMs + this.earliest().time * 1000;
+    return this.startMs + this.cursors[0].time * 1000;
   }
 
   /** The next packet if it is due at `now` (ms), else undefined. Call in a loop until undefined. */
   next(now: number): ScheduledPacket | undefined {
-    const c = this.earliest();
+    const c = this.cursors[0];
     const at = this.startMs + c.time * 1000;
     if (at > now) return undefined;
     const { t, tsd, n } = this.params;
@@ -119,6 +126,7 @@ export class SenderSchedule {
       psn = this.profile.psnOf(c.j);
       this.advanceWave(c);
     }
+    this.siftDown(0);
     const ctsi = (this.startCtsi + slot) % t;
     const cci = new Uint8Array(CCI_LENGTH);
     encodeCci({ ctsi, cn, psn }, cci);
@@ -150,10 +158,18 @@ export class SenderSchedule {
     return { ctsi, base, waves, aggregate };
   }
 
-  private earliest(): Cursor {
-    let best = this.cursors[0];
-    for (const c of this.cursors) if (c.time < best.time) best = c;
-    return best;
+  /** Restore the heap below index i after its cursor moved later; ties go to the lower CN order. */
+  private siftDown(i: number): void {
+    const heap = this.cursors;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) return;
+      const right = left + 1;
+      const child = right < heap.length && before(heap[right], heap[left]) ? right : left;
+      if (!before(heap[child], heap[i])) return;
+      [heap[i], heap[child]] = [heap[child], heap[i]];
+      i = child;
+    }
   }
 
   private advanceBase(c: BaseCursor): void {
@@ -180,4 +196,14 @@ export class SenderSchedule {
     const { n, tsd } = this.params;
     c.time = (c.endSlot - n + 1) * tsd + this.profile.timeOf(c.j);
   }
+}
+
+/** Heap order: earlier time first; at equal times the base channel, then lower CN (deterministic). */
+function before(a: Cursor, b: Cursor): boolean {
+  if (a.time !== b.time) return a.time < b.time;
+  return rank(a) < rank(b);
+}
+
+function rank(c: Cursor): number {
+  return c.kind === 'base' ? -1 : c.cn;
 }

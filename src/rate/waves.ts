@@ -78,10 +78,21 @@ export class WaveProfile {
     return srP * u - this.shapedK * (1 - Math.pow(p, u / tsd));
   }
 
-  /** Invert the shaped slot's F by bisection: F is increasing (its rate is positive) but not closed-form. */
+  /**
+   * Invert the shaped slot's F (not closed-form). F is increasing and convex there (its rate grows),
+   * so Newton's method from the start of the slot converges in a few steps; bisection is the
+   * fallback should rounding stall it.
+   */
   private shapedTimeOf(j: number): number {
+    const { tsd } = this.params;
+    let u = 0;
+    for (let i = 0; i < 50; i++) {
+      const step = (this.shapedF(u) - j) / this.rateAt(u);
+      u = Math.min(tsd, Math.max(0, u - step));
+      if (Math.abs(step) < 1e-10) return u;
+    }
     let lo = 0;
-    let hi = this.params.tsd;
+    let hi = tsd;
     for (let i = 0; i < 60 && hi - lo > 1e-12; i++) {
       const mid = (lo + hi) / 2;
       if (this.shapedF(mid) < j) lo = mid;
