@@ -44,6 +44,9 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
+// On a shared machine the best run is the closest to the code's own speed; the median is shown too.
+const best = (xs: number[]): number => Math.min(...xs);
+
 const mbps = (bytes: number, ms: number): string => (bytes / 1e6 / (ms / 1000)).toFixed(0);
 
 /** Encode all repair symbols; also with the matrix construction included. */
@@ -62,7 +65,7 @@ function benchEncode(k: number, e: number, n1: number, reps: number): void {
     encodeArena(buildMatrix(k, n, n1, 1 + r), e, source, tsExecutor);
     full.push(performance.now() - t);
   }
-  console.log(`encode   k=${k} E=${e} N1=${n1}: ${mbps(k * e, median(enc))} MB/s (${median(enc).toFixed(2)} ms), incl. matrix ${mbps(k * e, median(full))} MB/s`);
+  console.log(`encode   k=${k} E=${e} N1=${n1}: best ${mbps(k * e, best(enc))} MB/s (${best(enc).toFixed(2)} ms), median ${mbps(k * e, median(enc))} MB/s; incl. matrix best ${mbps(k * e, best(full))} MB/s`);
 }
 
 /** Feed a random order of all n symbols until complete; returns ms and symbols used. */
@@ -95,7 +98,8 @@ function benchDecode(k: number, e: number, n1: number, reps: number): void {
       times.push(res.ms);
       used.push(res.used / k);
     }
-    console.log(`decode   k=${k} E=${e} N1=${n1} ${iterativeOnly ? 'IT' : 'ML'}: ${mbps(k * e, median(times))} MB/s (${median(times).toFixed(1)} ms, ${(used.reduce((a, b) => a + b) / reps).toFixed(3)}k symbols)`);
+    const avg = (used.reduce((a, b) => a + b) / reps).toFixed(3);
+    console.log(`decode   k=${k} E=${e} N1=${n1} ${iterativeOnly ? 'IT' : 'ML'}: best ${mbps(k * e, best(times))} MB/s (${best(times).toFixed(1)} ms), median ${mbps(k * e, median(times))} MB/s, ${avg}k symbols`);
   }
 }
 
@@ -123,13 +127,13 @@ function benchOverhead(k: number, n1: number, count: number): void {
 
 console.log(`LDPC-Staircase, TypeScript executor, node ${process.version}`);
 benchEncode(1000, 1024, 3, 50);
-benchEncode(10000, 1024, 3, 10);
+benchEncode(10000, 1024, 3, 20);
 benchEncode(1000, 1024, 5, 50);
-benchEncode(10000, 1024, 5, 10);
+benchEncode(10000, 1024, 5, 20);
 benchDecode(1000, 1024, 3, 30);
-benchDecode(10000, 1024, 3, 5);
+benchDecode(10000, 1024, 3, 10);
 benchDecode(1000, 1024, 5, 30);
-benchDecode(10000, 1024, 5, 5);
+benchDecode(10000, 1024, 5, 10);
 benchOverhead(1000, 3, trials);
 benchOverhead(1000, 5, trials);
 benchOverhead(10000, 3, trials);
