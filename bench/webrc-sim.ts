@@ -13,6 +13,12 @@ function link(name: string, rate: (t: number) => number): SimReceiverSpec {
   return { name, rate, queuePackets: 20, joinDelayMs: 20, leaveDelayMs: 20, propagationMs: 10 };
 }
 
+/** A LAN-like path as in the netns tests: 2 ms join latency, ~50 ms of queue, 1,400-byte packets. */
+function lan(name: string, mbit: (t: number) => number, minArtt: number): SimReceiverSpec {
+  const pps = (t: number): number => (mbit(t) * 1e6) / (8 * 1400);
+  return { name, rate: pps, queuePackets: Math.round(pps(0) * 0.05), joinDelayMs: 2, leaveDelayMs: 2, propagationMs: 0.2, options: { minArtt } };
+}
+
 interface Phase {
   readonly from: number;
   readonly to: number;
@@ -49,3 +55,16 @@ report('two receivers', short, [link('slow', () => 60), link('fast', () => 300)]
   [[{ from: 0, to: 80_000, bottleneck: 60 }], [{ from: 0, to: 80_000, bottleneck: 300 }]], 80_000);
 report('RFC defaults, bottleneck halves at 400 s', rfc, [link('a', (t) => (t < 400_000 ? 100 : 50))],
   [[{ from: 0, to: 400_000, bottleneck: 100 }, { from: 400_000, to: 800_000, bottleneck: 50 }]], 800_000);
+
+// The netns scale of issue 5 (10 and 50 Mbit/s links, the 50 dropping to 10), with RFC 3738's
+// ARTT as measured (floor 1 ms) and with a 20 ms floor (ReceiverOptions.minArtt).
+const netns = resolveWebrcParams({ srBps: 80e6, packetLength: 1400, tsd: 2, qd: 20, bcr: 5 });
+const tenMbit = (10e6 / (8 * 1400));
+const fiftyMbit = (50e6 / (8 * 1400));
+for (const minArtt of [0.001, 0.02]) {
+  report(`netns scale, ARTT floor ${minArtt * 1000} ms`, netns,
+    [lan('10M', () => 10, minArtt), lan('50M', (t) => (t < 60_000 ? 50 : 10), minArtt)],
+    [[{ from: 0, to: 120_000, bottleneck: Math.round(tenMbit) }],
+      [{ from: 0, to: 60_000, bottleneck: Math.round(fiftyMbit) }, { from: 60_000, to: 120_000, bottleneck: Math.round(tenMbit) }]],
+    120_000);
+}
