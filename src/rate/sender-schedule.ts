@@ -121,7 +121,7 @@ export class SenderSchedule {
       this.advanceBase(c);
     } else {
       cn = c.cn;
-      // Label by time, clamped into the wave's own slots, so CTSI never runs ahead of the base.
+      // Label by send time (a hair of tolerance at slot starts), clamped into the wave's active slots.
       slot = Math.min(c.endSlot, Math.max(c.endSlot - n + 1, Math.floor(c.time / tsd + 1e-9)));
       psn = this.profile.psnOf(c.j);
       this.advanceWave(c);
@@ -131,12 +131,6 @@ export class SenderSchedule {
     const cci = new Uint8Array(CCI_LENGTH);
     encodeCci({ ctsi, cn, psn }, cci);
     return { cn, ctsi, psn, at, cci };
-  }
-
-  /** CTSI of the slot that contains `now`. */
-  ctsiAt(now: number): number {
-    const slot = Math.floor((now - this.startMs) / 1000 / this.params.tsd);
-    return (((this.startCtsi + slot) % this.params.t) + this.params.t) % this.params.t;
   }
 
   /** Nominal per-channel rates at `now` (the profile the packet times follow). */
