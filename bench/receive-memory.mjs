@@ -49,6 +49,13 @@ function memOf(pid) {
   }
 }
 
+/** Udp RcvbufErrors of this network namespace: datagrams the kernel dropped on full socket buffers. */
+function rcvbufErrors() {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0].split(/\s+/);
+  return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
+}
+
 function run(args) {
   const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -76,9 +83,11 @@ try {
   }, 200);
   await new Promise((r) => setTimeout(r, 1500));
   const t0 = performance.now();
+  const drops0 = rcvbufErrors();
   const tx = run(['send', file, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--fec', values.fec, '--cycles', '3', '--json']);
   const r = await rx.done;
   const seconds = (performance.now() - t0) / 1000;
+  const kernelDrops = rcvbufErrors() - drops0;
   clearInterval(sampler);
   tx.child.kill('SIGINT');
   await tx.done;
@@ -98,6 +107,7 @@ try {
     packets: summary.packets,
     symbolsOverK: o.k ? Number((o.symbols / o.k).toFixed(4)) : undefined,
     dropped: summary.dropped,
+    kernelRcvbufDrops: kernelDrops,
     recvBufferSize: summary.recvBufferSize,
   };
   console.log(JSON.stringify(result));
