@@ -306,7 +306,10 @@ The session description (SDP and JSON) is written with --session-file, served ov
 
 function progressLine(p: SendProgress, opts: SendOptions): string {
   const s = p.stats;
-  const cycles = opts.core.mode === 'push' ? `/${opts.core.cycles ?? 1}` : '';
-  const pct = s.cycleTotal > 0 ? ((100 * s.cyclePackets) / s.cycleTotal).toFixed(1) : '100.0';
-  return `cycle ${Math.min(s.cycle + 1, opts.core.mode === 'push' ? (opts.core.cycles ?? 1) : Infinity)}${cycles} ${pct}%  objects ${s.objects}  packets ${s.packets}  ${(p.bitsPerSecond / 1e6).toFixed(1)} Mbit/s  ${(p.elapsedMs / 1000).toFixed(1)} s`;
+  const push = opts.core.mode === 'push';
+  const total = opts.core.cycles ?? 1;
+  const finished = push && s.cycle >= total;
+  const cycle = finished ? total : s.cycle + 1;
+  const pct = finished || s.cycleTotal === 0 ? 100 : (100 * s.cyclePackets) / s.cycleTotal;
+  return `cycle ${cycle}${push ? `/${total}` : ''} ${pct.toFixed(1)}%  objects ${s.objects}  packets ${s.packets}  ${(p.bitsPerSecond / 1e6).toFixed(1)} Mbit/s  ${(p.elapsedMs / 1000).toFixed(1)} s`;
 }
