@@ -10,7 +10,9 @@
 //    D_fb + one report interval after the last packet that got through. Loss alone, or a flow
 //    that is not sending, never triggers it.
 //  * Fallback: the receiver's REPORTs say which blocks lack how many symbols; with FEC any fresh
-//    symbols do, so a grant is "k more symbols of (toi, sbn)". Grants come out of one global
+//    symbols do, so a grant is "k more symbols of (toi, sbn)". What is still in flight is exact,
+//    not guessed from time: granted (counted here) minus received (counted by the receiver and
+//    reported per block), so slow paths and busy event loops cause no duplicate grants. Grants come out of one global
 //    token bucket (bytes/s) shared round-robin, so a correlated failure of many receivers costs
 //    at most the budget, never a storm. Progress on the flow again: RETURN, grants stop.
 //  * Mid-session joiners start on unicast ("unicast first") and move to the flow once a REPORT
@@ -55,10 +57,11 @@ export interface ControllerConfig {
   /** Most symbols in one grant (default 32): smaller grants interleave receivers fairly. */
   readonly grantSymbols?: number;
   /**
-   * Grants younger than this are in flight, not yet reflected in reports (default min(100, R/2));
-   * a receiver's measured RTT (noteRtt) widens it for that receiver.
+   * Symbols granted but never reported received within this time are written off as lost (a
+   * stream reset, a failed send) and may be granted again (default max(4 R, 1000 ms); a
+   * receiver's RTT from noteRtt lengthens it).
    */
-  readonly inflightMs?: number;
+  readonly writeOffMs?: number;
   /** Periodic key rotation (default 600 000 ms; 0 = only on leave and packet limit). */
   readonly rotateIntervalMs?: number;
   /** Time between handing out the next key and switching to it (default: one report interval). */
@@ -72,12 +75,6 @@ export interface ControllerConfig {
 /** DATA frame bytes beyond the symbol: frame header 6 + TOI 6 + SBN 4 + ESI 4. */
 const DATA_OVERHEAD = 20;
 
-interface Grant {
-  readonly block: string;
-  readonly symbols: number;
-  readonly at: number;
-}
-
 interface Member {
   readonly id: ReceiverId;
   state: MemberState;
@@ -86,7 +83,9 @@ interface Member {
   seen: number;
   deadline: number | undefined;
   needs: Map<string, BlockNeed>;
-  grants: Grant[];
+  /** Symbols granted per block, cumulative while the receiver is a member. */
+  granted: Map<string, number>;
+  lastGrantAt: number;
   completed: Set<number>;
   rttMs: number;
 }
@@ -118,7 +117,7 @@ export class FlexController {
   private readonly margin: number;
   private readonly extra: number;
   private readonly grantMax: number;
-  private readonly inflightMs: number;
+  private readonly writeOffMs: number;
   private readonly rotateIntervalMs: number;
   private readonly keyLeadMs: number;
   private readonly rotatePackets: number;
@@ -149,7 +148,7 @@ export class FlexController {
     this.margin = config.repairMargin ?? 0.1;
     this.extra = config.extraSymbols ?? 2;
     this.grantMax = config.grantSymbols ?? 32;
-    this.inflightMs = config.inflightMs ?? Math.min(100, a.reportIntervalMs / 2);
+    this.writeOffMs = config.writeOffMs ?? Math.max(4 * a.reportIntervalMs, 1000);
     this.rotateIntervalMs = config.rotateIntervalMs ?? 600_000;
     this.keyLeadMs = config.keyLeadMs ?? a.reportIntervalMs;
     this.rotatePackets = config.rotatePackets ?? FLOW_PACKET_LIMIT / 2;
@@ -170,7 +169,7 @@ export class FlexController {
     if (this.members.has(id)) return;
     this.members.set(id, {
       id, state: 'connected', forced: false, seen: 0, deadline: undefined,
-      needs: new Map(), grants: [], completed: new Set(), rttMs: 0,
+      needs: new Map(), granted: new Map(), lastGrantAt: 0, completed: new Set(), rttMs: 0,
     });
     this.send(id, this.announce);
   }
@@ -237,9 +236,8 @@ export class FlexController {
     }
     m.needs = new Map();
     for (const b of r.needs) if (b.needed > 0) m.needs.set(blockKey(b.toi, b.sbn), b);
-    // Grants old enough to be reflected in this report are settled.
-    const inflight = this.inflightFor(m);
-    m.grants = m.grants.filter((g) => g.at > now - inflight && m.needs.has(g.block));
+    // Blocks no longer reported are done: forget their counts.
+    for (const k of m.granted.keys()) if (!m.needs.has(k)) m.granted.delete(k);
     const seen = r.packetsSeen.reduce((s, n) => s + n, 0);
     if (seen > m.seen) {
       m.seen = seen;
@@ -251,7 +249,7 @@ export class FlexController {
     this.pump(now);
   }
 
-  /** The receiver's QUIC round-trip time (from QuicConnection.stats()), to judge what is in flight. */
+  /** The receiver's QUIC round-trip time (from QuicConnection.stats()): lengthens the write-off time. */
   noteRtt(id: ReceiverId, rttMs: number): void {
     const m = this.members.get(id);
     if (m !== undefined && Number.isFinite(rttMs) && rttMs >= 0) m.rttMs = rttMs;
@@ -370,7 +368,6 @@ export class FlexController {
   private enterFallback(m: Member, reason: PathReason): void {
     m.state = 'fallback';
     m.deadline = undefined;
-    m.grants = [];
     if (reason !== 'join') this.counters.fallbacks++;
     this.send(m.id, this.stateMessage('fallback'));
     this.event({ kind: 'path', receiver: m.id, path: 'unicast', reason });
@@ -378,7 +375,6 @@ export class FlexController {
 
   private leaveFallback(m: Member, reason: PathReason): void {
     m.state = 'listening';
-    m.grants = [];
     this.counters.returns++;
     this.send(m.id, this.stateMessage('return'));
     this.event({ kind: 'path', receiver: m.id, path: 'multicast', reason });
@@ -395,32 +391,29 @@ export class FlexController {
     }
   }
 
-  /** Grants this recent cannot be in a report yet: a round trip plus scheduling slack. */
-  private inflightFor(m: Member): number {
-    return Math.max(this.inflightMs, m.rttMs * 1.25 + 5);
+  /** Symbols granted for `block` that the receiver has not reported received yet. */
+  private inFlight(m: Member, block: string, b: BlockNeed): number {
+    return Math.max(0, (m.granted.get(block) ?? 0) - b.received);
   }
 
   private deficit(m: Member, block: string, b: BlockNeed): number {
     const want = Math.ceil(b.needed * (1 + this.margin)) + this.extra;
-    let inflight = 0;
-    for (const g of m.grants) if (g.block === block) inflight += g.symbols;
-    return want - inflight;
+    return want - this.inFlight(m, block, b);
   }
 
   private hasDeficit(now: number): boolean {
     for (const m of this.members.values()) {
       if (m.state !== 'fallback') continue;
-      this.expireGrants(m, now);
+      this.writeOff(m, now);
       for (const [k, b] of m.needs) if (this.deficit(m, k, b) > 0) return true;
     }
     return false;
   }
 
-  private expireGrants(m: Member, now: number): void {
-    // A grant that no report has settled for a whole report interval is presumed lost or
-    // undercounted; let it be granted again.
-    const horizon = now - Math.max(this.inflightFor(m), this.announce.reportIntervalMs * 2);
-    if (m.grants.length > 0 && m.grants[0]!.at <= horizon) m.grants = m.grants.filter((g) => g.at > horizon);
+  /** Symbols granted long ago and still not received were lost on the way: stop waiting for them. */
+  private writeOff(m: Member, now: number): void {
+    if (now - m.lastGrantAt < Math.max(this.writeOffMs, 4 * m.rttMs)) return;
+    for (const [k, b] of m.needs) if (this.inFlight(m, k, b) > 0) m.granted.set(k, b.received);
   }
 
   /** Turn budget into grants, one receiver after another. */
@@ -434,12 +427,13 @@ export class FlexController {
     let idle = 0;
     while (this.tokens >= this.symbolCost && idle < fallen.length) {
       const m = fallen[this.rr++ % fallen.length]!;
-      this.expireGrants(m, now);
+      this.writeOff(m, now);
       let granted = false;
       for (const [k, b] of m.needs) {
         const k2 = Math.min(this.deficit(m, k, b), this.grantMax, Math.floor(this.tokens / this.symbolCost));
         if (k2 <= 0) continue;
-        m.grants.push({ block: k, symbols: k2, at: now });
+        m.granted.set(k, (m.granted.get(k) ?? 0) + k2);
+        m.lastGrantAt = now;
         this.tokens -= k2 * this.symbolCost;
         this.counters.unicastSymbols += k2;
         this.counters.unicastBytes += k2 * this.symbolCost;

@@ -8,4 +8,6 @@ export {
   deriveFlowKey, flowAead, nativeAead, nodeAead, openFlowPacket, peekFlowHeader, sealFlowPacket,
   type FlowAead, type FlowDropCode, type FlowKey,
 } from './flow-crypto.js';
-export { FlexReceiverSession, type ReceiverAction, type ReceiverPath, type ReceiverSessionOptions } from './receiver.js';
+export {
+  FlexReceiverSession, MAX_REPORT_BLOCKS, type BlockProgress, type ReceiverAction, type ReceiverPath, type ReceiverSessionOptions,
+} from './receiver.js';

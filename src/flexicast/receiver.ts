@@ -21,6 +21,13 @@ import { FlowOpener, deriveFlowKey } from './flow-crypto.js';
 
 export type ReceiverPath = 'multicast' | 'unicast' | 'both' | 'none';
 
+/** What the assembly says about one incomplete block. */
+export type BlockProgress = Omit<BlockNeed, 'received'>;
+
+/** Blocks listed in one REPORT (18 bytes each); the assembly lists the most urgent first. */
+export const MAX_REPORT_BLOCKS = 8192;
+const MAX_REPORT_COMPLETED = 1024;
+
 export type ReceiverAction =
   /** Send this frame on the control stream. */
   | { readonly kind: 'send'; readonly message: StateMessage | ReportMessage }
@@ -48,7 +55,9 @@ export class FlexReceiverSession {
   private readonly out: ReceiverAction[] = [];
   private readonly random: () => number;
   private packetsSeen: number[] = [];
-  private needs: readonly BlockNeed[] = [];
+  private needs: readonly BlockProgress[] = [];
+  /** Unicast symbols received per block ("toi:sbn"), echoed in REPORTs so the sender knows what is in flight. */
+  private unicastReceived = new Map<string, number>();
   private completedQueue: CompletedObject[] = [];
   private reportSeq = 0;
   private nextReport: number | undefined;
@@ -94,10 +103,13 @@ export class FlexReceiverSession {
         if (this.announce === undefined || m.flowId !== this.announce.flowId || m.origin !== 'sender') return;
         this.senderState(m.action);
         return;
-      case 'data':
+      case 'data': {
         this.lastUnicastAt = now;
+        const k = `${m.toi}:${m.sbn}`;
+        this.unicastReceived.set(k, (this.unicastReceived.get(k) ?? 0) + 1);
         this.out.push({ kind: 'symbol', toi: m.toi, sbn: m.sbn, esi: m.esi, symbol: m.symbol });
         return;
+      }
       case 'report':
         return; // receivers do not take reports
     }
@@ -125,7 +137,7 @@ export class FlexReceiverSession {
   }
 
   /** What the assembly still needs (incomplete blocks) and objects it has completed since the last call. */
-  setProgress(needs: readonly BlockNeed[], newlyCompleted: readonly CompletedObject[] = []): void {
+  setProgress(needs: readonly BlockProgress[], newlyCompleted: readonly CompletedObject[] = []): void {
     this.needs = needs;
     this.completedQueue.push(...newlyCompleted);
   }
@@ -142,11 +154,17 @@ export class FlexReceiverSession {
   handleTimeout(now: number): void {
     if (this.nextReport === undefined || now < this.nextReport || this.announce === undefined) return;
     // Completed objects go out once: the control stream is reliable.
-    const completed = this.completedQueue.splice(0, 0xffff);
-    this.send({
-      kind: 'report', flowId: this.announce.flowId, seq: this.reportSeq++ >>> 0,
-      packetsSeen: [...this.packetsSeen], needs: this.needs.slice(0, 0xffff), completed,
+    const completed = this.completedQueue.splice(0, MAX_REPORT_COMPLETED);
+    const counts = new Map<string, number>();
+    const needs = this.needs.slice(0, MAX_REPORT_BLOCKS).map((b) => {
+      const k = `${b.toi}:${b.sbn}`;
+      const received = this.unicastReceived.get(k) ?? 0;
+      counts.set(k, received);
+      return { ...b, received };
     });
+    // Counts of blocks not reported are dropped here as the sender drops its own: both restart at 0.
+    this.unicastReceived = counts;
+    this.send({ kind: 'report', flowId: this.announce.flowId, seq: this.reportSeq++ >>> 0, packetsSeen: [...this.packetsSeen], needs, completed });
     this.nextReport = now + this.reportDelay();
   }
 

@@ -13,7 +13,7 @@
 //   STATE    (3) flow id u32, action u8 (JOIN 1, LISTENING 2, LEAVE 3, FALLBACK 4, RETURN 5),
 //                origin u8 (0 receiver, 1 sender)
 //   REPORT   (4) flow id u32, report seq u32, channel count u8, flow packets seen u48 per channel,
-//                block count u16, (TOI u48, SBN u32, symbols needed u32)*,
+//                block count u16, (TOI u48, SBN u32, symbols needed u32, unicast received u32)*,
 //                completed count u16, (TOI u48, digest length u8 (0..64), digest)*
 //   DATA     (5) TOI u48, SBN u32, ESI u32, encoding symbol (rest of the body, 1..65535 bytes)
 //   addr     = family u8 (4 | 6) then 4 or 16 bytes
@@ -26,7 +26,7 @@ import { Reader, Writer } from './cursor.js';
 
 export const FLEX_VERSION = 1;
 export const FLEX_HEADER_BYTES = 6;
-/** Largest body we accept: a REPORT of 65535 blocks fits; nothing bigger is ever buffered. */
+/** Largest body either side sends or accepts (a REPORT of 50 000 blocks fits); nothing bigger is buffered. */
 export const FLEX_MAX_BODY = 1 << 20;
 export const FLEX_SECRET_BYTES = 32;
 export const FLEX_MAX_DIGEST = 64;
@@ -82,6 +82,11 @@ export interface BlockNeed {
   readonly toi: number;
   readonly sbn: number;
   readonly needed: number;
+  /**
+   * Symbols of this block received by unicast DATA so far (cumulative). With the sender's count of
+   * symbols granted it gives exactly what is still in flight, whatever the delays.
+   */
+  readonly received: number;
 }
 
 export interface CompletedObject {
@@ -202,7 +207,7 @@ function bodySize(m: FlexMessage): number {
     case 'state':
       return 4 + 1 + 1;
     case 'report':
-      return 4 + 4 + 1 + 6 * m.packetsSeen.length + 2 + 14 * m.needs.length + 2 +
+      return 4 + 4 + 1 + 6 * m.packetsSeen.length + 2 + 18 * m.needs.length + 2 +
         m.completed.reduce((n, c) => n + 7 + c.digest.length, 0);
     case 'data':
       return 6 + 4 + 4 + m.symbol.length;
@@ -275,6 +280,7 @@ function writeBody(w: Writer, m: FlexMessage): void {
         w.u48(b.toi);
         w.u32(b.sbn);
         w.u32(b.needed);
+        w.u32(b.received);
       }
       w.u16(m.completed.length);
       for (const c of m.completed) {
@@ -299,6 +305,7 @@ function writeBody(w: Writer, m: FlexMessage): void {
 export function encodeFrameInto(m: FlexMessage, buf: Uint8Array, offset = 0): number {
   validate(m, true);
   const body = bodySize(m);
+  if (body > FLEX_MAX_BODY) throw new LocalProtocolError('FLEX_LENGTH', `${m.kind} body of ${body} bytes`);
   const w = new Writer(buf, offset);
   w.u8(FLEX_VERSION);
   w.u8(TYPE_OF[m.kind]);
@@ -378,10 +385,10 @@ function readReport(r: Reader): ReportMessage {
   const packetsSeen: number[] = [];
   for (let i = 0; i < channels; i++) packetsSeen.push(r.u48());
   const blocks = r.u16();
-  // Each block entry is 14 bytes: refuse a count the body cannot hold before looping on it.
-  if (blocks * 14 > r.remaining) bad('FLEX_LENGTH', `${blocks} blocks in ${r.remaining} bytes`);
+  // Each block entry is 18 bytes: refuse a count the body cannot hold before looping on it.
+  if (blocks * 18 > r.remaining) bad('FLEX_LENGTH', `${blocks} blocks in ${r.remaining} bytes`);
   const needs: BlockNeed[] = [];
-  for (let i = 0; i < blocks; i++) needs.push({ toi: r.u48(), sbn: r.u32(), needed: r.u32() });
+  for (let i = 0; i < blocks; i++) needs.push({ toi: r.u48(), sbn: r.u32(), needed: r.u32(), received: r.u32() });
   const done = r.u16();
   if (done * 7 > r.remaining) bad('FLEX_LENGTH', `${done} completed objects in ${r.remaining} bytes`);
   const completed: CompletedObject[] = [];

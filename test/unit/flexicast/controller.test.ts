@@ -66,8 +66,9 @@ function run(c: FlexController, rs: SimReceiver[], from: number, to: number, opt
         const k = `${a.toi}:${a.sbn}`;
         const n = r.needs.get(k);
         if (n !== undefined) {
+          // Fresh symbols reduce the need one for one; the receiver counts what it got.
           const left = n.needed - a.symbols;
-          if (left <= 0) r.needs.delete(k); else r.needs.set(k, { ...n, needed: left });
+          if (left <= 0) r.needs.delete(k); else r.needs.set(k, { ...n, needed: left, received: n.received + a.symbols });
         }
       }
     }
@@ -81,8 +82,8 @@ function join(c: FlexController, id: ReceiverId, t: number): ControllerAction[] 
   return drain(c);
 }
 
-function simReceiver(id: ReceiverId, up: (t: number) => boolean, offset = 0, needs: BlockNeed[] = []): SimReceiver {
-  return { id, up, seen: 0, reportOffset: offset, needs: new Map(needs.map((b) => [`${b.toi}:${b.sbn}`, b])) };
+function simReceiver(id: ReceiverId, up: (t: number) => boolean, offset = 0, needs: Array<Omit<BlockNeed, 'received'>> = []): SimReceiver {
+  return { id, up, seen: 0, reportOffset: offset, needs: new Map(needs.map((b) => [`${b.toi}:${b.sbn}`, { ...b, received: 0 }])) };
 }
 
 const paths = (log: Log[], id: ReceiverId) =>
@@ -144,7 +145,7 @@ describe('flexicast controller', () => {
     c.handleTimeout(10 + DFB);
     expect(c.stateOf('a')).toBe('fallback');
     drain(c);
-    const needs = [{ toi: 7, sbn: 0, needed: 10 }, { toi: 7, sbn: 1, needed: 5 }];
+    const needs = [{ toi: 7, sbn: 0, needed: 10, received: 0 }, { toi: 7, sbn: 1, needed: 5, received: 0 }];
     c.handleReport(400, 'a', { kind: 'report', flowId: 42, seq: 1, packetsSeen: [0], needs, completed: [] });
     let grants: ControllerAction[] = drain(c).filter((a) => a.kind === 'unicast');
     const sum = (sbn: number) => grants.reduce((s, a) => s + (a.kind === 'unicast' && a.sbn === sbn ? a.symbols : 0), 0);
@@ -153,8 +154,9 @@ describe('flexicast controller', () => {
     // Nothing more while those are in flight, even as time passes and budget refills.
     c.handleTimeout(450);
     expect(drain(c)).toEqual([]);
-    // The next report shows the block done: no more for it; the other still lacks 1: grant again.
-    c.handleReport(600, 'a', { kind: 'report', flowId: 42, seq: 2, packetsSeen: [0], needs: [{ toi: 7, sbn: 1, needed: 1 }], completed: [{ toi: 6, digest: new Uint8Array(32) }] });
+    // The next report shows one block done and the other, all 8 symbols received, still lacking 1:
+    // nothing is in flight any more, so it is granted again.
+    c.handleReport(600, 'a', { kind: 'report', flowId: 42, seq: 2, packetsSeen: [0], needs: [{ toi: 7, sbn: 1, needed: 1, received: 8 }], completed: [{ toi: 6, digest: new Uint8Array(32) }] });
     grants = drain(c);
     expect(grants.map((a) => a.kind)).toEqual(['completed', 'unicast']);
     expect(grants[1]).toMatchObject({ toi: 7, sbn: 1, symbols: 4 });
@@ -273,7 +275,7 @@ describe('flexicast controller: receiver-initiated paths', () => {
     expect(c.stateOf('u')).toBe('fallback');
     drain(c);
     // Flow progress does not end a fallback the receiver asked for.
-    c.handleReport(100, 'u', { kind: 'report', flowId: 42, seq: 1, packetsSeen: [50], needs: [{ toi: 1, sbn: 0, needed: 3 }], completed: [] });
+    c.handleReport(100, 'u', { kind: 'report', flowId: 42, seq: 1, packetsSeen: [50], needs: [{ toi: 1, sbn: 0, needed: 3, received: 0 }], completed: [] });
     expect(drain(c).map((a) => a.kind)).toEqual(['unicast']);
     expect(c.stateOf('u')).toBe('fallback');
     c.handleState(200, 'u', state('return'));
@@ -283,22 +285,27 @@ describe('flexicast controller: receiver-initiated paths', () => {
 });
 
 describe('flexicast controller: in-flight accounting', () => {
-  it('a long RTT keeps recent grants in flight, so a report that cannot reflect them triggers no duplicates', () => {
-    const c = controller({ inflightMs: 20 });
+  it('counts what is in flight from granted minus received, however late reports are', () => {
+    const c = controller({ writeOffMs: 2000 });
     join(c, 'a', 0);
     c.handleState(0, 'a', state('fallback'));
-    c.noteRtt('a', 400);
     drain(c);
-    const report = (t: number, needed: number) =>
-      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed }], completed: [] });
+    const report = (t: number, needed: number, received: number) =>
+      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
     const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
-    report(100, 20);
+    report(100, 20, 0);
     expect(granted()).toBe(24); // ceil(20 * 1.1) + 2
-    // 300 ms later the symbols are still on their way (RTT 400): the same need asks for nothing new.
-    report(400, 20);
+    // Reports that do not show those symbols yet (slow path, busy sender) ask for nothing new.
+    report(400, 20, 0);
+    report(900, 10, 10);
     expect(granted()).toBe(0);
-    // After a round trip the report reflects them: what is still lacking is granted again.
-    report(700, 3);
+    // All 24 arrived and 3 are still lacking: exactly the new need is granted.
+    report(1000, 3, 24);
+    expect(granted()).toBe(6);
+    // Granted symbols never reported received are written off after writeOffMs and granted again.
+    report(2500, 3, 24);
+    expect(granted()).toBe(0);
+    report(3100, 3, 24);
     expect(granted()).toBe(6);
   });
 });

@@ -3,8 +3,8 @@
 // return, forged packets that must not mask a failure, key rotation, and --no-multicast.
 import { describe, expect, it } from 'vitest';
 import { FlexController, FlowSealer, deriveFlowKey } from '../../../src/flexicast/index.js';
-import { FlexReceiverSession, type ReceiverAction } from '../../../src/flexicast/receiver.js';
-import { decodeFrame, encodeFrame, type AnnounceMessage, type BlockNeed } from '../../../src/wire/flexicast.js';
+import { FlexReceiverSession, type BlockProgress, type ReceiverAction } from '../../../src/flexicast/receiver.js';
+import { decodeFrame, encodeFrame, type AnnounceMessage } from '../../../src/wire/flexicast.js';
 
 const R = 100;
 const DFB = 300;
@@ -48,7 +48,7 @@ function world(rxs: Rx[], opts: { forge?: (t: number) => boolean; keyLeadMs?: nu
       if (a.kind === 'symbol') r.need = Math.max(0, r.need - 1);
     }
   };
-  const needs = (r: Rx): BlockNeed[] => (r.need > 0 ? [{ toi: 1, sbn: 0, needed: r.need }] : []);
+  const needs = (r: Rx): BlockProgress[] => (r.need > 0 ? [{ toi: 1, sbn: 0, needed: r.need }] : []);
   const step = (t: number) => {
     if (t % 5 === 0) {
       const pkts = announce.channels.map(() => sealer.seal(new Uint8Array(520)));

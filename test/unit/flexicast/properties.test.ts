@@ -19,7 +19,7 @@ const op = fc.oneof(
   fc.record({ k: fc.constant('state' as const), id: fc.constantFrom(...ids), action, flowId: fc.constantFrom(1, 2) }),
   fc.record({
     k: fc.constant('report' as const), id: fc.constantFrom(...ids), seen: fc.nat(1000), flowId: fc.constantFrom(1, 1, 2),
-    needs: fc.array(fc.record({ toi: fc.nat(3), sbn: fc.nat(3), needed: fc.nat(50) }), { maxLength: 5 }),
+    needs: fc.array(fc.record({ toi: fc.nat(3), sbn: fc.nat(3), needed: fc.nat(50), received: fc.nat(80) }), { maxLength: 5 }),
   }),
   fc.record({ k: fc.constant('sent' as const), n: fc.nat(20) }),
   fc.record({ k: fc.constant('timeout' as const) }),

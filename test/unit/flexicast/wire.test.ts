@@ -34,7 +34,7 @@ const state = fc.record({
 const report = fc.record({
   kind: fc.constant('report' as const), flowId: u(32), seq: u(32),
   packetsSeen: fc.array(u(48), { maxLength: 8 }),
-  needs: fc.array(fc.record({ toi: u(48), sbn: u(32), needed: u(32) }), { maxLength: 40 }),
+  needs: fc.array(fc.record({ toi: u(48), sbn: u(32), needed: u(32), received: u(32) }), { maxLength: 40 }),
   completed: fc.array(fc.record({ toi: u(48), digest: fc.uint8Array({ maxLength: 64 }) }), { maxLength: 10 }),
 });
 const data = fc.record({ kind: fc.constant('data' as const), toi: u(48), sbn: u(32), esi: u(32), symbol: fc.uint8Array({ minLength: 1, maxLength: 1500 }) });
