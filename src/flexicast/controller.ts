@@ -12,9 +12,10 @@
 //  * Fallback: the receiver's REPORTs say which blocks lack how many symbols; with FEC any fresh
 //    symbols do, so a grant is "k more symbols of (toi, sbn)". What is still in flight is exact,
 //    not guessed from time: granted (counted here) minus received (counted by the receiver and
-//    reported per block), so slow paths and busy event loops cause no duplicate grants. Grants come out of one global
-//    token bucket (bytes/s) shared round-robin, so a correlated failure of many receivers costs
-//    at most the budget, never a storm. Progress on the flow again: RETURN, grants stop.
+//    reported per block), so slow paths and busy event loops cause no duplicate grants. Grants
+//    come out of one global token bucket (bytes/s) shared round-robin, so a correlated failure
+//    of many receivers costs at most the budget, never a storm. Progress on the flow again:
+//    RETURN, grants stop.
 //  * Mid-session joiners start on unicast ("unicast first") and move to the flow once a REPORT
 //    confirms flow packets arrive.
 //  * Flow key: a new epoch on every LEAVE and periodically (and before the AES-GCM packet limit);
