@@ -134,9 +134,10 @@ describe('flexicast over QUIC', () => {
     expect(states[1]!.action).toBe('return');
     const returnMs = states[1]!.t - repair;
     console.log(`flexicast over QUIC: fallback after ${fallbackMs.toFixed(0)} ms (D_fb ${DFB} + R ${R}), return after ${returnMs.toFixed(0)} ms, ${dataFrames} DATA frames for a need of 150`);
-    // Timers in a shared test process wobble: allow 100 ms of scheduling slack.
-    expect(fallbackMs).toBeLessThanOrEqual(DFB + R + 100);
-    expect(returnMs).toBeLessThanOrEqual(R + 100);
+    // Real timers on a shared machine wobble: allow 250 ms of scheduling slack (the exact bounds
+    // are checked in virtual time in test/unit/flexicast/controller.test.ts).
+    expect(fallbackMs).toBeLessThanOrEqual(DFB + R + 250);
+    expect(returnMs).toBeLessThanOrEqual(R + 250);
     expect(dataFrames).toBeGreaterThanOrEqual(150);
     // Exact in-flight accounting: the first grant covers the need with its margin, nothing more.
     expect(dataFrames).toBe(Math.ceil(150 * 1.1) + 2);
