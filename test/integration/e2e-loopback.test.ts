@@ -104,8 +104,12 @@ describe('loopback multicast end to end', () => {
     const outs = [0, 1, 2].map((i) => join(work, `out${i}`));
     const rx = outs.map((o) => startReceiver(o, g, p, 150_000));
     await settle(2500);
-    const sent = await loopSend({ root: src, group: g, port: p, tsi: 4242, rate: 120e6, mode: 'push', cycles: 3 });
+    // The sender stops once every receiver is done (or after its 3 cycles).
+    const stop = new AbortController();
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 4242, rate: 70e6, mode: 'push', cycles: 3, signal: stop.signal });
     const results = await Promise.all(rx.map((r) => r.done));
+    stop.abort();
+    const sent = await sending;
     const want = digestTree(src);
     for (const [i, r] of results.entries()) {
       expect(r?.status, `receiver ${i}`).toBe('complete');
