@@ -8,7 +8,7 @@ import { Args, Flags } from '@oclif/core';
 import { Listr } from 'listr2';
 import { schemeFor } from '../../codecs/index.js';
 import type { FecEncodingId } from '../../codecs/types.js';
-import { contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
+import { checkFecSettings, contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
 import { FcastCommand } from '../cli/base.js';
 import { parseDuration, parseGroupPort } from '../cli/receive-target.js';
 import { LocalProtocolError } from '../errors.js';
@@ -139,6 +139,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
       codeRate: parseCodeRate(flags['code-rate'] ?? (encodingId === 3 ? DEFAULTS.codeRate : '1')),
       n1m3: flags.n1 - 3,
     };
+    checkFecSettings(fec);
     const bitsPerSecond = parseRate(flags.rate);
     const tsi = flags.tsi ?? randomInt(1, 0xffff_ffff);
     const tree = await scanSources(paths);
