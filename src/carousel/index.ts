@@ -6,6 +6,7 @@ export {
   CarouselSender,
   type BlockRead,
   type CarouselMode,
+  type PacketSlot,
   type SenderConfig,
   type SenderOutput,
   type SenderStats,

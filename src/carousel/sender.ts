@@ -103,6 +103,13 @@ export interface Wait {
   readonly until: number | undefined;
 }
 
+/** Where and with which CCI the next packet goes (from a rate controller, e.g. WEBRC). */
+export interface PacketSlot {
+  readonly channel: number;
+  /** CCI bytes for the LCT header (4 for the WEBRC short format), copied into the packet. */
+  readonly cci: Uint8Array;
+}
+
 export type SenderOutput = Transmit | BlockRead | Wait | { readonly kind: 'done' };
 
 export interface SenderStats {
@@ -175,6 +182,7 @@ export class CarouselSender {
   private psn = 0;
   private readonly headerSizes = new Map<number, number>();
   private readonly cci = new Uint8Array(4);
+  private slot: PacketSlot | undefined;
   private slab = new Uint8Array(0);
   private slabUsed = 0;
   private packets = 0;
@@ -247,8 +255,17 @@ export class CarouselSender {
     job.ready = true;
   }
 
-  /** Next thing for the shell to do. Call again after acting on it. */
-  poll(now: number): SenderOutput {
+  /**
+   * Next thing for the shell to do. Call again after acting on it.
+   *
+   * `slot` lets a rate controller decide the channel and CCI of the next packet (WEBRC: the
+   * SenderSchedule of src/rate says which channel sends when, with which CTSI/CN/PSN; the
+   * carousel fills the slot with its next symbol, so every channel carries different symbols).
+   * It is used only when the result is a transmit; otherwise keep it for the next poll. Without
+   * it, packets go to `channel` with the base-channel CCI of a fixed-rate session.
+   */
+  poll(now: number, slot?: PacketSlot): SenderOutput {
+    this.slot = slot;
     for (let guard = 0; guard < 8; guard++) {
       if (this.phase === 'done') return { kind: 'done' };
       if (this.phase === 'closing') return this.pollClosing(now);
@@ -457,11 +474,16 @@ export class CarouselSender {
     }
     // CCI, WEBRC short form for the base channel of a fixed-rate session (RFC 3738 §5.1):
     // CTSI 0, CN, 16-bit PSN. The encoder copies it, so one scratch array serves every packet.
-    const cci = this.cci;
-    cci[1] = this.channel & 0xff;
-    cci[2] = (this.psn >>> 8) & 0xff;
-    cci[3] = this.psn & 0xff;
-    this.psn = (this.psn + 1) & 0xffff;
+    let cci: Uint8Array = this.cci;
+    const slot = this.slot;
+    if (slot !== undefined) {
+      cci = slot.cci;
+    } else {
+      cci[1] = this.channel & 0xff;
+      cci[2] = (this.psn >>> 8) & 0xff;
+      cci[3] = this.psn & 0xff;
+      this.psn = (this.psn + 1) & 0xffff;
+    }
     const init: AlcPacketInit = {
       tsi: this.cfg.tsi,
       toi: obj.toi,
@@ -485,6 +507,7 @@ export class CarouselSender {
     encodeAlcPacket(bytes, init);
     this.packets++;
     this.bytes += bytes.length;
-    return { kind: 'transmit', channel: this.channel, bytes, at: now, toi: obj.toi, sbn: block.sbn, esi };
+    this.slot = undefined;
+    return { kind: 'transmit', channel: slot?.channel ?? this.channel, bytes, at: now, toi: obj.toi, sbn: block.sbn, esi };
   }
 }

@@ -226,3 +226,25 @@ describe('carousel sender: bounded memory', () => {
     expect(maxBuffered).toBeLessThanOrEqual(6 * perBlock);
   });
 });
+
+describe('carousel sender: rate-controller slots', () => {
+  it('puts each packet on the channel and with the CCI the slot names', () => {
+    const s = new CarouselSender({ tsi: 3, files: CFG_FILES, fec: LDPC, schemes, mode: 'push', cycles: 1 });
+    const seen: { cn: number; cci: number[] }[] = [];
+    for (let i = 0; i < 200; i++) {
+      const slot = { channel: i % 3, cci: new Uint8Array([7, i % 3, 0, i & 0xff]) };
+      let o = s.poll(i, slot);
+      while (o.kind === 'read') {
+        o.target.set(FILES[o.key]!.subarray(o.fileOffset, o.fileOffset + o.target.length));
+        s.readDone(o.id);
+        o = s.poll(i, slot);
+      }
+      if (o.kind !== 'transmit') break;
+      const p = decodeAlcPacket(o.bytes);
+      expect(o.channel).toBe(slot.channel);
+      seen.push({ cn: o.channel, cci: [...p.lct.cci] });
+    }
+    expect(seen.length).toBeGreaterThan(100);
+    seen.forEach((x, i) => expect(x.cci).toEqual([7, i % 3, 0, i & 0xff]));
+  });
+});
