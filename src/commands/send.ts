@@ -98,7 +98,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
   };
   static override flags = {
     to: Flags.string({ description: 'Multicast GROUP:PORT ([V6]:PORT for IPv6).', required: true }),
-    iface: Flags.string({ description: 'Outgoing interface: a local IPv4 address, or an interface name for IPv6.' }),
+    iface: Flags.string({ description: 'Outgoing interface: a local IPv4 address or an interface name (IPv6: a name).' }),
     ttl: Flags.integer({ description: 'Multicast TTL / hop limit (0 = this host only).', default: DEFAULTS.ttl, min: 0, max: 255 }),
     source: Flags.string({ description: 'Send from this local address and announce it for source-specific (SSM) joins.' }),
     mode: Flags.string({ description: 'push: N cycles then close; on-demand: cycle until the end time.', options: ['push', 'on-demand'], default: 'push' }),
