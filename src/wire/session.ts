@@ -18,6 +18,8 @@
 //   a=fcast-ttl:<n>                            multicast TTL / hop limit (c= has none for IPv6)
 //   a=fcast-ext:<HET name>,...                 header extensions present (EXT_FTI, EXT_TIME)
 //   a=fcast-auth:none                          packet authentication scheme
+//   a=fcast-flexicast:<host>:<port>            flexicast QUIC endpoint ([v6]:port for IPv6; issue 6)
+//   a=fcast-sender-key:<base64url>             sender's raw Ed25519 public key, pinned by receivers
 //   a=FEC-declaration:<cp> encoding-id=<id>    codepoint -> FEC Encoding ID (identity for us)
 //   a=fcast-fec:<cp> E=<e>;B=<b>[;max-n=<n>;N1m3=<x>;G=<g>]   default FEC OTI for that codepoint
 //   t=<start> <stop>                           NTP seconds; 0 = unbounded (RFC 4566 §5.9)
@@ -95,6 +97,10 @@ export interface SessionDescription {
   readonly packetSize: number;
   readonly extensions: readonly ExtensionName[];
   readonly auth: 'none';
+  /** Flexicast QUIC endpoint, host:port ([v6]:port): the flow is sealed, admitted receivers get its key there. */
+  readonly flexicast?: string;
+  /** The sender's raw Ed25519 public key, base64url (43 characters); required with `flexicast`. */
+  readonly senderKey?: string;
 }
 
 export type ExtensionName = 'EXT_FTI' | 'EXT_TIME';
@@ -106,6 +112,23 @@ const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 /** Seconds between the NTP epoch (1900) and the Unix epoch (1970). */
 const NTP_UNIX_OFFSET = 2_208_988_800;
 const SDP_PROTO = 'FCAST/ALC/UDP';
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}):([0-9]{1,5})$/;
+const KEY_RE = /^[A-Za-z0-9_-]{43}$/;
+
+/** A flexicast endpoint: host:port, [v6]:port; port 1..65535. */
+function checkEndpoint(v: unknown): string {
+  if (typeof v !== 'string') bad('flexicast must be HOST:PORT or [V6]:PORT');
+  const m = HOST_RE.exec(v);
+  if (m === null || Number(m[1]) < 1 || Number(m[1]) > 65_535) bad('flexicast must be HOST:PORT or [V6]:PORT');
+  if (v.startsWith('[') && isIP(v.slice(1, v.lastIndexOf(']'))) !== 6) bad('flexicast: bad IPv6 address');
+  return v;
+}
+
+/** A raw 32-byte Ed25519 key in base64url without padding (43 characters, canonical). */
+function checkKey(v: unknown): string {
+  if (typeof v !== 'string' || !KEY_RE.test(v) || Buffer.from(v, 'base64url').toString('base64url') !== v) bad('senderKey must be 32 bytes of base64url');
+  return v;
+}
 
 /** Path of the HTTP announce endpoint for a session (seed 002): `/.well-known/fcast/<name>.<ext>`. */
 export function sessionUrlPath(name: string, ext: 'sdp' | 'json'): string {
@@ -175,6 +198,9 @@ export function validateSession(input: unknown): SessionDescription {
     return e as ExtensionName;
   });
   if (d.auth !== 'none') bad('auth must be none');
+  const flexicast = d.flexicast === undefined ? undefined : checkEndpoint(d.flexicast);
+  const senderKey = d.senderKey === undefined ? undefined : checkKey(d.senderKey);
+  if (flexicast !== undefined && senderKey === undefined) bad('flexicast needs senderKey');
   return {
     version: 1,
     name: d.name,
@@ -192,6 +218,8 @@ export function validateSession(input: unknown): SessionDescription {
     packetSize,
     extensions,
     auth: 'none',
+    ...(flexicast === undefined ? {} : { flexicast }),
+    ...(senderKey === undefined ? {} : { senderKey }),
   };
 }
 
@@ -289,6 +317,8 @@ export function encodeSdp(input: SessionDescription): string {
     `a=fcast-ttl:${d.ttl}`,
     `a=fcast-ext:${d.extensions.join(',')}`,
     `a=fcast-auth:${d.auth}`,
+    ...(d.flexicast === undefined ? [] : [`a=fcast-flexicast:${d.flexicast}`]),
+    ...(d.senderKey === undefined ? [] : [`a=fcast-sender-key:${d.senderKey}`]),
   ];
   for (const f of d.fec) {
     lines.push(`a=FEC-declaration:${f.codepoint} encoding-id=${f.encodingId}`);
@@ -347,6 +377,8 @@ interface SessionLevel {
   ttl?: number;
   extensions?: string[];
   auth?: string;
+  flexicast?: string;
+  senderKey?: string;
   family?: string;
   start?: number;
   stop?: number;
@@ -482,6 +514,14 @@ function parseAttribute(value: string, media: MediaSection | undefined, s: Sessi
       once(seen, name, i);
       s.auth = arg;
       return;
+    case 'fcast-flexicast':
+      once(seen, name, i);
+      s.flexicast = arg;
+      return;
+    case 'fcast-sender-key':
+      once(seen, name, i);
+      s.senderKey = arg;
+      return;
     case 'fcast-ext':
       once(seen, name, i);
       s.extensions = arg === '' ? [] : arg.split(',');
@@ -586,6 +626,8 @@ function assemble(s: SessionLevel, media: MediaSection[], cps: number[] | undefi
     packetSize: s.packetSize,
     extensions: s.extensions ?? [],
     auth: s.auth,
+    ...(s.flexicast === undefined ? {} : { flexicast: s.flexicast }),
+    ...(s.senderKey === undefined ? {} : { senderKey: s.senderKey }),
   });
 }
 
