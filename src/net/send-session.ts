@@ -7,8 +7,10 @@ import { CarouselSender, type SenderConfig, type SenderStats } from '../carousel
 import { FcastError, assertNever } from '../errors.js';
 import { readRange } from '../store/source-tree.js';
 import type { SessionChannel } from '../wire/index.js';
+import type { WebrcParams } from '../rate/index.js';
 import { TokenBucket, paceAsync } from './pacer.js';
 import { UdpMulticastSender } from './udp-send.js';
+import { WebrcPacer } from './webrc-pacer.js';
 
 export interface SendOptions {
   /** Core configuration; `deadline` is a duration from the start here (ms), see deadlineMs. */
@@ -24,6 +26,8 @@ export interface SendOptions {
   readonly source?: string;
   /** Rate in bits/s, counting IP and UDP headers. */
   readonly bitsPerSecond: number;
+  /** WEBRC session: its schedule paces the packets and picks their channel (bitsPerSecond unused). */
+  readonly webrc?: WebrcParams;
   readonly onProgress?: (p: SendProgress) => void;
   readonly progressMs?: number;
   /** Abort (SIGINT): the carousel closes at once (A flag bursts), then the promise resolves. */
@@ -55,12 +59,14 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   const localAddress = udp.address().address;
   const overhead = opts.family === 4 ? 28 : 48;
   const bucket = new TokenBucket({ bitsPerSecond: opts.bitsPerSecond }, t0);
+  const webrc = opts.webrc === undefined ? undefined : new WebrcPacer(opts.webrc, t0);
   let wireBytes = 0;
   let first: number | undefined;
   let last = t0;
   let failure: unknown;
   let wake: (() => void) | undefined;
-  let aborted = false;
+  // A signal that fired before we started (during hashing) still closes the session at once.
+  let aborted = opts.signal?.aborted === true;
   let nextProgress = t0;
   const progressMs = opts.progressMs ?? 250;
   const progress = (now: number): SendProgress => {
@@ -85,9 +91,10 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
       if (o.kind === 'done') break;
       switch (o.kind) {
         case 'transmit': {
-          const ch = byCn.get(o.channel);
-          if (ch === undefined) throw new FcastError('INTERNAL', 'internal', `no channel ${o.channel}`);
-          await paceAsync(bucket, o.bytes.length + overhead);
+          const cn = webrc === undefined ? o.channel : await webrc.place(o.bytes);
+          const ch = byCn.get(cn);
+          if (ch === undefined) throw new FcastError('INTERNAL', 'internal', `no channel ${cn}`);
+          if (webrc === undefined) await paceAsync(bucket, o.bytes.length + overhead);
           await udp.send(o.bytes, ch.group, ch.port);
           last = performance.now();
           first ??= last;
