@@ -5,11 +5,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import Send, { parseCodeRate, parseRate, untilMs } from '../../src/commands/send.js';
 import { hashFile, readRange, scanSources } from '../../src/store/source-tree.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fcast-tree-'));
+const PKG = fileURLToPath(new URL('../..', import.meta.url));
 beforeAll(() => {
   mkdirSync(join(root, 'rel/a/b'), { recursive: true });
   writeFileSync(join(root, 'rel/a/b/deep.txt'), 'deep');
@@ -70,7 +72,7 @@ describe('send flags', () => {
     const file = join(root, 'single.bin');
     const exitOf = async (argv: string[]): Promise<number | undefined> => {
       try {
-        await Send.run(argv);
+        await Send.run(argv, PKG);
       } catch (e) {
         return (e as { oclif?: { exit?: number } }).oclif?.exit;
       }

@@ -6,12 +6,16 @@ import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schemeFor } from '../../codecs/index.js';
 import Send, { type SendResult } from '../../src/commands/send.js';
+import { sendSession } from '../../src/net/send-session.js';
 import { decodeAlcPacket, decodeCidObject, decodeFcastObject, parseSdp, parseSessionJson, type AlcPacket } from '../../src/wire/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fcast-send-'));
+/** The package root, so oclif loads its config from package.json when commands run in-process. */
+const PKG = fileURLToPath(new URL('../..', import.meta.url));
 // --json prints the result on stdout; the test reads run()'s return value instead.
 beforeAll(() => void vi.spyOn(process.stdout, 'write').mockImplementation(() => true));
 afterAll(() => {
@@ -77,7 +81,7 @@ describe('fcast send over loopback multicast', () => {
     const group = '239.255.41.7';
     const rx = await listen(group, port);
     const sdpFile = join(root, 'session.sdp');
-    const result = (await Send.run([dir, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '40M', '--cycles', '1', '--json', '--session-file', sdpFile])) as SendResult;
+    const result = (await Send.run([dir, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '40M', '--cycles', '1', '--json', '--session-file', sdpFile], PKG)) as SendResult;
     await new Promise((r) => setTimeout(r, 200));
     await rx.stop();
     const packets = rx.packets;
@@ -118,7 +122,7 @@ describe('fcast send over loopback multicast', () => {
     const group = '239.255.41.8';
     const rx = await listen(group, port + 1);
     const httpPort = port + 2;
-    const run = Send.run([dir, '--to', `${group}:${port + 1}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--duration', '2s', '--announce', `127.0.0.1:${httpPort}`, '--name', 'loop-test', '--json']) as unknown as Promise<SendResult>;
+    const run = Send.run([dir, '--to', `${group}:${port + 1}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--duration', '2s', '--announce', `127.0.0.1:${httpPort}`, '--name', 'loop-test', '--json'], PKG) as unknown as Promise<SendResult>;
     await new Promise((r) => setTimeout(r, 800));
     const base = `http://127.0.0.1:${httpPort}/.well-known/fcast/loop-test`;
     const sdp = await fetch(`${base}.sdp`);
@@ -140,5 +144,33 @@ describe('fcast send over loopback multicast', () => {
     for (let i = 1; i < erts.length; i++) expect(erts[i]!).toBeLessThanOrEqual(erts[i - 1]!);
     // The endpoint is gone with the session.
     await expect(fetch(`${base}.sdp`)).rejects.toThrow();
+  });
+
+  it('an abort (Ctrl-C) closes an on-demand session early with A-flagged CID bursts', async () => {
+    const group = '239.255.41.9';
+    const rx = await listen(group, port + 3);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 400);
+    const data = Buffer.from('abort me\n');
+    writeFileSync(join(root, 'abort.txt'), data);
+    const files = [{ key: 0, contentLocation: 'abort.txt', contentLength: data.length, contentType: 'text/plain', sha256: new Uint8Array(createHash('sha256').update(data).digest()), mtime: 0, mode: 0o644 }];
+    const fec = { encodingId: 3 as const, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 0 };
+    const result = await sendSession({
+      core: { tsi: 99, files, fec, schemes: schemeFor, mode: 'on-demand' },
+      deadlineMs: 30_000,
+      paths: [join(root, 'abort.txt')],
+      channels: [{ cn: 0, group, port: port + 3 }],
+      family: 4,
+      ttl: 0,
+      iface: '127.0.0.1',
+      bitsPerSecond: 2e6,
+      signal: abort.signal,
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await rx.stop();
+    expect(result.aborted).toBe(true);
+    expect(result.elapsedMs).toBeLessThan(5_000);
+    const last = rx.packets.slice(-3);
+    expect(last.every((p) => p.lct.closeSession && p.lct.toi === 1)).toBe(true);
   });
 });
