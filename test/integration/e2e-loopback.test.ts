@@ -121,6 +121,26 @@ describe('loopback multicast end to end', () => {
     expect(sent.packets).toBeGreaterThan(0);
   }, 200_000);
 
+  it('a push session that closes before a late receiver has everything: status closed, the missing file listed', async () => {
+    const src = join(work, 'late');
+    mkdirSync(src, { recursive: true });
+    writeRandomFile(join(src, 'late.bin'), 24_000_000);
+    const g = group();
+    const p = port();
+    const out = join(work, 'late-out');
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 99, rate: 40e6, mode: 'push', cycles: 1 });
+    // Starts a second into a ~7 s single cycle (and needs ~2 s to start): the first blocks are gone for good.
+    await settle(1000);
+    const rx = startReceiver(out, g, p, 60_000);
+    await sending;
+    const r = await rx.done;
+    expect(r?.status).toBe('closed');
+    // Its name is in block 0 (the FCAST header), which this receiver never got: listed by TOI.
+    expect(r!.missing).toEqual([expect.objectContaining({ toi: 2, phase: 'receiving', blocks: 18 })]);
+    expect((r!.missing[0] as { blocksDone: number }).blocksDone).toBeLessThan(18);
+    expect(existsSync(join(out, 'late.bin'))).toBe(false);
+  }, 60_000);
+
   it('resumes after kill -9: nothing already received is needed again', async () => {
     const src = join(work, 'resume');
     mkdirSync(src, { recursive: true });
