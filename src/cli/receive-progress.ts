@@ -18,12 +18,19 @@ function label(o: ObjectReport): string {
   return o.path ?? `TOI ${o.toi}`;
 }
 
+/** WEBRC sessions: joined layers, target rate and measured loss. */
+function webrcPart(p: ReceiveProgress): string {
+  const w = p.webrc;
+  if (w === undefined) return '';
+  return `  layers ${w.layers}/${w.maxLayers}  target ${(w.targetBitsPerSecond / 1e6).toFixed(1)} Mbit/s  loss ${(100 * w.lossRatio).toFixed(2)}%`;
+}
+
 /** Lines for the listr2 task output (one per object still in progress, plus a total). */
 export function progressLines(p: ReceiveProgress, maxLines = 12): string {
   const secs = Math.max(p.elapsedMs / 1000, 0.001);
   const done = p.objects.filter((o) => o.phase === 'verified').length;
   const total = p.instance?.objects ?? p.objects.length;
-  const lines = [`${done}/${total} objects verified  ${mb(p.stats.bytes)} in ${secs.toFixed(1)} s (${((p.stats.bytes * 8) / secs / 1e6).toFixed(1)} Mbit/s)  packets ${p.stats.packets}`];
+  const lines = [`${done}/${total} objects verified  ${mb(p.stats.bytes)} in ${secs.toFixed(1)} s (${((p.stats.bytes * 8) / secs / 1e6).toFixed(1)} Mbit/s)  packets ${p.stats.packets}${webrcPart(p)}`];
   const active = p.objects.filter((o) => o.phase === 'receiving' || o.phase === 'decoded');
   for (const o of active.slice(0, maxLines)) {
     const overhead = o.k > 0 ? (o.symbols / o.k).toFixed(3) : '-';
@@ -71,6 +78,8 @@ export interface ReceiveSummary {
   readonly recvBufferSize: number;
   readonly objects: readonly ReceiveObjectSummary[];
   readonly missing: ReceiveResult['missing'];
+  /** WEBRC sessions: layers, target rate, loss, joins/leaves (src/net/webrc-groups.ts). */
+  readonly webrc?: ReceiveResult['webrc'];
 }
 
 export function summarize(r: ReceiveResult): ReceiveSummary {
@@ -98,5 +107,6 @@ export function summarize(r: ReceiveResult): ReceiveSummary {
       error: o.rejectCode,
     })),
     missing: r.missing,
+    ...(r.webrc === undefined ? {} : { webrc: r.webrc }),
   };
 }

@@ -4,10 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
-import { MAX_SESSION_TEXT, parseSession } from '../wire/session.js';
+import { MAX_SESSION_TEXT, parseSession, type SessionRate } from '../wire/session.js';
 
 export interface ReceiveTarget {
-  readonly channels: readonly { readonly group: string; readonly port: number }[];
+  readonly channels: readonly { readonly group: string; readonly port: number; readonly cn?: number }[];
+  /** Rate control of the session (from a description; absent for a bare GROUP:PORT). */
+  readonly rate?: SessionRate;
   readonly tsi: number | undefined;
   readonly source: string | undefined;
   /** Where the description came from, for messages. */
@@ -72,7 +74,8 @@ export async function resolveTarget(session: string, sourceFlag: string | undefi
     throw new LocalProtocolError('USAGE', `--source ${sourceFlag} differs from the session's source ${desc.source}`);
   }
   return {
-    channels: desc.channels.map((c) => ({ group: c.group, port: c.port })),
+    channels: desc.channels.map((c) => ({ group: c.group, port: c.port, cn: c.cn })),
+    rate: desc.rate,
     tsi: desc.tsi,
     source: sourceFlag ?? desc.source,
     from,

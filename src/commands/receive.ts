@@ -9,6 +9,10 @@ import { parseDuration, resolveTarget } from '../cli/receive-target.js';
 import { plainLines, progressLines, summarize, type ReceiveSummary } from '../cli/receive-progress.js';
 import { FEC_SCHEMES } from '../assembly/index.js';
 import { receiveSession, type ReceiveOptions, type ReceiveResult } from '../net/receive-session.js';
+import { fromSessionParams } from '../rate/index.js';
+
+/** WEBRC ARTT floor (man/fcast-receive.1 gives the measurement behind it). */
+const WEBRC_MIN_ARTT_MS = 20;
 
 export default class Receive extends FcastCommand<ReceiveSummary> {
   static override summary = 'Receive the files of a multicast session into a directory.';
@@ -31,6 +35,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     iface: Flags.string({ description: 'Local interface address to join on (IPv6: interface name).' }),
     source: Flags.string({ description: 'Sender address: source-specific (SSM) join, and only its packets are accepted.' }),
     timeout: Flags.string({ description: 'Give up after this long (e.g. 90s, 10m); exit 4 with the missing objects.' }),
+    'webrc-min-artt': Flags.integer({ description: 'WEBRC sessions: floor of the measured multicast round trip in ms (higher = fewer losses, less of the link).', default: WEBRC_MIN_ARTT_MS, min: 1, max: 10_000 }),
   };
 
   async run(): Promise<ReceiveSummary> {
@@ -50,6 +55,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       tsi: target.tsi,
       timeoutMs,
       signal: abort.signal,
+      ...(target.rate?.control === 'webrc' ? { webrc: fromSessionParams(target.rate.params), webrcMinArtt: flags['webrc-min-artt'] / 1000 } : {}),
     };
     let result: ReceiveResult;
     try {

@@ -10,6 +10,9 @@ import { schemeFor } from '../../codecs/index.js';
 import type { FecEncodingId } from '../../codecs/types.js';
 import { checkFecSettings, contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
 import { FcastCommand } from '../cli/base.js';
+import { webrcFlags, webrcInput, webrcParams } from '../cli/webrc-flags.js';
+import { webrcChannels } from '../carousel/channels.js';
+import { fromSessionParams, toSessionParams, type WebrcParams } from '../rate/index.js';
 import { parseDuration, parseGroupPort } from '../cli/receive-target.js';
 import { LocalProtocolError } from '../errors.js';
 import { parseHostPort, serveAnnounce, type AnnounceServer } from '../net/announce.js';
@@ -115,6 +118,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     name: Flags.string({ description: 'Session name for the announce URL (default fcast-<tsi in hex>).' }),
     'session-file': Flags.string({ description: 'Write the session description here (.json = JSON, else SDP).' }),
     announce: Flags.string({ description: 'Serve the description over HTTP at HOST:PORT under /.well-known/fcast/<name>.sdp and .json.' }),
+    ...webrcFlags,
   };
 
   async run(): Promise<SendResult> {
@@ -145,7 +149,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const tree = await scanSources(paths);
     const files = await this.describeFiles(tree.files);
     const startUnix = Math.floor(Date.now() / 1000);
-    const session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs });
+    const webrc = (flags['rate-control'] ?? 'fixed') === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
+    const session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
 
     if (flags['session-file'] !== undefined) {
       const asJson = flags['session-file'].toLowerCase().endsWith('.json');
@@ -171,6 +176,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
       iface: flags.iface,
       source: flags.source,
       bitsPerSecond,
+      ...(session.rate.control === 'webrc' ? { webrc: fromSessionParams(session.rate.params) } : {}),
       signal: abort.signal,
     };
     let result: SendRunResult;
@@ -234,6 +240,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     bitsPerSecond: number;
     startUnix: number;
     deadlineMs: number | undefined;
+    webrc: ReturnType<typeof webrcInput> | undefined;
   }): SessionDescription {
     const { fec } = p;
     const ldpc: SessionFec = {
@@ -249,6 +256,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const nocode: SessionFec = { codepoint: 0, encodingId: 0, symbolSize: fec.symbolSize, maxSourceBlockLength: Math.min(fec.maxSourceBlockLength, 65_536) };
     const header = alcHeaderSize({ tsi: p.tsi, toi: 1, codepoint: 3, fti: { encodingId: 3, transferLength: 0, symbolSize: fec.symbolSize, maxSourceBlockLength: 1, maxEncodingSymbols: 1, n1m3: 0, symbolsPerPacket: 1, seed: 1 }, time: p.mode === 'on-demand' ? { ert: 0 } : undefined, sbn: 0, esi: 0 });
     const name = p.name ?? `fcast-${p.tsi.toString(16).padStart(8, '0')}`;
+    // WEBRC: LENP_B is the largest datagram, so the parameters are resolved here (src/cli/webrc-flags.ts).
+    const wr: WebrcParams | undefined = p.webrc === undefined ? undefined : webrcParams(p.webrc, header + fec.symbolSize, p.family);
     return {
       version: 1,
       name,
@@ -256,10 +265,10 @@ The session description (SDP and JSON) is written with --session-file, served ov
       family: p.family === 4 ? 'IP4' : 'IP6',
       ...(p.flags.source === undefined ? {} : { source: p.flags.source }),
       ttl: p.flags.ttl,
-      channels: [{ cn: 0, group: p.to.group, port: p.to.port }],
+      channels: wr === undefined ? [{ cn: 0, group: p.to.group, port: p.to.port }] : webrcChannels(p.to.group, p.to.port, wr.t),
       fec: fec.encodingId === 3 ? [ldpc, nocode] : [nocode],
       cci: 'webrc-short',
-      rate: { control: 'fixed', bitsPerSecond: p.bitsPerSecond },
+      rate: wr === undefined ? { control: 'fixed', bitsPerSecond: p.bitsPerSecond } : { control: 'webrc', bitsPerSecond: p.bitsPerSecond, params: { ...toSessionParams(wr) } },
       mode: p.mode,
       start: p.startUnix,
       ...(p.deadlineMs === undefined ? {} : { stop: p.startUnix + Math.ceil(p.deadlineMs / 1000) }),

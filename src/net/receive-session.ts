@@ -12,11 +12,15 @@ import { Receiver, type AssemblyEvent, type MissingObject, type ObjectStats, typ
 import { assertNever, isFcastError } from '../errors.js';
 import { OutputDir } from '../store/output.js';
 import { ReceiverState } from '../store/spool.js';
+import type { WebrcParams } from '../rate/index.js';
 import { joinChannel, type McastChannel } from './mcast-recv.js';
+import { WebrcGroups, type WebrcStatus } from './webrc-groups.js';
 
 export interface ReceiveChannel {
   readonly group: string;
   readonly port: number;
+  /** WEBRC channel number (needed with `webrc`). */
+  readonly cn?: number;
 }
 
 export interface ReceiveOptions {
@@ -41,6 +45,10 @@ export interface ReceiveOptions {
   readonly recvBufferSize?: number;
   /** Keep DIR/.fcast after a complete receive (tests inspect it). */
   readonly keepState?: boolean;
+  /** WEBRC session: channels are joined and left by the controller (src/net/webrc-groups.ts). */
+  readonly webrc?: WebrcParams;
+  /** WEBRC ARTT floor, seconds. */
+  readonly webrcMinArtt?: number;
 }
 
 export interface ObjectReport extends ObjectStats {
@@ -55,6 +63,8 @@ export interface ReceiveProgress {
   readonly stats: ReceiverStats;
   readonly objects: readonly ObjectReport[];
   readonly instance: { readonly ciid: number | undefined; readonly complete: boolean; readonly objects: number } | undefined;
+  /** WEBRC layers, target rate and loss (WEBRC sessions only). */
+  readonly webrc?: WebrcStatus;
 }
 
 export type ReceiveStatus = 'complete' | 'closed' | 'timeout';
@@ -78,6 +88,7 @@ class ReceiveRun {
   private readonly out: OutputDir;
   private readonly t0 = performance.now();
   private channels: McastChannel[] = [];
+  private groups: WebrcGroups | undefined;
   private readonly delivered = new Map<number, string>();
   private readonly verifying = new Set<number>();
   private lastPacketAt = 0;
@@ -101,7 +112,8 @@ class ReceiveRun {
     const timers: NodeJS.Timeout[] = [];
     let status: ReceiveStatus | undefined;
     try {
-      for (const ch of this.opts.channels) {
+      if (this.opts.webrc !== undefined) this.groups = await this.openWebrc(this.opts.webrc);
+      for (const ch of this.groups === undefined ? this.opts.channels : []) {
         this.channels.push(
           await joinChannel(
             { group: ch.group, port: ch.port, iface: this.opts.iface, source: this.opts.source, recvBufferSize: this.opts.recvBufferSize },
@@ -121,7 +133,7 @@ class ReceiveRun {
       return this.result(status);
     } finally {
       for (const t of timers) clearInterval(t);
-      await Promise.all(this.channels.map((c) => c.close()));
+      await Promise.all([...this.channels.map((c) => c.close()), this.groups?.close()]);
       // A complete receive leaves no state behind; anything else keeps it for a resume.
       if (status === 'complete' && this.failure === undefined && !this.opts.keepState) {
         this.out.close();
@@ -132,6 +144,16 @@ class ReceiveRun {
         this.state.close();
       }
     }
+  }
+
+  private openWebrc(params: WebrcParams): Promise<WebrcGroups> {
+    const channels = this.opts.channels.map((c) => ({ cn: c.cn ?? 0, group: c.group, port: c.port }));
+    return WebrcGroups.open({
+      params, channels, iface: this.opts.iface, source: this.opts.source, tsi: this.opts.tsi, recvBufferSize: this.opts.recvBufferSize,
+      ...(this.opts.webrcMinArtt === undefined ? {} : { minArtt: this.opts.webrcMinArtt }),
+      now: () => this.now(),
+      onDatagram: (bytes, from) => this.onDatagram(bytes, from),
+    });
   }
 
   private finish(status: ReceiveStatus): void {
@@ -276,6 +298,7 @@ class ReceiveRun {
       stats: this.receiver.receiverStats(),
       objects: this.objectReports(),
       instance: inst === undefined ? undefined : { ciid: inst.ciid, complete: inst.complete, objects: inst.tois.length },
+      ...(this.groups === undefined ? {} : { webrc: this.groups.status() }),
     };
   }
 
@@ -289,7 +312,7 @@ class ReceiveRun {
       status,
       missing: this.receiver.missing(),
       session,
-      recvBufferSize: Math.min(...this.channels.map((c) => c.recvBufferSize)),
+      recvBufferSize: this.groups?.recvBufferSize ?? Math.min(...this.channels.map((c) => c.recvBufferSize)),
     };
   }
 }

@@ -1,0 +1,52 @@
+// `fcast send` flags of WEBRC rate control (RFC 3738 §3.1.1; SPEC-NOTES §6.2): SR from --rate,
+// P, N, TSD, QD, BCR_P with the RFC defaults when absent. LENP_B comes from the session's packet
+// size, so the resolved parameters are built where the session description is (commands/send.ts).
+import { Flags } from '@oclif/core';
+import { LocalProtocolError } from '../errors.js';
+import { resolveWebrcParams, WEBRC_DEFAULTS, type WebrcParams, type WebrcParamsInput } from '../rate/index.js';
+
+export type RateControlFlag = 'webrc' | 'fixed';
+
+export const webrcFlags = {
+  'rate-control': Flags.string({
+    description: 'webrc: layered WEBRC channels, each receiver takes what its path carries (--rate is the aggregate); fixed: one channel at --rate.',
+    options: ['webrc', 'fixed'],
+  }),
+  'webrc-p': Flags.string({ description: `WEBRC P: per-slot rate decay of a wave, in (0, 1) (default ${WEBRC_DEFAULTS.p}).` }),
+  'webrc-n': Flags.integer({ description: 'WEBRC N: active wave channels (default: the most whose peak fits in --rate).', min: 2, max: 255 }),
+  'webrc-tsd': Flags.string({ description: `WEBRC TSD: time slot duration in seconds (default ${WEBRC_DEFAULTS.tsd}).` }),
+  'webrc-qd': Flags.string({ description: `WEBRC QD: minimum quiescent time of a wave channel in seconds (default ${WEBRC_DEFAULTS.qd}).` }),
+  'webrc-bcr': Flags.string({ description: `WEBRC BCR_P: base channel rate at a slot start, packets/s (default ${WEBRC_DEFAULTS.bcr}).` }),
+};
+
+export interface WebrcFlagValues {
+  readonly 'webrc-p'?: string;
+  readonly 'webrc-n'?: number;
+  readonly 'webrc-tsd'?: string;
+  readonly 'webrc-qd'?: string;
+  readonly 'webrc-bcr'?: string;
+}
+
+function num(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) throw new LocalProtocolError('USAGE', `--${name} "${text}": expected a number`);
+  return v;
+}
+
+/** The sender's WEBRC inputs from the flags (LENP_B to be filled in by `webrcParams`). */
+export function webrcInput(flags: WebrcFlagValues, srBps: number): Omit<WebrcParamsInput, 'packetLength'> {
+  return {
+    srBps,
+    p: num('webrc-p', flags['webrc-p']),
+    n: flags['webrc-n'],
+    tsd: num('webrc-tsd', flags['webrc-tsd']),
+    qd: num('webrc-qd', flags['webrc-qd']),
+    bcr: num('webrc-bcr', flags['webrc-bcr']),
+  };
+}
+
+/** Resolve with LENP_B = the largest datagram plus IP and UDP headers (SR_b counts them too). */
+export function webrcParams(input: Omit<WebrcParamsInput, 'packetLength'>, datagramBytes: number, family: 4 | 6): WebrcParams {
+  return resolveWebrcParams({ ...input, packetLength: datagramBytes + (family === 4 ? 28 : 48) });
+}

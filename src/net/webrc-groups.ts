@@ -1,0 +1,295 @@
+// Receiving side of WEBRC (RFC 3738 §3.2; SPEC-NOTES §6.3, §7 row 20): the real multicast groups
+// of a session, joined and left as the sans-IO controller (src/rate WebrcReceiver) decides.
+//
+// One UDP socket per channel, all bound at the start (IPv4: bound to the channel's group, so a
+// socket sees only its group; IPv6: bound to '::' and the port, so a socket may also see the other
+// joined groups of the port, which the CN check below drops). A join is then one synchronous
+// IP_ADD_MEMBERSHIP / IP_ADD_SOURCE_MEMBERSHIP (IGMPv3/MLDv2 reports from the kernel), a leave one
+// IP_DROP_MEMBERSHIP, so the join latency the controller measures is the network's, not ours.
+//
+// Every datagram's CCI is read before anything else: a bad CCI, or a CN that is not the channel
+// the datagram came in on, is counted and dropped (§7 row 20). Datagrams of other sessions (TSI)
+// skip the controller but still go to `onDatagram`, whose receiver counts them. Packets that
+// arrive on a channel after its leave still feed the assembly (their symbols are good); the
+// controller ignores them.
+//
+// Leaving the session [ours]: the controller's exceptional rules (§3.2.3.8: no packets for
+// max(10 s, TSD), no slot change for max(20 s, 2·TSD); the base-loss SHOULD of §3.2.1) make us
+// drop every membership. The receive goes on from the base channel alone with a fresh controller:
+// at once after the timeouts (the sender paused or ended; the receive's own --timeout and close
+// rules decide when to give up), after max(10 s, TSD) after base loss (the path cannot carry even
+// the base: back off before trying again).
+//
+// Timers: one 10 ms interval runs the controller's timeouts (epochs are TSD/20 >= 50 ms for any
+// sane TSD), instead of one timer re-armed per packet.
+
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { readCci } from '../carousel/channels.js';
+import { LocalProtocolError, isFcastError } from '../errors.js';
+import { WebrcReceiver, type LeaveSessionReason, type ReceiverStats, type WebrcParams } from '../rate/index.js';
+
+export interface WebrcChannelAddress {
+  readonly cn: number;
+  readonly group: string;
+  readonly port: number;
+}
+
+export interface WebrcGroupsOptions {
+  readonly params: WebrcParams;
+  readonly channels: readonly WebrcChannelAddress[];
+  /** Local interface for the joins (IPv4 address, or IPv6 interface name / scope). */
+  readonly iface?: string;
+  /** SSM: join (source, group) and accept only its datagrams. */
+  readonly source?: string;
+  /** Session TSI: only its packets drive the controller (undefined: every packet does). */
+  readonly tsi?: number;
+  readonly recvBufferSize?: number;
+  /** Floor of ARTT in seconds (ReceiverOptions.minArtt). */
+  readonly minArtt?: number;
+  /** Monotonic ms (the receive loop's clock). */
+  readonly now: () => number;
+  readonly onDatagram: (bytes: Buffer, from: string) => void;
+}
+
+/** What the progress line and the --json summary show. */
+export interface WebrcStatus {
+  /** Wave channels joined now (layers above the base). */
+  readonly layers: number;
+  /** Channels the receiver may take at most (N waves). */
+  readonly maxLayers: number;
+  /** TRATE in bits/s (packets/s · LENP_B · 8). */
+  readonly targetBitsPerSecond: number;
+  /** LOSSP, the controller's loss event rate. */
+  readonly lossEventRate: number;
+  /** Packets found lost (PSN gaps) / (received + lost), over the whole receive. */
+  readonly lossRatio: number;
+  readonly arttMs: number;
+  readonly slowStart: boolean;
+  readonly received: number;
+  readonly lost: number;
+  readonly lossEvents: number;
+  readonly joins: number;
+  readonly leaves: number;
+  readonly joinTimeouts: number;
+  /** Datagrams whose CN did not match their channel, or whose CCI was bad (dropped). */
+  readonly mismatched: number;
+  readonly badCci: number;
+  /** Times the session was left on an exceptional rule, by reason. */
+  readonly sessionLeaves: Readonly<Partial<Record<LeaveSessionReason, number>>>;
+}
+
+interface Member {
+  readonly channel: WebrcChannelAddress;
+  readonly socket: dgram.Socket;
+  joined: boolean;
+}
+
+const TICK_MS = 10;
+
+export class WebrcGroups {
+  private readonly members = new Map<number, Member>();
+  private controller: WebrcReceiver | undefined;
+  private readonly past: ReceiverStats = { received: 0, lost: 0, lossEvents: 0, joins: 0, leaves: 0, joinTimeouts: 0, ignored: 0, staleCtsi: 0 };
+  private readonly leavesByReason: Partial<Record<LeaveSessionReason, number>> = {};
+  private mismatched = 0;
+  private badCci = 0;
+  private restartAt: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly opts: WebrcGroupsOptions) {}
+
+  /** Bind every channel's socket, then join the base channel (the controller's first action). */
+  static async open(opts: WebrcGroupsOptions): Promise<WebrcGroups> {
+    const g = new WebrcGroups(opts);
+    try {
+      for (const ch of opts.channels) await g.bind(ch);
+    } catch (e) {
+      await g.close();
+      throw e;
+    }
+    g.restart();
+    g.timer = setInterval(() => g.tick(), TICK_MS);
+    return g;
+  }
+
+  /** SO_RCVBUF the kernel granted (smallest over the channels). */
+  get recvBufferSize(): number {
+    let min = Infinity;
+    for (const m of this.members.values()) min = Math.min(min, m.socket.getRecvBufferSize());
+    return Number.isFinite(min) ? min : 0;
+  }
+
+  status(): WebrcStatus {
+    const c = this.controller;
+    const s = c?.status();
+    const stats = this.totals();
+    const seen = stats.received + stats.lost;
+    return {
+      layers: s?.nwc ?? 0,
+      maxLayers: this.opts.params.n,
+      targetBitsPerSecond: Math.round((s?.targetRate ?? 0) * this.opts.params.packetLength * 8),
+      lossEventRate: s?.lossp ?? 0,
+      lossRatio: seen === 0 ? 0 : stats.lost / seen,
+      arttMs: (s?.artt ?? 0) * 1000,
+      slowStart: s?.slowStart ?? true,
+      received: stats.received,
+      lost: stats.lost,
+      lossEvents: stats.lossEvents,
+      joins: stats.joins,
+      leaves: stats.leaves,
+      joinTimeouts: stats.joinTimeouts,
+      mismatched: this.mismatched,
+      badCci: this.badCci,
+      sessionLeaves: { ...this.leavesByReason },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await Promise.all([...this.members.values()].map((m) => new Promise<void>((resolve) => m.socket.close(() => resolve()))));
+    this.members.clear();
+  }
+
+  private totals(): ReceiverStats {
+    const now = this.controller?.stats;
+    const out = { ...this.past };
+    if (now !== undefined) for (const k of Object.keys(out) as (keyof ReceiverStats)[]) out[k] += now[k];
+    return out;
+  }
+
+  private async bind(ch: WebrcChannelAddress): Promise<void> {
+    const family = isIP(ch.group);
+    if (family === 0) throw new LocalProtocolError('USAGE', `${ch.group} is not an IP address`);
+    const socket = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: true });
+    const member: Member = { channel: ch, socket, joined: false };
+    this.members.set(ch.cn, member);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ port: ch.port, address: family === 4 ? ch.group : '::', exclusive: false }, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.setRecvBufferSize(this.opts.recvBufferSize ?? 32 << 20);
+    socket.on('message', (msg, rinfo) => this.onMessage(ch.cn, msg, rinfo.address));
+    // A late socket error (interface gone) ends nothing here; the controller's timeouts notice.
+    socket.on('error', () => undefined);
+  }
+
+  private onMessage(cn: number, msg: Buffer, from: string): void {
+    if (this.closed) return;
+    if (this.opts.source !== undefined && from !== this.opts.source) return;
+    let cci;
+    try {
+      cci = readCci(msg, this.opts.params.t);
+    } catch (e) {
+      if (!isFcastError(e)) throw e;
+      this.badCci++;
+      return;
+    }
+    if (cci.cn !== cn) {
+      this.mismatched++;
+      return;
+    }
+    const c = this.controller;
+    if (c !== undefined && this.ourSession(msg)) {
+      const now = this.opts.now();
+      c.onPacket(now, cci);
+      this.drain(now);
+    }
+    this.opts.onDatagram(msg, from);
+  }
+
+  /** TSI from the LCT header (RFC 5651 §5.1: S and H flags give its width; it follows the CCI). */
+  private ourSession(msg: Buffer): boolean {
+    const tsi = this.opts.tsi;
+    if (tsi === undefined) return true;
+    const s = (msg[1]! >> 7) & 1;
+    const h = (msg[1]! >> 4) & 1;
+    const width = 4 * s + 2 * h;
+    if (width === 0 || msg.length < 8 + width) return false;
+    return msg.readUIntBE(8, width) === tsi;
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.opts.now();
+    if (this.restartAt !== undefined) {
+      if (now >= this.restartAt) this.restart();
+      return;
+    }
+    const c = this.controller;
+    const due = c?.nextTimeout();
+    if (c === undefined || due === undefined || now < due) return;
+    c.handleTimeout(now);
+    this.drain(now);
+  }
+
+  /** A fresh controller on the base channel alone (§3.2.1). */
+  private restart(): void {
+    this.restartAt = undefined;
+    const now = this.opts.now();
+    this.controller = new WebrcReceiver(this.opts.params, now, this.opts.minArtt === undefined ? {} : { minArtt: this.opts.minArtt });
+    this.drain(now);
+  }
+
+  /** Carry out the controller's actions, in order. */
+  private drain(now: number): void {
+    const c = this.controller;
+    if (c === undefined) return;
+    for (let a = c.poll(); a !== undefined; a = c.poll()) {
+      switch (a.kind) {
+        case 'join':
+          this.membership(a.cn, true);
+          break;
+        case 'leave':
+          this.membership(a.cn, false);
+          break;
+        case 'leave-session':
+          this.leaveSession(now, a.reason);
+          return;
+      }
+    }
+  }
+
+  private leaveSession(now: number, reason: LeaveSessionReason): void {
+    this.leavesByReason[reason] = (this.leavesByReason[reason] ?? 0) + 1;
+    for (const cn of this.members.keys()) this.membership(cn, false);
+    const stats = this.controller!.stats;
+    for (const k of Object.keys(this.past) as (keyof ReceiverStats)[]) this.past[k] += stats[k];
+    this.controller = undefined;
+    this.restartAt = reason === 'base-loss' ? now + Math.max(10, this.opts.params.tsd) * 1000 : now;
+  }
+
+  private membership(cn: number, join: boolean): void {
+    const m = this.members.get(cn);
+    if (m === undefined || m.joined === join) return;
+    const { group } = m.channel;
+    const iface = isIP(group) === 4 ? this.opts.iface : ipv6Iface(this.opts.iface);
+    const src = this.opts.source;
+    try {
+      if (join) {
+        if (src !== undefined) m.socket.addSourceSpecificMembership(src, group, iface);
+        else m.socket.addMembership(group, iface);
+      } else if (src !== undefined) {
+        m.socket.dropSourceSpecificMembership(src, group, iface);
+      } else {
+        m.socket.dropMembership(group, iface);
+      }
+      m.joined = join;
+    } catch (e) {
+      // A join the kernel refuses (no multicast route, out of memberships) shows up as a join
+      // timeout in the controller, which then undoes it; a failed drop leaves nothing joined.
+      if (!join) m.joined = false;
+      if (!(e instanceof Error)) throw e;
+    }
+  }
+}
+
+function ipv6Iface(iface: string | undefined): string | undefined {
+  if (iface === undefined) return undefined;
+  return iface.startsWith('%') || isIP(iface) === 6 ? iface : `::%${iface}`;
+}
