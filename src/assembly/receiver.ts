@@ -726,6 +726,39 @@ export class Receiver {
   }
 
   /**
+   * Symbols still needed per incomplete block, at most `max` entries, objects in TOI order and
+   * blocks in SBN order (the header blocks first): what a flexicast REPORT asks the sender for
+   * (issue 6). An object of the CID not heard yet is listed as (toi, 0) needing 1, so one symbol
+   * with its EXT_FTI arrives and opens it. A block that waits for the header blocks, or whose
+   * decode was requested, needs nothing more now.
+   */
+  blockNeeds(max: number): Array<{ toi: number; sbn: number; needed: number }> {
+    const out: Array<{ toi: number; sbn: number; needed: number }> = [];
+    const tois = new Set(this.instance?.tois ?? []);
+    for (const o of this.objects.values()) if (o.phase === 'receiving') tois.add(o.toi);
+    for (const toi of [...tois].sort((a, b) => a - b)) {
+      if (out.length >= max) break;
+      const obj = this.objects.get(toi);
+      if (obj === undefined) {
+        if (!this.isVerified(toi, this.instance?.equivalent ?? NO_EQUIVALENTS)) out.push({ toi, sbn: 0, needed: 1 });
+        continue;
+      }
+      if (obj.phase !== 'receiving') continue;
+      for (const block of obj.plan.blocks) {
+        if (out.length >= max) break;
+        if (bitGet(obj.done, block.sbn)) continue;
+        const st = obj.pending.get(block.sbn);
+        const needed = st === undefined ? block.k
+          : st.count < block.k ? block.k - st.count
+          : st.requested || !this.mayDecode(obj, block.sbn) ? 0
+          : this.retryStep(block);
+        if (needed > 0) out.push({ toi, sbn: block.sbn, needed });
+      }
+    }
+    return out;
+  }
+
+  /**
    * What is not yet verified: the objects of the latest CID, or, without a CID, every object
    * heard that is not verified (CIDs themselves excluded).
    */

@@ -63,6 +63,8 @@ export class FlexReceiverSession {
   private nextReport: number | undefined;
   private joinedChannels = false;
   private inFallback = false;
+  /** We asked for unicast ourselves (askFallback) and have not asked to return yet. */
+  private asked = false;
   private lastFlowAt: number | undefined;
   private lastUnicastAt: number | undefined;
 
@@ -140,6 +142,34 @@ export class FlexReceiverSession {
   setProgress(needs: readonly BlockProgress[], newlyCompleted: readonly CompletedObject[] = []): void {
     this.needs = needs;
     this.completedQueue.push(...newlyCompleted);
+  }
+
+  /**
+   * Ask for unicast ourselves: the flow went quiet while data is still missing (the carousel
+   * ended, or the sender's flow stopped reaching us before it noticed). The sender then keeps us
+   * on unicast until askReturn.
+   */
+  askFallback(): void {
+    if (this.announce === undefined || this.asked || this.inFallback) return;
+    this.asked = true;
+    this.send(this.state('fallback'));
+  }
+
+  /** Authentic flow packets arrive again after askFallback: hand the data back to the flow. */
+  askReturn(): void {
+    if (this.announce === undefined || !this.asked) return;
+    this.asked = false;
+    this.send(this.state('return'));
+  }
+
+  /** Whether askFallback is in force. */
+  get askedFallback(): boolean {
+    return this.asked;
+  }
+
+  /** When the last authentic flow packet arrived (undefined: none yet). */
+  get lastFlowPacketAt(): number | undefined {
+    return this.lastFlowAt;
   }
 
   /** Leave the session: LEAVE to the sender, channels left. */

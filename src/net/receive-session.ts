@@ -45,10 +45,28 @@ export interface ReceiveOptions {
   readonly recvBufferSize?: number;
   /** Keep DIR/.fcast after a complete receive (tests inspect it). */
   readonly keepState?: boolean;
+  /** Flexicast (src/net/flex-receiver.ts): opens sealed flow packets and feeds unicast packets in. */
+  readonly flow?: FlowTap;
   /** WEBRC session: channels are joined and left by the controller (src/net/webrc-groups.ts). */
   readonly webrc?: WebrcParams;
   /** WEBRC ARTT floor, seconds. */
   readonly webrcMinArtt?: number;
+}
+
+/** How the flexicast shell plugs into the receive loop. */
+export interface FlowTap {
+  /** A datagram from a channel: the ALC packet inside the sealed flow packet, or undefined to drop it. */
+  open(now: number, bytes: Uint8Array): Uint8Array | undefined;
+  /** Called once the channels are joined: the core to query and the door for packets that came by unicast. */
+  attached(port: FlowPort): void;
+}
+
+export interface FlowPort {
+  readonly receiver: Receiver;
+  /** Time on the receive loop's clock (ms). */
+  now(): number;
+  /** An ALC packet that came another way (flexicast unicast DATA): handled like a multicast one. */
+  inject(bytes: Uint8Array, from: string): void;
 }
 
 export interface ObjectReport extends ObjectStats {
@@ -121,6 +139,7 @@ class ReceiveRun {
           ),
         );
       }
+      this.opts.flow?.attached({ receiver: this.receiver, now: () => this.now(), inject: (b, from) => this.handlePacket(b, from) });
       timers.push(setInterval(() => this.flush(), this.opts.flushMs ?? 1000));
       timers.push(setInterval(() => this.tick(), 100));
       if (this.opts.onProgress !== undefined) {
@@ -163,6 +182,11 @@ class ReceiveRun {
   }
 
   private onDatagram(bytes: Buffer, from: string): void {
+    const alc = this.opts.flow === undefined ? bytes : this.opts.flow.open(this.now(), bytes);
+    if (alc !== undefined) this.handlePacket(alc, from);
+  }
+
+  private handlePacket(bytes: Uint8Array, from: string): void {
     if (this.ended) return;
     this.lastPacketAt = this.now();
     this.receiver.handleDatagram(this.lastPacketAt, bytes, from);

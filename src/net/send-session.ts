@@ -32,6 +32,8 @@ export interface SendOptions {
   readonly progressMs?: number;
   /** Abort (SIGINT): the carousel closes at once (A flag bursts), then the promise resolves. */
   readonly signal?: AbortSignal;
+  /** Flexicast (src/net/flex-sender.ts): seals each datagram for the encrypted flow before it is sent. */
+  readonly flow?: { wrap(alc: Uint8Array): Uint8Array };
 }
 
 export interface SendProgress {
@@ -94,11 +96,12 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
           const cn = webrc === undefined ? o.channel : await webrc.place(o.bytes);
           const ch = byCn.get(cn);
           if (ch === undefined) throw new FcastError('INTERNAL', 'internal', `no channel ${cn}`);
-          if (webrc === undefined) await paceAsync(bucket, o.bytes.length + overhead);
-          await udp.send(o.bytes, ch.group, ch.port);
+          const bytes = opts.flow === undefined ? o.bytes : opts.flow.wrap(o.bytes);
+          if (webrc === undefined) await paceAsync(bucket, bytes.length + overhead);
+          await udp.send(bytes, ch.group, ch.port);
           last = performance.now();
           first ??= last;
-          wireBytes += o.bytes.length + overhead;
+          wireBytes += bytes.length + overhead;
           break;
         }
         case 'read':
