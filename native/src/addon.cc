@@ -4,6 +4,7 @@
 
 #include "fec.h"
 #include "flow_aead.h"
+#include "recvmmsg.h"
 #include "sendmmsg.h"
 #include "xor.h"
 
@@ -37,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xorPath", Napi::String::New(env, fcast::XorPath()));
   fcast::RegisterFec(env, exports);
   fcast::RegisterSendmmsg(env, exports);
+  fcast::RegisterRecvmmsg(env, exports);
   fcast::RegisterFlowAead(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;

@@ -29,7 +29,7 @@ function port(): number {
 interface ChildResult {
   status: string;
   stats: { packets: number; symbols: number; restored: number; duplicates: number };
-  objects: { path?: string; phase: string; symbols: number; k: number; restored: number }[];
+  objects: { path?: string; phase: string; symbols: number; k: number; restored: number; blocks: number }[];
   missing: unknown[];
   rss: number;
 }
@@ -185,8 +185,12 @@ describe('loopback multicast end to end', () => {
     // Every stored symbol of an unfinished block comes back from the spool, none from the network.
     expect(big.restored).toBe(atKill.held - atKill.inDoneBlocks);
     expect(big.restored).toBeGreaterThan(1000);
-    // Both runs together stored what one run needs (k plus the LDPC overhead), not more.
-    expect(atKill.held + fresh).toBeLessThan(big.k * 1.2);
+    // The second run fetched only what the open and unseen blocks still lacked: the source
+    // symbols of those blocks plus the LDPC overhead, less what came back from the spool. (The
+    // first run may have stored more than k for its first blocks: a block waits in the spool
+    // until block 0, which holds the FCAST header, is decoded; that costs disk, not network.)
+    const kRemaining = big.k * (1 - atKill.doneBlocks / big.blocks);
+    expect(fresh).toBeLessThan(1.1 * kRemaining - 0.5 * big.restored);
     expect(digestTree(out)).toEqual(digestTree(src));
   }, 150_000);
 });

@@ -1,0 +1,173 @@
+// Batched IPv4 multicast receive. node:dgram hands JavaScript one datagram per libuv callback,
+// about 13 us of CPU each on our 2-core test VM, which is most of a receiver's per-packet cost;
+// recvmmsg(2) fetches many datagrams per system call into one caller-owned buffer. The socket
+// is opened and owned here (the fd is an integer TypeScript holds and closes with udpClose from
+// sendmmsg.cc); src/net/mcast-recv.ts polls it from a timer and falls back to node:dgram when
+// this addon or Linux is missing.
+//
+// Exports (validated in src/net/mcast-recv.ts first; failures are -errno integers):
+//   mcastOpen4(group Uint8Array(4), port, iface Uint8Array(4), source Uint8Array(0|4), rcvbuf)
+//     -> fd | -errno. Binds group:port (only that group's datagrams), joins (ASM, or SSM when a
+//     source is given) on the interface address (0.0.0.0 = the kernel's choice), and asks for
+//     SO_RCVBUF = rcvbuf, with SO_RCVBUFFORCE first (root may exceed net.core.rmem_max).
+//   mcastRecvBatch(fd, buf Uint8Array, slot, meta Uint32Array) -> datagrams | -errno
+//     Up to min(buf.length / slot, meta.length / 2, 64) datagrams; datagram i is at buf[i*slot],
+//     its length in meta[2i] (truncated ones are dropped by the kernel flag check: length = 0),
+//     its IPv4 source address (network order as a big-endian u32) in meta[2i+1]. 0 when none is
+//     waiting (non-blocking socket).
+//   mcastRcvbuf(fd) -> the SO_RCVBUF the kernel granted | -errno
+#include "recvmmsg.h"
+
+#include <cerrno>
+#include <cstring>
+
+#ifdef __linux__
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
+namespace {
+
+constexpr unsigned kMaxBatch = 64;
+
+bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
+  *data = u.Data();
+  *len = u.ByteLength();
+  return true;
+}
+
+bool IntOf(const Napi::Value& v, int64_t* out) {
+  if (!v.IsNumber()) return false;
+  *out = v.As<Napi::Number>().Int64Value();
+  return true;
+}
+
+Napi::Value Num(Napi::Env env, int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+Napi::Value BadCall(Napi::Env env, const char* what) {
+  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+#ifdef __linux__
+
+int Fail(int fd) {
+  int err = errno;
+  close(fd);
+  return -err;
+}
+
+Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t *group, *iface, *source;
+  size_t glen, ilen, slen;
+  int64_t port, rcvbuf;
+  if (info.Length() != 5 || !BytesOf(info[0], &group, &glen) || !IntOf(info[1], &port) || !BytesOf(info[2], &iface, &ilen) ||
+      !BytesOf(info[3], &source, &slen) || !IntOf(info[4], &rcvbuf) || glen != 4 || ilen != 4 || (slen != 0 && slen != 4) ||
+      port < 1 || port > 65535 || rcvbuf < 0 || rcvbuf > (1 << 30)) {
+    return BadCall(env, "mcastOpen4(group, port, iface, source, rcvbuf)");
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Num(env, -errno);
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) return Num(env, Fail(fd));
+  if (rcvbuf > 0) {
+    int v = static_cast<int>(rcvbuf);
+    // FORCE needs CAP_NET_ADMIN; without it the plain option (capped by rmem_max) is best effort.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  std::memcpy(&sa.sin_addr, group, 4);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return Num(env, Fail(fd));
+  if (slen == 4) {
+    ip_mreq_source m{};
+    std::memcpy(&m.imr_multiaddr, group, 4);
+    std::memcpy(&m.imr_interface, iface, 4);
+    std::memcpy(&m.imr_sourceaddr, source, 4);
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof(m)) != 0) return Num(env, Fail(fd));
+  } else {
+    ip_mreq m{};
+    std::memcpy(&m.imr_multiaddr, group, 4);
+    std::memcpy(&m.imr_interface, iface, 4);
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) != 0) return Num(env, Fail(fd));
+  }
+  return Num(env, fd);
+}
+
+Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, slot;
+  uint8_t* buf;
+  size_t blen;
+  if (info.Length() != 4 || !IntOf(info[0], &fd) || !BytesOf(info[1], &buf, &blen) || !IntOf(info[2], &slot) ||
+      !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || fd < 0 ||
+      fd > 0x7fffffff || slot < 1 || slot > 65536) {
+    return BadCall(env, "mcastRecvBatch(fd, buf, slot, meta)");
+  }
+  Napi::Uint32Array meta = info[3].As<Napi::Uint32Array>();
+  size_t n = blen / static_cast<size_t>(slot);
+  if (meta.ElementLength() / 2 < n) n = meta.ElementLength() / 2;
+  if (n > kMaxBatch) n = kMaxBatch;
+  if (n == 0) return Num(env, 0);
+  mmsghdr msgs[kMaxBatch];
+  iovec iov[kMaxBatch];
+  sockaddr_in from[kMaxBatch];
+  std::memset(msgs, 0, sizeof(mmsghdr) * n);
+  for (size_t i = 0; i < n; i++) {
+    iov[i].iov_base = buf + i * static_cast<size_t>(slot);
+    iov[i].iov_len = static_cast<size_t>(slot);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+  }
+  int r;
+  do {
+    r = recvmmsg(static_cast<int>(fd), msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return Num(env, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno);
+  uint32_t* m = meta.Data();
+  for (int i = 0; i < r; i++) {
+    const bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    m[2 * i] = truncated ? 0 : msgs[i].msg_len;
+    m[2 * i + 1] = ntohl(from[i].sin_addr.s_addr);
+  }
+  return Num(env, r);
+}
+
+Napi::Value McastRcvbuf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (info.Length() != 1 || !IntOf(info[0], &fd) || fd < 0 || fd > 0x7fffffff) return BadCall(env, "mcastRcvbuf(fd)");
+  int v = 0;
+  socklen_t l = sizeof(v);
+  if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_RCVBUF, &v, &l) != 0) return Num(env, -errno);
+  return Num(env, v);
+}
+
+#else  // not Linux: no recvmmsg(2)
+
+Napi::Value NoSys(const Napi::CallbackInfo& info) { return Num(info.Env(), -ENOSYS); }
+#define McastOpen4 NoSys
+#define McastRecvBatch NoSys
+#define McastRcvbuf NoSys
+
+#endif
+
+}  // namespace
+
+namespace fcast {
+
+void RegisterRecvmmsg(Napi::Env env, Napi::Object exports) {
+  exports.Set("mcastOpen4", Napi::Function::New(env, McastOpen4));
+  exports.Set("mcastRecvBatch", Napi::Function::New(env, McastRecvBatch));
+  exports.Set("mcastRcvbuf", Napi::Function::New(env, McastRcvbuf));
+}
+
+}  // namespace fcast
