@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { MAX_SESSION_TEXT, parseSession, type SessionRate } from '../wire/session.js';
+import { parseEndpoint, parseFcastUrl, type FlexEndpoint } from './flex-receive.js';
 
 export interface ReceiveTarget {
   readonly channels: readonly { readonly group: string; readonly port: number; readonly cn?: number }[];
@@ -13,7 +14,9 @@ export interface ReceiveTarget {
   readonly tsi: number | undefined;
   readonly source: string | undefined;
   /** Where the description came from, for messages. */
-  readonly from: 'file' | 'url' | 'address';
+  readonly from: 'file' | 'url' | 'address' | 'flexicast';
+  /** The session's flexicast endpoint (an fcast:// URL, or a description naming one): receive through it. */
+  readonly flexicast?: FlexEndpoint;
 }
 
 function isMulticast(addr: string): boolean {
@@ -56,6 +59,8 @@ async function fetchText(url: string): Promise<string> {
 export async function resolveTarget(session: string, sourceFlag: string | undefined): Promise<ReceiveTarget> {
   const addr = parseGroupPort(session);
   if (addr !== undefined) return { channels: [addr], tsi: undefined, source: sourceFlag, from: 'address' };
+  const flexicast = parseFcastUrl(session);
+  if (flexicast !== undefined) return { channels: [], tsi: undefined, source: sourceFlag, from: 'flexicast', flexicast };
   let text: string;
   let from: 'file' | 'url';
   if (/^https?:\/\//i.test(session)) {
@@ -79,5 +84,6 @@ export async function resolveTarget(session: string, sourceFlag: string | undefi
     tsi: desc.tsi,
     source: sourceFlag ?? desc.source,
     from,
+    ...(desc.flexicast === undefined ? {} : { flexicast: parseEndpoint(desc.flexicast, desc.senderKey, desc.name) }),
   };
 }

@@ -7,8 +7,9 @@ import { FcastCommand } from '../cli/base.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { parseDuration, resolveTarget } from '../cli/receive-target.js';
 import { plainLines, progressLines, summarize, type ReceiveSummary } from '../cli/receive-progress.js';
+import { flexicastReceiveFlags, flexProgress, flexRunner, type FlexResult } from '../cli/flex-receive.js';
 import { FEC_SCHEMES } from '../assembly/index.js';
-import { receiveSession, type ReceiveOptions, type ReceiveResult } from '../net/receive-session.js';
+import { receiveSession, type ReceiveOptions } from '../net/receive-session.js';
 import { fromSessionParams } from '../rate/index.js';
 
 /** WEBRC ARTT floor (man/fcast-receive.1 gives the measurement behind it). */
@@ -35,6 +36,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     iface: Flags.string({ description: 'Local interface address to join on (IPv6: interface name).' }),
     source: Flags.string({ description: 'Sender address: source-specific (SSM) join, and only its packets are accepted.' }),
     timeout: Flags.string({ description: 'Give up after this long (e.g. 90s, 10m); exit 4 with the missing objects.' }),
+    ...flexicastReceiveFlags,
     'webrc-min-artt': Flags.integer({ description: 'WEBRC sessions: floor of the measured multicast round trip in ms (higher = fewer losses, less of the link).', default: WEBRC_MIN_ARTT_MS, min: 1, max: 10_000 }),
   };
 
@@ -57,15 +59,20 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       signal: abort.signal,
       ...(target.rate?.control === 'webrc' ? { webrc: fromSessionParams(target.rate.params), webrcMinArtt: flags['webrc-min-artt'] / 1000 } : {}),
     };
-    let result: ReceiveResult;
+    const run = target.flexicast === undefined ? receiveSession : flexRunner(target.flexicast, flags);
+    let result: FlexResult;
     try {
-      result = this.interactive() ? await this.withListr(base) : await this.plain(base);
+      result = this.interactive() ? await this.withListr(base, run) : await this.plain(base, run);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const summary = summarize(result);
+    const summary = { ...summarize(result), ...(result.flex === undefined ? {} : { flexicast: result.flex }) };
     if (!this.jsonEnabled()) this.report(summary);
+    if (!this.jsonEnabled() && result.flex !== undefined) {
+      const f = result.flex;
+      this.log(`flexicast: path ${f.pathsUsed}, ${f.flowPackets} flow packets, unicast ${(f.unicastBytes / 1e6).toFixed(1)} MB, ${f.pathLog.filter((e) => e.path === 'unicast').length} fallbacks`);
+    }
     if (result.status !== 'complete') {
       if (this.jsonEnabled()) this.logJson(summary);
       this.exit(result.status === 'timeout' ? EXIT.TIMEOUT : EXIT.INCOMPLETE);
@@ -73,14 +80,14 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     return summary;
   }
 
-  private async withListr(base: ReceiveOptions): Promise<ReceiveResult> {
-    let result: ReceiveResult | undefined;
+  private async withListr(base: ReceiveOptions, run: (o: ReceiveOptions) => Promise<FlexResult>): Promise<FlexResult> {
+    let result: FlexResult | undefined;
     await new Listr(
       [
         {
           title: `Receiving into ${base.dir}`,
           task: async (_ctx, task): Promise<void> => {
-            result = await receiveSession({ ...base, onProgress: (p) => (task.output = progressLines(p)) });
+            result = await run({ ...base, onProgress: (p) => (task.output = progressLines(p) + flexProgress(p)) });
             task.title = `Receive ${result.status} in ${(result.elapsedMs / 1000).toFixed(1)} s`;
           },
           rendererOptions: { outputBar: Infinity, persistentOutput: true },
@@ -91,10 +98,10 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     return result!;
   }
 
-  private async plain(base: ReceiveOptions): Promise<ReceiveResult> {
+  private async plain(base: ReceiveOptions, run: (o: ReceiveOptions) => Promise<FlexResult>): Promise<FlexResult> {
     const seen = new Set<number>();
     let lastLine = 0;
-    return receiveSession({
+    return run({
       ...base,
       progressMs: 500,
       onProgress: (p) => {
@@ -102,7 +109,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
         for (const line of plainLines(p, seen)) this.log(line);
         if (p.elapsedMs - lastLine >= 5000) {
           lastLine = p.elapsedMs;
-          this.log(progressLines(p, 0));
+          this.log(progressLines(p, 0) + flexProgress(p));
         }
       },
     });

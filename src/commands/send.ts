@@ -11,6 +11,8 @@ import type { FecEncodingId } from '../../codecs/types.js';
 import { checkFecSettings, contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
 import { FcastCommand } from '../cli/base.js';
 import { webrcFlags, webrcInput, webrcParams } from '../cli/webrc-flags.js';
+import { flexicastFlags, startFlexicast } from '../cli/flex-send.js';
+import type { FlexSenderStats } from '../net/flex-sender.js';
 import { webrcChannels } from '../carousel/channels.js';
 import { fromSessionParams, toSessionParams, type WebrcParams } from '../rate/index.js';
 import { parseDuration, parseGroupPort } from '../cli/receive-target.js';
@@ -49,6 +51,8 @@ export interface SendResult {
   readonly windowBlocks: number;
   readonly skipped: readonly string[];
   readonly sendBufferSize: number;
+  /** --flexicast: receivers, their paths and unicast bytes, and how the linger ended. */
+  readonly flexicast?: FlexSenderStats & { readonly linger: 'complete' | 'timeout' | 'aborted' | 'none' };
 }
 
 /** 100M, 1.5G, 800k, 2e8 or a plain number: bits per second. */
@@ -119,6 +123,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     'session-file': Flags.string({ description: 'Write the session description here (.json = JSON, else SDP).' }),
     announce: Flags.string({ description: 'Serve the description over HTTP at HOST:PORT under /.well-known/fcast/<name>.sdp and .json.' }),
     ...webrcFlags,
+    ...flexicastFlags,
   };
 
   async run(): Promise<SendResult> {
@@ -150,7 +155,10 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const files = await this.describeFiles(tree.files);
     const startUnix = Math.floor(Date.now() / 1000);
     const webrc = (flags['rate-control'] ?? 'fixed') === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
-    const session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
+    let session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
+    const core = { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi };
+    const flexicast = flags.flexicast === undefined ? undefined : await startFlexicast(flags, session, core, tree.files.map((f) => f.path), parseRate);
+    if (flexicast !== undefined) session = { ...session, ...flexicast.fields };
 
     if (flags['session-file'] !== undefined) {
       const asJson = flags['session-file'].toLowerCase().endsWith('.json');
@@ -167,7 +175,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const opts: SendOptions = {
-      core: { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi },
+      core,
       deadlineMs,
       paths: tree.files.map((f) => f.path),
       channels: session.channels,
@@ -178,15 +186,23 @@ The session description (SDP and JSON) is written with --session-file, served ov
       bitsPerSecond,
       ...(session.rate.control === 'webrc' ? { webrc: fromSessionParams(session.rate.params) } : {}),
       signal: abort.signal,
+      ...(flexicast === undefined ? {} : { flow: flexicast.flex }),
     };
     let result: SendRunResult;
+    let flexStats: SendResult['flexicast'];
     try {
       if (!this.jsonEnabled() && tree.skipped.length > 0) this.warn(`skipped (not regular files): ${tree.skipped.join(', ')}`);
+      if (flexicast !== undefined && !this.jsonEnabled()) this.log(`flexicast: ${flexicast.fields.flexicast} key ${flexicast.fields.senderKey}`);
       result = this.interactive() ? await this.withListr(opts, flags.to) : await this.plain(opts);
+      if (flexicast !== undefined) {
+        const linger = result.aborted ? 'none' : await flexicast.flex.linger(flexicast.lingerMs, abort.signal);
+        flexStats = { ...flexicast.flex.stats(), linger };
+      }
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await announce?.close();
+      await flexicast?.flex.close();
     }
     const out: SendResult = {
       status: result.aborted ? 'aborted' : 'closed',
@@ -204,11 +220,16 @@ The session description (SDP and JSON) is written with --session-file, served ov
       windowBlocks: result.windowBlocks,
       skipped: tree.skipped,
       sendBufferSize: result.sendBufferSize,
+      ...(flexStats === undefined ? {} : { flexicast: flexStats }),
     };
     if (!this.jsonEnabled()) {
       this.log(
         `${out.status}: ${out.objects} files (${(out.bytes / 1e6).toFixed(1)} MB), ${out.packets} packets, ${out.cycles} cycles in ${out.durationSeconds} s at ${(out.achievedBitsPerSecond / 1e6).toFixed(1)} Mbit/s`,
       );
+      if (flexStats !== undefined) {
+        const c = flexStats.controller;
+        this.log(`flexicast: ${flexStats.receivers.length} receivers, ${c.fallbacks} fallbacks, ${c.returns} returns, unicast ${(c.unicastBytes / 1e6).toFixed(1)} MB, key epoch ${flexStats.epoch}, ${flexStats.refused} refused, linger ${flexStats.linger}`);
+      }
     }
     return out;
   }

@@ -24,7 +24,7 @@ import type { AnnounceMessage, FlexMessage } from '../wire/flexicast.js';
 import { FCMSG_HELLO_BYTES, FCMSG_HELLO_MAGIC, helloTag } from './flex-sender.js';
 import { createQuicEndpoint, type QuicConnection, type QuicStream } from './quic.js';
 import { readFrames, writeFrame } from './quic-control.js';
-import type { QuicIdentity } from './quic-identity.js';
+import { publicKeyText, type QuicIdentity } from './quic-identity.js';
 import { receiveSession, type FlowPort, type ReceiveOptions, type ReceiveProgress, type ReceiveResult } from './receive-session.js';
 
 /** The CID of carousel instance 0 (src/carousel/sender.ts TOI allocation). */
@@ -115,6 +115,18 @@ class FlexRun {
   }
 
   async start(): Promise<FlexReceiveResult> {
+    try {
+      return await this.run();
+    } catch (e) {
+      // The sender closes a non-admitted key's connection right after the handshake.
+      if (isFcastError(e) && e.code === 'FLEX_QUIC' && this.announce === undefined) {
+        throw new FcastError('FLEX_QUIC', 'io', `${this.opts.host}:${this.opts.port} closed the connection before ANNOUNCE: is this receiver's key ${publicKeyText(this.opts.identity.publicKey)} on the sender's allow-list? (${e.message})`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  private async run(): Promise<FlexReceiveResult> {
     this.control = await this.conn.openBi();
     const announced = new Promise<AnnounceMessage>((resolve, reject) => {
       this.ready = resolve;
