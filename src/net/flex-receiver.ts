@@ -58,7 +58,7 @@ export interface FlexInfo {
   readonly unicastPackets: number;
   /** Forged, replayed, unknown-epoch ... flow packets dropped, by code. */
   readonly flowDropped: Readonly<Record<string, number>>;
-  /** Fallbacks to unicast and returns to the flow, with their times (ms of the receive loop). */
+  /** Fallbacks to unicast and returns to the flow, with their wall-clock times (Unix ms). */
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'unicast' | 'multicast' }>;
 }
 
@@ -252,7 +252,7 @@ class FlexRun {
         else if (this.early.length < MAX_EARLY_PACKETS) this.early.push(a.symbol.slice());
         return undefined;
       case 'fallback':
-        this.pathLog.push({ at: Math.round(this.now()), path: a.active ? 'unicast' : 'multicast' });
+        this.pathLog.push({ at: Date.now(), path: a.active ? 'unicast' : 'multicast' });
         return undefined;
     }
   }

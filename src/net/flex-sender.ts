@@ -77,7 +77,7 @@ export interface FlexReceiverStats {
   readonly unicastSymbols: number;
   readonly completed: number;
   readonly connected: boolean;
-  /** Path changes with their time (ms since the sender started) and reason. */
+  /** Path changes with their wall-clock time (Unix ms, comparable across processes) and reason. */
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'multicast' | 'unicast'; readonly reason: string }>;
 }
 
@@ -340,7 +340,7 @@ export class FlexSender {
         const m = this.members.get(a.receiver);
         if (m === undefined) return;
         m.path = a.path;
-        m.pathLog.push({ at: Math.round(this.now()), path: a.path, reason: a.reason });
+        m.pathLog.push({ at: Date.now(), path: a.path, reason: a.reason });
         return;
       }
       case 'completed':
