@@ -217,7 +217,6 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
       expect(digests(join(outs[i]!, 't3'))).toEqual(want);
     }
     console.log(`flexicast FC-msg: 8 receivers complete, ${tx.flexicast.fcMsg?.copies} copies via ${tx.flexicast.fcMsg?.path}, QUIC unicast repair ${(unicast / 1e6).toFixed(2)} MB in all`);
-    expect(tx.flexicast.fcMsg?.registered ?? 0).toBeGreaterThanOrEqual(0);
     expect(tx.flexicast.fcMsg?.copies ?? 0).toBeGreaterThan(0);
   }, 120_000);
 });
