@@ -22,8 +22,9 @@
 // FCAST header offset (why the file is written once): the compound object is header | padding |
 // data. Blocks are written into the object's temporary file at (block offset − dataOffset),
 // so the file is the data and is renamed into place with no copy. dataOffset is known only
-// once the leading blocks that hold the header have decoded, so a later block waits in the spool
-// until then (it is on disk already) instead of being decoded early and held in memory.
+// once the leading blocks that hold the header have decoded; a later block that decodes first
+// (a late joiner's) waits in memory within maxBufferedBytes, and beyond that budget stays in
+// the spool (it is on disk already) until the header is known.
 
 import type { BlockDecoder, BlockPlan, FecEncodingId, FecOti, FecScheme, SourceBlock } from '../../codecs/types.js';
 import { type ErrorCode, RemoteProtocolError, isFcastError } from '../errors.js';
@@ -101,6 +102,8 @@ interface ObjectState {
   /** Decoded leading blocks kept until the header parses. */
   prefix: Uint8Array[];
   prefixLength: number;
+  /** Later blocks decoded (hot) before the header was known, held until their offset is. */
+  early: Map<number, Uint8Array>;
   /** CID (or not yet known): whole data kept in memory; only while `info` says CID. */
   body: Uint8Array | undefined;
   closed: boolean;
@@ -301,6 +304,7 @@ export class Receiver {
       headerBytes: undefined,
       prefix: [],
       prefixLength: 0,
+      early: new Map(),
       body: undefined,
       closed: false,
       firstAt: now,
@@ -331,9 +335,10 @@ export class Receiver {
     let st = obj.pending.get(sbn);
     if (st === undefined) {
       st = this.newBlockState(obj, block);
-      // A block that may decode starts hot: its symbols go straight into a decoder (while the
-      // memory budget allows), so the common case never reads the spool back.
-      if (this.mayDecode(obj, sbn)) this.makeHot(obj, st, () => obj.scheme.createDecoder(obj.plan, sbn));
+      // A new block starts hot: its symbols go straight into a decoder (while the memory budget
+      // allows), so the common case never reads the spool back. Even before the header is known:
+      // a late joiner's blocks then decode as they fill and wait in memory, not in the spool.
+      this.makeHot(obj, st, () => obj.scheme.createDecoder(obj.plan, sbn));
     }
     if (bitGet(st.seen, esi)) {
       this.stats.duplicates++;
@@ -465,10 +470,14 @@ export class Receiver {
     this.releaseBlock(obj, st);
     bitSet(obj.done, st.block.sbn);
     obj.doneCount++;
-    if (obj.info === undefined) {
+    if (obj.info !== undefined) {
+      this.placeBlock(obj, st.block, bytes);
+    } else if (st.block.sbn === obj.prefix.length) {
       this.addPrefix(now, obj, bytes);
     } else {
-      this.placeBlock(obj, st.block, bytes);
+      const copy = bytes.slice();
+      obj.early.set(st.block.sbn, copy);
+      this.buffered += copy.length;
     }
     this.maybeObjectDone(now, obj);
   }
@@ -478,16 +487,30 @@ export class Receiver {
     obj.prefix.push(bytes.slice());
     obj.prefixLength += bytes.length;
     this.buffered += bytes.length;
-    const all = concat(obj.prefix, obj.prefixLength);
+    let all: Uint8Array;
     let info: FcastObjectInfo | undefined;
-    try {
-      info = parseObjectHeader(all, obj.oti.transferLength);
-    } catch (e) {
-      if (!isFcastError(e) || e.origin !== 'remote') throw e;
-      const needMore = e.code === 'WIRE_TRUNCATED' && obj.prefixLength < obj.oti.transferLength && obj.prefixLength < this.opts.maxHeaderBytes;
-      if (!needMore) this.reject(obj, e.code, e.message);
-      else this.requestReady(obj);
-      return;
+    for (;;) {
+      all = concat(obj.prefix, obj.prefixLength);
+      try {
+        info = parseObjectHeader(all, obj.oti.transferLength);
+        break;
+      } catch (e) {
+        if (!isFcastError(e) || e.origin !== 'remote') throw e;
+        const needMore = e.code === 'WIRE_TRUNCATED' && obj.prefixLength < obj.oti.transferLength && obj.prefixLength < this.opts.maxHeaderBytes;
+        if (!needMore) {
+          this.reject(obj, e.code, e.message);
+          return;
+        }
+        // The next leading block may have decoded early: the header may continue into it.
+        const next = obj.early.get(obj.prefix.length);
+        if (next === undefined) {
+          this.requestReady(obj);
+          return;
+        }
+        obj.early.delete(obj.prefix.length);
+        obj.prefix.push(next);
+        obj.prefixLength += next.length;
+      }
     }
     this.buffered -= obj.prefixLength;
     obj.prefix = [];
@@ -511,6 +534,11 @@ export class Receiver {
       this.placeBlock(obj, blocks[sbn]!, all.subarray(offset, offset + len));
       offset += len;
     }
+    for (const [sbn, early] of obj.early) {
+      this.placeBlock(obj, blocks[sbn]!, early);
+      this.buffered -= early.length;
+    }
+    obj.early.clear();
     void now;
     this.requestReady(obj);
   }
@@ -602,6 +630,8 @@ export class Receiver {
     for (const st of [...obj.pending.values()]) this.releaseBlock(obj, st);
     if (obj.body !== undefined) this.buffered -= obj.body.length;
     this.buffered -= obj.prefixLength;
+    for (const early of obj.early.values()) this.buffered -= early.length;
+    obj.early.clear();
     obj.prefix = [];
     obj.prefixLength = 0;
     obj.body = undefined;
