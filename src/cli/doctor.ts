@@ -12,6 +12,8 @@ import { delimiter, join } from 'node:path';
 import { nativeStatus } from '../../codecs/native.js';
 import { isFcastError } from '../errors.js';
 import { decodeAlcPacket } from '../wire/index.js';
+import { FLOW_MAGIC } from '../flexicast/index.js';
+import { QUIC_CHECK_MS, checkQuic } from './doctor-quic.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -25,6 +27,8 @@ export interface FlowTarget {
   readonly tsi?: number;
   /** CCI length in bytes (the session's CCI format), when known. */
   readonly cciLength?: number;
+  /** Flexicast endpoint and pinned sender key (src/cli/doctor-quic.ts); its sealed flow packets count as the session's. */
+  readonly flexicast?: { readonly host: string; readonly port: number; readonly senderKey: string | undefined };
 }
 
 export interface DoctorContext {
@@ -98,10 +102,11 @@ export const CHECKS: readonly DoctorCheck[] = [
     id: 'session-flow',
     label: 'session flow',
     required: true,
-    applies: (ctx) => ctx.flow !== undefined,
+    applies: (ctx) => ctx.flow !== undefined && ctx.flow.channels.length > 0,
     timeoutMs: (ctx) => ctx.waitMs + 3000,
     run: checkFlow,
   },
+  { id: 'quic', label: 'flexicast QUIC', required: true, applies: (ctx) => ctx.flow?.flexicast !== undefined, timeoutMs: () => QUIC_CHECK_MS + 1000, run: checkQuic },
 ];
 
 /** Run every applicable check (one at a time, each bounded) and build the report. */
@@ -453,6 +458,11 @@ interface FlowStats {
 
 function countPacket(m: Buffer, flow: FlowTarget, stats: FlowStats): void {
   stats.datagrams += 1;
+  // A flexicast flow is sealed (src/flexicast/flow-crypto.ts): doctor holds no key, the magic byte must do.
+  if (flow.flexicast !== undefined && m[0] === FLOW_MAGIC) {
+    stats.alc += 1;
+    return;
+  }
   try {
     const p = decodeAlcPacket(m, flow.cciLength === undefined ? undefined : { cciLength: flow.cciLength });
     if (flow.tsi !== undefined && p.lct.tsi !== flow.tsi) {

@@ -11,7 +11,7 @@ import { LocalProtocolError } from '../errors.js';
 export default class Doctor extends FcastCommand<DoctorReport> {
   static override summary = 'Check what fcast needs on this machine, and whether a session reaches it.';
   static override description =
-    'Runs each check (native addon, interfaces, multicast route, loopback multicast, IPv6 multicast, TTL, socket buffers, root) and, with SESSION (a session description file or URL, or GROUP:PORT), joins the session and counts the flow packets that arrive within --wait seconds. Prints one line per check and a summary of what works and why not. Exits 0 when every required check passes, 3 otherwise.';
+    'Runs each check (native addon, interfaces, multicast route, loopback multicast, IPv6 multicast, TTL, socket buffers, root) and, with SESSION (a session description file or URL, an fcast:// flexicast URL, or GROUP:PORT), joins the session and counts the flow packets that arrive within --wait seconds; for a session naming a flexicast endpoint it also checks that the endpoint answers QUIC with the pinned sender key. Prints one line per check and a summary of what works and why not. Exits 0 when every required check passes, 3 otherwise.';
   static override examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor nightly.sdp --iface eth0 --wait 10',
@@ -49,14 +49,16 @@ export default class Doctor extends FcastCommand<DoctorReport> {
 async function flowTarget(session: string, source: string | undefined): Promise<FlowTarget> {
   const t = await resolveTarget(session, source);
   const first = t.channels[0];
-  if (first === undefined) throw new LocalProtocolError('USAGE', `${session}: no channels`);
+  // An fcast:// URL names only the flexicast endpoint: its QUIC reachability is what can be checked.
+  if (first === undefined && t.flexicast === undefined) throw new LocalProtocolError('USAGE', `${session}: no channels`);
   return {
-    family: isIP(first.group) === 6 ? 'IP6' : 'IP4',
+    family: isIP(first?.group ?? t.flexicast!.host) === 6 ? 'IP6' : 'IP4',
     channels: t.channels,
     ...(t.source === undefined ? {} : { source: t.source }),
     ...(t.tsi === undefined ? {} : { tsi: t.tsi }),
     // A description means an fcast session: its CCI is WEBRC's short form (RFC 3738 §5), 4 bytes.
     // A bare GROUP:PORT may be any ALC sender, so any CCI length is accepted.
     ...(t.from === 'address' ? {} : { cciLength: 4 }),
+    ...(t.flexicast === undefined ? {} : { flexicast: { host: t.flexicast.host, port: t.flexicast.port, senderKey: t.flexicast.senderKey } }),
   };
 }
