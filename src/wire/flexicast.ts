@@ -15,7 +15,9 @@
 //   REPORT   (4) flow id u32, report seq u32, channel count u8, flow packets seen u48 per channel,
 //                block count u16, (TOI u48, SBN u32, symbols needed u32, unicast received u32)*,
 //                completed count u16, (TOI u48, digest length u8 (0..64), digest)*
-//   DATA     (5) TOI u48, SBN u32, ESI u32, encoding symbol (rest of the body, 1..65535 bytes)
+//   DATA     (5) TOI u48, SBN u32, ESI u32, encoding symbol (rest of the body, 1..65535 bytes);
+//                fcast's shells carry the whole ALC packet of that symbol here (EXT_FTI included,
+//                src/net/flex-sender.ts), so a receiver that never heard the flow learns each OTI
 //   addr     = family u8 (4 | 6) then 4 or 16 bytes
 //
 // Every length is checked before anything is allocated from it; a body must be consumed exactly.
