@@ -1,0 +1,72 @@
+// `fcast send --rate-control webrc` to `fcast receive` over loopback multicast (127.0.0.1, TTL 0):
+// the session description carries the T + 1 channels and the WEBRC parameters, the receiver joins
+// the base and then wave groups as its controller says, and the file arrives byte for byte. No
+// snooping on lo (every joined group arrives), so this checks the plumbing, not the rates (those
+// are test/netns/webrc.test.ts). Forged datagrams whose CN does not match the group they came in
+// on are counted and dropped (SPEC-NOTES §7 row 20).
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, ensureBuilt, fcast } from '../cli/cli-helpers.js';
+
+const work = mkdtempSync(join(tmpdir(), 'fcast-webrc-lo-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function sha(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function sendForged(group: string, port: number, cci: number[], count: number): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  s.setMulticastInterface('127.0.0.1');
+  s.setMulticastTTL(0);
+  // LCT version 1, C = 0, S = 1 (32-bit TSI), HDR_LEN 4 words, then the CCI and a TSI.
+  const bytes = Buffer.from([0x10, 0x80, 0x04, 0x00, ...cci, 0, 0, 0, 77, 0, 0, 0, 1]);
+  for (let i = 0; i < count; i++) await new Promise<void>((r) => s.send(bytes, port, group, () => r()));
+  s.close();
+}
+
+describe('WEBRC over loopback', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 180_000);
+
+  it('send --rate-control webrc -> receive: layers joined, file intact, CN mismatches dropped', async () => {
+    const src = join(work, 'src');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'a.bin'), randomBytes(2_000_000));
+    const session = join(work, 'session.json');
+    const group = `239.255.${1 + Math.floor(Math.random() * 200)}.10`;
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const sender = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'send', src, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0',
+      '--tsi', '77', '--mode', 'on-demand', '--duration', '40s', '--rate', '30M', '--code-rate', '1/3',
+      '--rate-control', 'webrc', '--webrc-tsd', '1', '--webrc-qd', '5', '--webrc-bcr', '5', '--session-file', session], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 300 && !existsSync(session); i++) await new Promise((r) => setTimeout(r, 50));
+      const desc = JSON.parse(readFileSync(session, 'utf8')) as { channels: { cn: number; group: string }[]; rate: { control: string; params: { N: number; TSD: number } } };
+      const t = desc.channels.length - 1;
+      expect(desc.rate.control).toBe('webrc');
+      expect(desc.rate.params.TSD).toBe(1);
+      expect(desc.channels.find((c) => c.cn === t)?.group).toBe(group);
+      const out = join(work, 'out');
+      const rx = fcast(['receive', session, '-o', out, '--iface', '127.0.0.1', '--timeout', '40s', '--json'], { timeoutMs: 45_000 });
+      // Once the receiver is up: datagrams on the base group claiming wave channel 0.
+      await new Promise((r) => setTimeout(r, 3000));
+      await sendForged(group, port, [0, 0, 0, 1], 5);
+      const r = await rx;
+      expect(r.code, r.stderr.slice(-1000)).toBe(0);
+      const summary = JSON.parse(r.stdout) as { status: string; webrc: { layers: number; joins: number; mismatched: number; received: number } };
+      expect(summary.status).toBe('complete');
+      expect(sha(join(out, 'src', 'a.bin'))).toBe(sha(join(src, 'a.bin')));
+      expect(summary.webrc.joins).toBeGreaterThan(1);
+      expect(summary.webrc.mismatched).toBe(5);
+    } finally {
+      sender.kill('SIGTERM');
+    }
+  }, 60_000);
+});
