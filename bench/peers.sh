@@ -1,0 +1,84 @@
+#!/bin/bash
+# bench/peers.sh - fcast beside uftp, udpcast and NORM in the shared netns harness.
+#
+# The harness (../shared/bench: netns.sh, run.sh, table.sh) builds the test network, runs one
+# transfer per call and appends one CSV line per run. This script only supplies fcast's command
+# templates (OURS_SEND / OURS_RECV) and the peers' tuned settings (../shared/research/peers.md,
+# the same values as ../shared/bench/matrix.sh), and interleaves the peers run by run so that
+# the load of a shared machine hits them alike. The peers are the Debian packages (uftp,
+# udpcast, libnorm-dev through the harness's own normfile.c); nothing of theirs is built here.
+#
+# Usage:
+#   bench/peers.sh [-n N] [-l LOSS[,LOSS...]] [-s SIZE_MB] PEER[:RUNS]...
+#       PEER is ours | uftp | udpcast | norm; RUNS (default 1) repetitions of every loss case.
+#       Round r runs every peer with RUNS >= r, every loss case, in the order given.
+#       e.g. bench/peers.sh -n 8 -l 0,10/3 ours:3 uftp:2 udpcast norm
+#   bench/peers.sh table [RESULTS]    markdown table of the results (harness table.sh)
+#   bench/peers.sh down               remove the harness's namespaces
+#
+# Environment:
+#   FCAST_CLI         fcast entry point (default: this repository's bin/run.js; `npm run build` first)
+#   FCAST_SEND_FLAGS  extra `fcast send` flags (default "--rate 400M --cycles 1")
+#   FCAST_RECV_FLAGS  extra `fcast receive` flags (default "--timeout 100s")
+#   HARNESS           the harness directory (default ../shared/bench beside this repository)
+#   RESULTS           CSV the harness appends to (default ./bench-results.csv)
+#   TIMEOUT           per-run cap in seconds (default 120; the harness allows at most 290)
+#   and everything run.sh reads (BENCH_NS_PREFIX, BENCH_STATE_DIR, BENCH_WORK_DIR, RECV_SETTLE,
+#   UFTP_*, UDPCAST_*, NORM_*, ...). Needs root (network namespaces).
+set -uo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+HARNESS="${HARNESS:-$REPO/../shared/bench}"
+[ -x "$HARNESS/run.sh" ] || { echo "peers.sh: no harness at $HARNESS (set HARNESS)" >&2; exit 2; }
+export RESULTS="${RESULTS:-$PWD/bench-results.csv}"
+export TIMEOUT="${TIMEOUT:-120}"
+
+case "${1:-}" in
+  table) exec "$HARNESS/table.sh" "${2:-$RESULTS}";;
+  down) exec "$HARNESS/netns.sh" down;;
+esac
+
+N=8; LOSSES=0; SIZE=64
+while getopts "n:l:s:" o; do
+  case "$o" in
+    n) N="$OPTARG";; l) LOSSES="$OPTARG";; s) SIZE="$OPTARG";;
+    *) sed -n '11,19p' "$0" >&2; exit 2;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || { sed -n '11,19p' "$0" >&2; exit 2; }
+
+# fcast: a push session of one cycle. Every receiver is there from the start, so the first
+# cycle sends all source symbols before any repair: a receiver without loss is done after the
+# source pass; a lossy one takes what it misses from the repair pass (code rate 2/3 by default:
+# room for ~30% loss, no feedback). "Done" is the verified file appearing under its final name
+# (fcast renames it into place only after the SHA-256 check), as for uftp and NORM.
+CLI="${FCAST_CLI:-$REPO/bin/run.js}"
+export OURS_SEND="node $CLI send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 400M --cycles 1}"
+export OURS_RECV="node $CLI receive {group}:{port} --iface {ip} -o {outdir} ${FCAST_RECV_FLAGS:---timeout 100s}"
+export OURS_DONE="${OURS_DONE:-file}"
+
+# The peers' tuned settings (peers.md "Peer settings"); the environment overrides them.
+export UFTP_RATE_KBPS="${UFTP_RATE_KBPS:-900000}" UFTP_BLOCK="${UFTP_BLOCK:-1300}"
+export UDPCAST_BITRATE="${UDPCAST_BITRATE:-600m}"
+export NORM_RATE_BPS="${NORM_RATE_BPS:-800e6}" NORM_CC="${NORM_CC:-1}"
+
+declare -A RUNS
+MAXR=1; PEERS=()
+for spec in "$@"; do
+  p="${spec%%:*}"; r=1; [[ "$spec" == *:* ]] && r="${spec#*:}"
+  case "$p" in ours|uftp|udpcast|norm) ;; *) echo "peers.sh: unknown peer $p" >&2; exit 2;; esac
+  [[ "$r" =~ ^[0-9]+$ ]] && [ "$r" -ge 1 ] || { echo "peers.sh: bad run count in $spec" >&2; exit 2; }
+  PEERS+=("$p"); RUNS[$p]="$r"; [ "$r" -gt "$MAXR" ] && MAXR="$r"
+done
+
+IFS=',' read -r -a LOSS_LIST <<< "$LOSSES"
+for ((round = 1; round <= MAXR; round++)); do
+  for loss in "${LOSS_LIST[@]}"; do
+    for p in "${PEERS[@]}"; do
+      [ "${RUNS[$p]}" -ge "$round" ] || continue
+      echo "== round $round: $p n=$N loss=$loss ${SIZE}MB (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+      # the harness bounds the transfer by TIMEOUT; this outer bound also covers its set-up and teardown
+      timeout $((TIMEOUT + 60)) "$HARNESS/run.sh" "$p" "$N" "$loss" "$SIZE" || echo "$p,$N,$loss,$SIZE,NA,NA,NA,0 (run.sh rc=$?)"
+    done
+  done
+done
