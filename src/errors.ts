@@ -75,6 +75,7 @@ export const ERROR_CODES = {
   INPUT_FILE: 'input file missing, unreadable or too short',
   OUTPUT_PATH: 'output path invalid',
   NATIVE_UNAVAILABLE: 'native addon unavailable',
+  NETWORK: 'network request failed',
   TIMEOUT: 'timed out',
   INTERNAL: 'internal error',
 } as const satisfies Record<string, string>;

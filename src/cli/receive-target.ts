@@ -1,9 +1,9 @@
 // What `fcast receive SESSION` joins: a session description file (SDP or JSON), an http(s) URL
 // to one (seed 002's /.well-known/fcast/<session>.sdp), or a bare GROUP:PORT, in which case the
 // receiver follows the first session it hears and learns the rest in band (EXT_FTI, CIDs).
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { FcastError, isFcastError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { MAX_SESSION_TEXT, parseSession, type SessionRate } from '../wire/session.js';
 import { parseEndpoint, parseFcastUrl, type FlexEndpoint } from './flex-receive.js';
 
@@ -49,11 +49,32 @@ export function parseDuration(text: string): number {
 }
 
 async function fetchText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'follow' });
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'follow' });
+  } catch (e) {
+    // Unreachable announce server, DNS failure, timeout: the network's fault, not a bug (exit 6).
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new FcastError('NETWORK', 'io', `${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
   if (!res.ok) throw new RemoteProtocolError('SESSION_PARSE', `${url}: HTTP ${res.status}`);
   const text = await res.text();
   if (text.length > MAX_SESSION_TEXT) throw new RemoteProtocolError('SESSION_PARSE', `${url}: description too long`);
   return text;
+}
+
+/** Reads at most MAX_SESSION_TEXT + 1 bytes, so a huge or endless file (a FIFO, /dev/zero) is refused, not slurped. */
+function readSessionFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_SESSION_TEXT + 1);
+    let len = 0;
+    for (let n = 1; n > 0 && len < buf.length; len += n) n = readSync(fd, buf, len, buf.length - len, null);
+    if (len > MAX_SESSION_TEXT) throw new RemoteProtocolError('SESSION_PARSE', `${path}: description longer than ${MAX_SESSION_TEXT} bytes`);
+    return buf.toString('utf8', 0, len);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function resolveTarget(session: string, sourceFlag: string | undefined): Promise<ReceiveTarget> {
@@ -68,8 +89,9 @@ export async function resolveTarget(session: string, sourceFlag: string | undefi
     from = 'url';
   } else {
     try {
-      text = readFileSync(session, 'utf8');
+      text = readSessionFile(session);
     } catch (e) {
+      if (isFcastError(e)) throw e;
       throw new LocalProtocolError('INPUT_FILE', `${session}: ${(e as Error).message} (expected a session file, URL or GROUP:PORT)`);
     }
     from = 'file';
