@@ -100,6 +100,7 @@ class FlexRun {
   private unicastPackets = 0;
   private readonly pathLog: Array<{ at: number; path: 'unicast' | 'multicast' }> = [];
   private ended = false;
+  private bug: unknown;
   private lastHelloAt = -Infinity;
   private attachedAt = 0;
 
@@ -171,6 +172,7 @@ class FlexRun {
       await Promise.race([this.pump(), new Promise((r) => setTimeout(r, 500))]);
       this.conn.close();
     }
+    if (this.bug !== undefined) throw this.bug;
     return { ...result, flex: this.info() };
   }
 
@@ -190,17 +192,22 @@ class FlexRun {
     };
   }
 
+  /**
+   * A bad frame or a lost connection ends the control stream: before ANNOUNCE the receive fails,
+   * after it the receive stops (it has what it has; a resume continues). Anything that is not an
+   * FcastError is a bug: kept and rethrown when the receive loop returns.
+   */
   private async controlLoop(): Promise<void> {
     try {
       for await (const m of readFrames(this.control!)) this.onFrame(m);
       this.failed?.(new FcastError('FLEX_QUIC', 'io', 'the sender closed the control stream'));
     } catch (e) {
       this.failed?.(e);
-      if (!isFcastError(e)) throw e;
-      this.abort.abort();
+      this.stop(e);
     }
   }
 
+  /** DATA streams; a broken one only loses its symbols (the next REPORT asks for them again). */
   private async dataLoop(): Promise<void> {
     try {
       for (let a = await this.conn.acceptStream(); a !== undefined; a = await this.conn.acceptStream()) {
@@ -208,12 +215,17 @@ class FlexRun {
         void (async () => {
           for await (const m of readFrames(stream)) this.onFrame(m);
         })().catch((e: unknown) => {
-          if (!isFcastError(e)) throw e;
+          if (!isFcastError(e)) this.stop(e);
         });
       }
     } catch (e) {
-      if (!isFcastError(e)) throw e;
+      this.stop(e);
     }
+  }
+
+  private stop(e: unknown): void {
+    if (!isFcastError(e)) this.bug ??= e;
+    this.abort.abort();
   }
 
   private onFrame(m: FlexMessage): void {

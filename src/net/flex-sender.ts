@@ -144,7 +144,9 @@ export class FlexSender {
     this.byToi = new Map(opts.objects.map((o) => [o.toi, o]));
     this.fileTois = opts.objects.filter((o) => o.key !== undefined).map((o) => o.toi);
     this.timer = setInterval(() => this.tick(), 5);
-    void this.acceptLoop();
+    this.acceptLoop().catch((e: unknown) => {
+      this.failure ??= e;
+    });
     helloSocket?.on('message', (msg, rinfo) => this.onHello(msg, rinfo.address, rinfo.port));
   }
 

@@ -31,6 +31,7 @@ interface Key { file: string; pub: string }
 interface PathEvent { at: number; path: 'unicast' | 'multicast' }
 interface RxJson {
   status: string;
+  elapsedMs: number;
   missing: unknown[];
   flexicast: { pathsUsed: string; mode: string; flowPackets: number; unicastBytes: number; flowDropped: Record<string, number>; pathLog: PathEvent[] };
 }
@@ -124,6 +125,10 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     expect(blocked.unicastBytes).toBeGreaterThan(0.95 * fileBytes);
     expect(blocked.unicastBytes).toBeLessThan(1.3 * fileBytes);
     expect(open.unicastBytes).toBeLessThan(0.2 * fileBytes);
+    // Speed: the blocked receiver finishes within 1.3x of the multicast receivers' time.
+    const times = rj.map((j) => j.elapsedMs);
+    console.log(`flexicast netns: receive times ${times.map((t) => `${(t / 1000).toFixed(2)} s`).join(', ')} (receiver 2 blocked: ${(times[2]! / Math.max(times[0]!, times[1]!)).toFixed(2)}x)`);
+    expect(times[2]!).toBeLessThanOrEqual(1.3 * Math.max(times[0]!, times[1]!));
 
     // Not admitted: refused right after the handshake, never an ANNOUNCE or a key.
     const ref = await refused.exited;
