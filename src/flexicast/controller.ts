@@ -69,6 +69,12 @@ export interface ControllerConfig {
   readonly keyLeadMs?: number;
   /** Rotate after this many flow packets in one epoch (default FLOW_PACKET_LIMIT / 2). */
   readonly rotatePackets?: number;
+  /**
+   * Bytes a unicast symbol costs beyond the symbol itself (default 20, the DATA frame's header);
+   * a shell that puts a whole ALC packet in each DATA frame adds its header here, so the budget
+   * counts what goes on the wire.
+   */
+  readonly symbolOverhead?: number;
   /** Source of flow secrets (default node:crypto randomBytes); tests inject a deterministic one. */
   readonly randomSecret?: () => Uint8Array;
 }
@@ -143,7 +149,7 @@ export class FlexController {
     this.announce = a;
     this.budget = config.unicastBudgetBytesPerSec;
     if (!(this.budget > 0)) throw new LocalProtocolError('CONFIG', 'unicast budget must be positive');
-    this.symbolCost = a.symbolSize + DATA_OVERHEAD;
+    this.symbolCost = a.symbolSize + (config.symbolOverhead ?? DATA_OVERHEAD);
     this.burst = Math.max(this.symbolCost, (this.budget * (config.burstMs ?? 50)) / 1000);
     this.tokens = this.burst;
     this.margin = config.repairMargin ?? 0.1;

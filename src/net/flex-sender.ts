@@ -38,6 +38,8 @@ import { publicKeyText, type QuicIdentity } from './quic-identity.js';
 
 export const FCMSG_HELLO_MAGIC = Uint8Array.of(0x46, 0x43, 0x48, 0x31); // 'FCH1'
 export const FCMSG_HELLO_BYTES = 4 + 32 + 32 + 4;
+/** DATA frame bytes around its payload: frame header 6 + TOI 6 + SBN 4 + ESI 4 (src/wire/flexicast.ts). */
+const DATA_FRAME_OVERHEAD = 20;
 const HELLO_LABEL = new TextEncoder().encode('fcast fc-msg hello');
 
 /** The HELLO tag: HMAC-SHA256 keyed with the epoch's flow secret over the label and the receiver key. */
@@ -137,7 +139,9 @@ export class FlexSender {
   ) {
     this.helloPort = helloSocket?.address().port ?? 0;
     const announce: AnnounceMessage = { ...opts.announce, kind: 'announce', cipher: 1, flowPort: this.helloPort };
-    this.ctl = new FlexController({ announce, unicastBudgetBytesPerSec: opts.unicastBudgetBytesPerSec });
+    // Each DATA frame carries a whole ALC packet: count its largest header in the budget too.
+    const alcHeader = Math.max(0, ...opts.objects.map((o) => alcHeaderSize({ tsi: announce.tsi, toi: o.toi, codepoint: o.oti.encodingId, fti: o.oti, sbn: 0, esi: 0 })));
+    this.ctl = new FlexController({ announce, unicastBudgetBytesPerSec: opts.unicastBudgetBytesPerSec, symbolOverhead: DATA_FRAME_OVERHEAD + alcHeader });
     const k = this.ctl.flowKey;
     this.secrets.set(k.epoch, k.secret);
     this.sealer = new FlowSealer(deriveFlowKey(announce.flowId, k.epoch, k.secret));

@@ -190,6 +190,24 @@ describe('flexicast controller', () => {
     expect(Math.min(...per)).toBeGreaterThan(0.5 * Math.max(...per));
   });
 
+  it('counts symbolOverhead (an ALC header per DATA frame) against the budget', () => {
+    const budget = 1_000_000;
+    const sent = (overhead: number | undefined): number => {
+      const c = controller({ unicastBudgetBytesPerSec: budget, burstMs: 50, ...(overhead === undefined ? {} : { symbolOverhead: overhead }) });
+      const log: Log[] = [];
+      const rs = Array.from({ length: 4 }, (_, i) => simReceiver(`r${i}`, (t) => t < 500, i * 2,
+        Array.from({ length: 10 }, (_, sbn) => ({ toi: 1, sbn, needed: 100 }))));
+      for (const r of rs) join(c, r.id, 0);
+      run(c, rs, 1, 4000, { log });
+      return log.reduce((s, l) => s + (l.a.kind === 'unicast' ? l.a.symbols : 0), 0);
+    };
+    const plain = sent(undefined);
+    const withHeader = sent(1000);
+    // Symbols cost 1020 bytes by default and 2000 with a 1000-byte overhead: about half as many fit.
+    expect(withHeader / plain).toBeGreaterThan(0.4);
+    expect(withHeader / plain).toBeLessThan(0.6);
+  });
+
   it('serves a mid-session joiner by unicast first, then moves it to multicast once confirmed', () => {
     const c = controller();
     const log: Log[] = [];
