@@ -5,6 +5,7 @@
 #include "fec.h"
 #include "flow_aead.h"
 #include "recvmmsg.h"
+#include "sendbatch.h"
 #include "sendmmsg.h"
 #include "xor.h"
 
@@ -39,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fcast::RegisterFec(env, exports);
   fcast::RegisterSendmmsg(env, exports);
   fcast::RegisterRecvmmsg(env, exports);
+  fcast::RegisterSendBatch(env, exports);
   fcast::RegisterFlowAead(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;

@@ -25,7 +25,7 @@ export interface UdpSenderOptions {
 }
 
 /** An IPv4 interface given by name becomes its first IPv4 address (what IP_MULTICAST_IF takes). */
-function ipv4Iface(iface: string): string {
+export function ipv4Iface(iface: string): string {
   if (isIP(iface) === 4) return iface;
   const addr = networkInterfaces()[iface]?.find((a) => a.family === 'IPv4');
   if (addr === undefined) throw new LocalProtocolError('USAGE', `--iface ${iface}: not an IPv4 address nor an interface with one`);

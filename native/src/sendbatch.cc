@@ -1,0 +1,175 @@
+// Batched IPv4 multicast send (the carousel's data path, src/net/batch-send.ts). node:dgram
+// costs about 10 us of CPU per datagram here (a libuv request, a completion callback and one
+// sendmsg each), most of the sender's per-packet budget; this file sends up to 64 different
+// packets with one sendmmsg(2) from a staging buffer the caller fills. The socket is opened and
+// owned here (the fd is an integer TypeScript holds and closes with udpClose from sendmmsg.cc),
+// set up like src/net/udp-send.ts sets up its node:dgram socket: bound to the source address,
+// IP_MULTICAST_IF, IP_MULTICAST_TTL, IP_MULTICAST_LOOP on, a large SO_SNDBUF.
+//
+// Exports (validated in src/net/batch-send.ts first; failures are -errno integers):
+//   mcastSendOpen4(bind Uint8Array(4), iface Uint8Array(4), ttl, sndbuf) -> fd | -errno
+//     Non-blocking. iface 0.0.0.0 leaves IP_MULTICAST_IF to the routing table. SO_SNDBUFFORCE is
+//     tried first (root may exceed net.core.wmem_max), then SO_SNDBUF (best effort).
+//   mcastSndbuf(fd) -> the SO_SNDBUF the kernel granted | -errno
+//   sendBatch4(fd, stage Uint8Array, meta Uint32Array, count, dests Uint8Array) -> sent | -errno
+//     Packet i is stage[meta[3i] .. meta[3i] + meta[3i+1]) sent to destination meta[3i+2], an
+//     index into `dests` (8-byte entries: IPv4 address, port u16 big-endian, 2 zero bytes).
+//     Packets go in order; at most 64 per call. A full socket buffer (EAGAIN) stops the batch
+//     early: the return value is the number sent so far (0 if none), the caller sends the rest
+//     later. Another error with nothing sent yet is returned as -errno (with some sent, the
+//     count; the next call meets the error again).
+// On other systems every call returns -ENOSYS.
+#include "sendbatch.h"
+
+#include <cerrno>
+#include <cstring>
+
+#ifdef __linux__
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
+namespace {
+
+constexpr unsigned kMaxBatch = 64;
+constexpr size_t kDestEntry = 8;
+constexpr size_t kMaxDatagram = 65507;
+
+bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
+  *data = u.Data();
+  *len = u.ByteLength();
+  return true;
+}
+
+bool IntOf(const Napi::Value& v, int64_t* out) {
+  if (!v.IsNumber()) return false;
+  *out = v.As<Napi::Number>().Int64Value();
+  return true;
+}
+
+Napi::Value Num(Napi::Env env, int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+Napi::Value BadCall(Napi::Env env, const char* what) {
+  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+#ifdef __linux__
+
+int Fail(int fd) {
+  int err = errno;
+  close(fd);
+  return -err;
+}
+
+Napi::Value McastSendOpen4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t *bindAddr, *iface;
+  size_t blen, ilen;
+  int64_t ttl, sndbuf;
+  if (info.Length() != 4 || !BytesOf(info[0], &bindAddr, &blen) || !BytesOf(info[1], &iface, &ilen) || !IntOf(info[2], &ttl) ||
+      !IntOf(info[3], &sndbuf) || blen != 4 || ilen != 4 || ttl < 0 || ttl > 255 || sndbuf < 0 || sndbuf > (1 << 30)) {
+    return BadCall(env, "mcastSendOpen4(bind, iface, ttl, sndbuf)");
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Num(env, -errno);
+  if (sndbuf > 0) {
+    int v = static_cast<int>(sndbuf);
+    // FORCE needs CAP_NET_ADMIN; without it the plain option (capped by wmem_max) is best effort.
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  std::memcpy(&sa.sin_addr, bindAddr, 4);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return Num(env, Fail(fd));
+  int t = static_cast<int>(ttl);
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &t, sizeof(t)) != 0) return Num(env, Fail(fd));
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)) != 0) return Num(env, Fail(fd));
+  in_addr ifa;
+  std::memcpy(&ifa, iface, 4);
+  if (ifa.s_addr != INADDR_ANY && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)) != 0) return Num(env, Fail(fd));
+  return Num(env, fd);
+}
+
+Napi::Value McastSndbuf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (info.Length() != 1 || !IntOf(info[0], &fd) || fd < 0 || fd > 0x7fffffff) return BadCall(env, "mcastSndbuf(fd)");
+  int v = 0;
+  socklen_t l = sizeof(v);
+  if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_SNDBUF, &v, &l) != 0) return Num(env, -errno);
+  return Num(env, v);
+}
+
+Napi::Value SendBatch4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, count;
+  uint8_t *stage, *dests;
+  size_t slen, dlen;
+  if (info.Length() != 5 || !IntOf(info[0], &fd) || !BytesOf(info[1], &stage, &slen) || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || !IntOf(info[3], &count) ||
+      !BytesOf(info[4], &dests, &dlen) || fd < 0 || fd > 0x7fffffff || count < 0 || count > kMaxBatch) {
+    return BadCall(env, "sendBatch4(fd, stage, meta, count, dests)");
+  }
+  Napi::Uint32Array metaArr = info[2].As<Napi::Uint32Array>();
+  const unsigned n = static_cast<unsigned>(count);
+  if (metaArr.ElementLength() < 3 * static_cast<size_t>(n)) return BadCall(env, "sendBatch4: meta shorter than 3 x count");
+  const uint32_t* meta = metaArr.Data();
+  const size_t nDests = dlen / kDestEntry;
+  mmsghdr msgs[kMaxBatch];
+  iovec iov[kMaxBatch];
+  sockaddr_in to[kMaxBatch];
+  std::memset(msgs, 0, sizeof(mmsghdr) * n);
+  for (unsigned i = 0; i < n; i++) {
+    const size_t off = meta[3 * i], len = meta[3 * i + 1], dest = meta[3 * i + 2];
+    if (off > slen || len > slen - off || len > kMaxDatagram || dest >= nDests) return BadCall(env, "sendBatch4: packet outside stage or bad destination");
+    const uint8_t* e = dests + dest * kDestEntry;
+    std::memset(&to[i], 0, sizeof(sockaddr_in));
+    to[i].sin_family = AF_INET;
+    std::memcpy(&to[i].sin_addr, e, 4);
+    to[i].sin_port = htons(static_cast<uint16_t>((e[4] << 8) | e[5]));
+    iov[i].iov_base = stage + off;
+    iov[i].iov_len = len;
+    msgs[i].msg_hdr.msg_name = &to[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  unsigned done = 0;
+  while (done < n) {
+    int r = sendmmsg(static_cast<int>(fd), msgs + done, n - done, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || done > 0) return Num(env, done);
+      return Num(env, -errno);
+    }
+    done += static_cast<unsigned>(r);
+  }
+  return Num(env, done);
+}
+
+#else  // not Linux: no sendmmsg(2)
+
+Napi::Value NoSys(const Napi::CallbackInfo& info) { return Num(info.Env(), -ENOSYS); }
+#define McastSendOpen4 NoSys
+#define McastSndbuf NoSys
+#define SendBatch4 NoSys
+
+#endif
+
+}  // namespace
+
+namespace fcast {
+
+void RegisterSendBatch(Napi::Env env, Napi::Object exports) {
+  exports.Set("mcastSendOpen4", Napi::Function::New(env, McastSendOpen4));
+  exports.Set("mcastSndbuf", Napi::Function::New(env, McastSndbuf));
+  exports.Set("sendBatch4", Napi::Function::New(env, SendBatch4));
+}
+
+}  // namespace fcast
