@@ -9,7 +9,7 @@ import { readRange } from '../store/source-tree.js';
 import type { SessionChannel } from '../wire/index.js';
 import type { WebrcParams } from '../rate/index.js';
 import { TokenBucket, paceAsync } from './pacer.js';
-import { UdpMulticastSender } from './udp-send.js';
+import { openMulticastSender } from './batch-send.js';
 import { WebrcPacer } from './webrc-pacer.js';
 
 export interface SendOptions {
@@ -57,7 +57,7 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   const t0 = performance.now();
   const core = new CarouselSender({ ...opts.core, ...(opts.deadlineMs === undefined ? {} : { deadline: t0 + opts.deadlineMs }) });
   const byCn = new Map(opts.channels.map((c) => [c.cn, c]));
-  const udp = await UdpMulticastSender.open({ family: opts.family, ttl: opts.ttl, iface: opts.iface, source: opts.source });
+  const udp = await openMulticastSender({ family: opts.family, ttl: opts.ttl, iface: opts.iface, source: opts.source });
   const localAddress = udp.address().address;
   const overhead = opts.family === 4 ? 28 : 48;
   const bucket = new TokenBucket({ bitsPerSecond: opts.bitsPerSecond }, t0);
