@@ -20,9 +20,18 @@ import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js'
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
-/** Shorter slots than the RFC's 10 s / 300 s so a test sees many of them; carried in the session file. */
+/**
+ * Shorter slots than the RFC's 10 s / 300 s so a test sees many of them (carried in the session
+ * file), and P = 0.9 instead of 0.75: finer layers (x1.11 instead of x1.33). Measured here: the
+ * 50 Mbit/s receiver settled at 86% of its link with P = 0.9 and 73% with P = 0.75 (the overshoot
+ * of one coarse layer costs loss events, and the equation then holds it two layers down); the
+ * price is a slower decay after a link shrinks (ln 5 / ln(1/P) = 16 slots for 50 -> 10 Mbit/s).
+ */
 const TSD_MS = 1000;
-const WEBRC = ['--rate-control', 'webrc', '--webrc-tsd', String(TSD_MS / 1000), '--webrc-qd', '10', '--webrc-bcr', '5'];
+const P = 0.9;
+const WEBRC = ['--rate-control', 'webrc', '--webrc-tsd', String(TSD_MS / 1000), '--webrc-qd', '10', '--webrc-bcr', '5', '--webrc-p', String(P)];
+/** Slots for a rate to decay 5x (50 -> 10 Mbit/s) when no layer is re-joined, plus one. */
+const DECAY_SLOTS = Math.ceil(Math.log(5) / Math.log(1 / P)) + 1;
 
 function writeRandomFile(path: string, size: number): void {
   const fd = openSync(path, 'w');
@@ -118,16 +127,20 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     await waitFor(() => existsSync(session), 15_000);
     const outs = n.receivers.map((r) => join(work, `out${r.index}`));
     const rx: NetProcess[] = n.receivers.map((r) =>
-      n.spawn(r.index, [process.execPath, RUN, 'receive', session, '-o', outs[r.index]!, '--iface', r.ip, '--timeout', '100s', '--webrc-min-artt', process.env.MINARTT ?? '20', '--json']),
+      n.spawn(r.index, [process.execPath, RUN, 'receive', session, '-o', outs[r.index]!, '--iface', r.ip, '--timeout', '100s', '--json']),
     );
     const done = rx.map(() => false);
     rx.forEach((p, i) => void p.exited.then(() => (done[i] = true)));
-    // One sample per second per receiver port; receiver 2's link drops to 10 Mbit/s at 16 s.
+    // One sample per second per receiver port; receiver 2's link drops to 10 Mbit/s once it has
+    // run at 70% of its 50 Mbit/s or more for 5 s (or at 40 s, and the rate check below fails).
     const samples: PortSample[][] = [[], [], []];
     let dropAt: number | undefined;
+    let settledAt: number | undefined;
     while (!done.every(Boolean) && Date.now() - t0 < 105_000) {
       const t = Date.now() - t0;
-      if (dropAt === undefined && t >= 16_000) {
+      const s2 = samples[2]!;
+      if (settledAt === undefined && s2.length >= 2 && windowOf(s2.at(-2)!, s2.at(-1)!).offeredMbit >= 35) settledAt = t;
+      if (dropAt === undefined && (t >= 40_000 || (settledAt !== undefined && t >= settledAt + 5000))) {
         await n.setRate(2, 10);
         dropAt = Date.now() - t0;
       }
@@ -142,9 +155,9 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       return JSON.parse(r.stdout) as WebrcSummary;
     });
     // Per-second trace, then the settled windows: from the first second at 70% of the link (the
-    // ramp-up is over) to the receiver's end; receiver 2 up to its drop, and from 6 TSD after it
-    // (a 5x smaller link takes ln 5 / ln(1/P) = 5.6 slots of decay to reach: WEBRC lowers a rate
-    // by not re-joining the layer that goes quiescent, one per slot).
+    // ramp-up is over) to the receiver's end; receiver 2 up to its drop, and from DECAY_SLOTS
+    // after it (WEBRC lowers a rate by not re-joining the layer that goes quiescent, one per slot,
+    // so a 5x smaller link takes ln 5 / ln(1/P) slots of decay to reach).
     for (const [i, s] of samples.entries()) {
       const trace = s.slice(1).map((b, j) => `${windowOf(s[j]!, b).offeredMbit.toFixed(0)}/${b.groups}`);
       console.log(`receiver ${i} (${links[i]} Mbit/s${i === 2 ? ` -> 10 at ${dropAt} ms` : ''}) offered Mbit/s / groups per second: ${trace.join(' ')}`);
@@ -160,9 +173,9 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       { label: 'r0 10M', link: 10, w: windowOf(reached(0, 10), last(0)) },
       { label: 'r1 50M', link: 50, w: windowOf(reached(1, 50), last(1)) },
       { label: 'r2 50M before drop', link: 50, w: windowOf(reached(2, 50), at(2, dropAt!)) },
-      { label: 'r2 10M after drop', link: 10, w: windowOf(at(2, dropAt! + 6 * TSD_MS), last(2)) },
+      { label: 'r2 10M after drop', link: 10, w: windowOf(at(2, dropAt! + DECAY_SLOTS * TSD_MS), last(2)) },
     ];
-    for (const [i, s] of samples.entries()) console.log(`receiver ${i}: settled window from ${reached(i, links[i]!).t} ms`);
+    for (const i of samples.keys()) console.log(`receiver ${i}: settled window from ${reached(i, links[i]!).t} ms`);
     for (const { label, link, w } of settled) {
       console.log(`${label}: offered ${w.offeredMbit.toFixed(1)} Mbit/s (${((100 * w.offeredMbit) / link).toFixed(0)}% of link), delivered ${w.deliveredMbit.toFixed(1)}, tbf loss ${(100 * w.loss).toFixed(2)}%`);
     }
@@ -177,10 +190,84 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       expect(w.offeredMbit, label).toBeLessThan(1.3 * link);
       expect(w.loss, label).toBeLessThan(0.05);
     }
-    // Layers dropped after the link shrank: fewer groups joined at the port within 4 slots.
-    const before = at(2, dropAt! - 1000).groups;
-    const after = Math.min(...samples[2]!.filter((x) => x.t > dropAt! && x.t <= dropAt! + 4 * TSD_MS).map((x) => x.groups));
-    console.log(`receiver 2 groups joined: ${before} before the drop, ${after} at least within ${4 * TSD_MS} ms after`);
-    expect(after).toBeLessThan(before);
+    // Layers dropped after the link shrank: the rate offered to the port falls (layers not
+    // re-joined) within 4 slots, and fewer groups are joined at the port within half the decay.
+    const before = at(2, dropAt! - 1000);
+    const rateBefore = windowOf(at(2, dropAt! - 3000), before).offeredMbit;
+    const rateAfter = windowOf(at(2, dropAt! + 3 * TSD_MS), at(2, dropAt! + 4 * TSD_MS)).offeredMbit;
+    const half = Math.ceil(DECAY_SLOTS / 2) * TSD_MS;
+    const after = Math.min(...samples[2]!.filter((x) => x.t > dropAt! && x.t <= dropAt! + half).map((x) => x.groups));
+    console.log(`receiver 2: ${rateBefore.toFixed(1)} Mbit/s offered before the drop, ${rateAfter.toFixed(1)} in the 4th slot after; ` +
+      `groups joined ${before.groups} before, ${after} within ${half} ms after`);
+    expect(rateAfter).toBeLessThan(0.8 * rateBefore);
+    expect(after).toBeLessThan(before.groups);
+  }, 150_000);
+
+  // [60 s] The long test of this file: RFC 3738's TCP-friendliness on a shared bottleneck. It
+  // FAILS today (WEBRC gets 0.13-0.46 of the TCP flow's throughput, figures in man/fcast-send.1),
+  // so it runs only with FCAST_WEBRC_FAIRNESS=1 until the controller holds its share.
+  it.skipIf(process.env.FCAST_WEBRC_FAIRNESS !== '1')('[60 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link: within a factor of two', async () => {
+    const n = net!;
+    const src = join(work, 'fair');
+    mkdirSync(src, { recursive: true });
+    writeRandomFile(join(src, 'big.bin'), 120_000_000);
+    const session = join(work, 'fair.json');
+    for (let i = 0; i < 3; i++) await n.setRate(i, i === 0 ? 20 : undefined);
+    // The TCP that RFC 3738's equation models (and claims fairness with) is Reno: the TCP sender's
+    // namespace uses it (per-namespace sysctl). Linux's default CUBIC takes more (see the man page).
+    const cc = process.env.FCAST_TCP_CC ?? 'reno';
+    if (cc !== 'default') await n.exec('sender', ['sysctl', '-w', `net.ipv4.tcp_congestion_control=${cc}`]);
+    const sender = n.spawn('sender', [process.execPath, RUN, 'send', src, '--to', `${n.groupBase}.60:4900`, '--iface', n.sender.ip, '--ttl', '1',
+      '--mode', 'on-demand', '--duration', '90s', '--rate', '40M', '--code-rate', '1/4', ...WEBRC, '--session-file', session, '--json']);
+    await waitFor(() => existsSync(session), 15_000);
+    const lenp = (JSON.parse(readFileSync(session, 'utf8')) as { rate: { params: { LENP_B: number } } }).rate.params.LENP_B;
+    const secs = 60;
+    const sink = n.spawn(0, [process.execPath, '-e', TCP_SINK]);
+    await waitForLine(sink, /listening/);
+    const rx = n.spawn(0, [process.execPath, RUN, 'receive', session, '-o', join(work, 'fair-out'), '--iface', n.receivers[0]!.ip, '--timeout', `${secs}s`, '--json']);
+    const tcp = n.spawn('sender', [process.execPath, '-e', TCP_SOURCE, n.receivers[0]!.ip, String(secs * 1000)]);
+    const [rxr, , sinkr] = await Promise.all([rx.exited, tcp.exited, sink.exited]);
+    await sender.stop(2000);
+    const summary = JSON.parse(rxr.stdout) as WebrcSummary;
+    const tcpBytes = (JSON.parse(sinkr.stdout.trim().split('\n').pop()!) as { bytes: number; ms: number });
+    // Wire rates: WEBRC packets at LENP_B (IP/UDP/ALC) over the receive's own run (its clock starts
+    // once node is up and it joins), TCP payload plus 52 header bytes per 1448 over the connection.
+    const webrcMbit = (summary.webrc.received * lenp * 8) / (summary.elapsedMs / 1000) / 1e6;
+    const tcpMbit = ((tcpBytes.bytes * 1500) / 1448 * 8) / (tcpBytes.ms / 1000) / 1e6;
+    console.log(`TCP (${cc}) fairness over ${secs} s on 20 Mbit/s: WEBRC ${webrcMbit.toFixed(2)} Mbit/s over ${(summary.elapsedMs / 1000).toFixed(1)} s (layers ${summary.webrc.layers}, PSN loss ${(100 * summary.webrc.lossRatio).toFixed(2)}%, ARTT ${summary.webrc.arttMs.toFixed(1)} ms), ` +
+      `TCP ${tcpMbit.toFixed(2)} Mbit/s over ${(tcpBytes.ms / 1000).toFixed(1)} s, ratio ${(webrcMbit / tcpMbit).toFixed(2)}`);
+    expect(summary.status).toBe('timeout');
+    expect(webrcMbit).toBeGreaterThan(tcpMbit / 2);
+    expect(tcpMbit).toBeGreaterThan(webrcMbit / 2);
   }, 150_000);
 });
+
+/** TCP sink: counts bytes of one connection, prints {bytes, ms} when it ends. */
+const TCP_SINK = `
+const net = require('node:net');
+let bytes = 0, start = 0;
+const srv = net.createServer((s) => {
+  start = Date.now();
+  s.on('data', (d) => { bytes += d.length; });
+  s.on('end', () => { console.log(JSON.stringify({ bytes, ms: Date.now() - start })); srv.close(); });
+});
+srv.listen(5201, () => console.log('listening'));
+setTimeout(() => process.exit(1), 120000).unref();`;
+
+/** TCP source: writes as fast as the connection takes for argv[2] ms (argv[1] = sink address). */
+const TCP_SOURCE = `
+const net = require('node:net');
+const [host, ms] = [process.argv[1], Number(process.argv[2])];
+const buf = Buffer.alloc(65536);
+const s = net.connect(5201, host, () => {
+  const end = Date.now() + ms;
+  const pump = () => {
+    while (Date.now() < end) if (!s.write(buf)) { s.once('drain', pump); return; }
+    s.end();
+  };
+  pump();
+});`;
+
+async function waitForLine(p: NetProcess, re: RegExp): Promise<void> {
+  await waitFor(() => re.test(p.output().stdout), 10_000);
+}
