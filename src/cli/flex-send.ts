@@ -20,7 +20,7 @@ import type { SessionDescription } from '../wire/index.js';
 import { parseDuration } from './receive-target.js';
 
 export const flexicastFlags = {
-  flexicast: Flags.string({ description: 'Run the flexicast channel: listen for receivers on QUIC HOST:PORT (port 0 = any) and seal the flow.', dependsOn: ['key'] }),
+  flexicast: Flags.string({ description: 'Run the flexicast channel: listen for receivers on QUIC HOST:PORT (port 0 = any) and seal the flow.' }),
   key: Flags.string({ description: 'Sender identity for --flexicast: a private key file from `fcast keygen`.' }),
   allow: Flags.string({ description: 'Admit this receiver key (ed25519:<base64url>), public key file, or allow-list file (one key per line); repeatable. Without it every key is admitted.', multiple: true }),
   'fc-msg': Flags.boolean({ description: 'Also copy every sealed flow packet to each receiver by unicast UDP (for networks without multicast).' }),
@@ -65,6 +65,13 @@ export function readAllowList(entries: readonly string[]): Set<string> {
     }
   }
   return keys;
+}
+
+/** Without --flexicast, its companion flags mean nothing: say so instead of ignoring them. */
+export function noFlexicast(flags: FlexFlagValues): undefined {
+  const stray = [flags.key === undefined ? undefined : '--key', flags.allow === undefined ? undefined : '--allow', flags['fc-msg'] ? '--fc-msg' : undefined].filter((f) => f !== undefined);
+  if (stray.length > 0) throw new LocalProtocolError('USAGE', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --flexicast HOST:PORT`);
+  return undefined;
 }
 
 /**

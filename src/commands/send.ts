@@ -11,7 +11,7 @@ import type { FecEncodingId } from '../../codecs/types.js';
 import { checkFecSettings, contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
 import { FcastCommand } from '../cli/base.js';
 import { webrcFlags, webrcInput, webrcParams } from '../cli/webrc-flags.js';
-import { flexicastFlags, startFlexicast } from '../cli/flex-send.js';
+import { flexicastFlags, noFlexicast, startFlexicast } from '../cli/flex-send.js';
 import type { FlexSenderStats } from '../net/flex-sender.js';
 import { webrcChannels } from '../carousel/channels.js';
 import { fromSessionParams, toSessionParams, type WebrcParams } from '../rate/index.js';
@@ -157,7 +157,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const webrc = (flags['rate-control'] ?? 'fixed') === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
     let session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
     const core = { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi };
-    const flexicast = flags.flexicast === undefined ? undefined : await startFlexicast(flags, session, core, tree.files.map((f) => f.path), parseRate);
+    const flexicast = flags.flexicast === undefined ? noFlexicast(flags) : await startFlexicast(flags, session, core, tree.files.map((f) => f.path), parseRate);
     if (flexicast !== undefined) session = { ...session, ...flexicast.fields };
 
     if (flags['session-file'] !== undefined) {

@@ -14,6 +14,8 @@ import { CarouselSender, type SenderConfig } from '../../src/carousel/index.js';
 import { checkQuic } from '../../src/cli/doctor-quic.js';
 import { parseFcastUrl } from '../../src/cli/flex-receive.js';
 import { readAllowList } from '../../src/cli/flex-send.js';
+import { resolveTarget } from '../../src/cli/receive-target.js';
+import { encodeSdp } from '../../src/wire/index.js';
 import { flexReceive } from '../../src/net/flex-receiver.js';
 import { FlexSender } from '../../src/net/flex-sender.js';
 import { identityFromPem, publicKeyText } from '../../src/net/quic-identity.js';
@@ -87,6 +89,21 @@ describe('flexicast shells on loopback', () => {
       await flex.close();
     }
   }, 30_000);
+
+  it('a session file naming the endpoint resolves to it, with the sender key to pin', async () => {
+    const k = publicKeyText(identity().publicKey);
+    const file = join(work, 'session.sdp');
+    writeFileSync(file, encodeSdp({
+      version: 1, name: 'nightly', tsi: 9, family: 'IP4', ttl: 1, channels: [{ cn: 0, group: '239.255.61.2', port: 4000 }],
+      fec: [{ codepoint: 0, encodingId: 0, symbolSize: 1400, maxSourceBlockLength: 1000 }], cci: 'webrc-short',
+      rate: { control: 'fixed', bitsPerSecond: 1e8 }, mode: 'push', packetSize: 1448, extensions: ['EXT_FTI'], auth: 'none',
+      flexicast: '127.0.0.1:4433', senderKey: k,
+    }));
+    const t = await resolveTarget(file, undefined);
+    expect(t.flexicast).toEqual({ host: '127.0.0.1', port: 4433, senderKey: k, name: 'nightly' });
+    const u = await resolveTarget(`fcast://127.0.0.1:4433/nightly?key=${k}`, undefined);
+    expect(u).toMatchObject({ from: 'flexicast', channels: [], flexicast: { host: '127.0.0.1', port: 4433, senderKey: k } });
+  });
 
   it('fcast:// URLs and allow-lists', () => {
     const k = publicKeyText(identity().publicKey);
