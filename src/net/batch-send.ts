@@ -5,7 +5,9 @@
 // Why: node:dgram costs about 10 us of CPU per datagram here (a libuv send request, a completion
 // callback and one sendmsg each), half of the sender's per-packet CPU; on 2 cores shared with 8
 // receivers that starved the sender. The native path copies each packet into one staging
-// buffer and sends up to 64 of them per system call.
+// buffer and sends up to 64 of them per system call; runs of equal-size packets to one group go
+// as one UDP GSO message (UDP_SEGMENT), so one skb crosses the stack (and a bridge's fan-out)
+// where 40-odd did; the kernel cuts it into the very same datagrams.
 //
 // When packets leave: a full batch goes at once; a partial batch goes as soon as the send loop
 // yields to the event loop (a setImmediate armed by the first queued packet), that is when the
@@ -38,7 +40,7 @@ export interface MulticastSender {
 interface SendBatchAddon {
   mcastSendOpen4(bind: Uint8Array, iface: Uint8Array, ttl: number, sndbuf: number): number;
   mcastSndbuf(fd: number): number;
-  sendBatch4(fd: number, stage: Uint8Array, meta: Uint32Array, count: number, dests: Uint8Array): number;
+  sendBatch4(fd: number, stage: Uint8Array, meta: Uint32Array, count: number, dests: Uint8Array, gso: boolean): number;
   udpLocalPort(fd: number): number;
   udpClose(fd: number): number;
 }
@@ -75,6 +77,8 @@ const STAGE_BYTES = 1 << 20;
 const MAX_DATAGRAM = 65_507;
 const DEST_ENTRY = 8;
 const EAGAIN_RETRY_MS = 1;
+/** UDP_SEGMENT for runs of equal-size packets (FCAST_SEND_GSO=0 turns it off, for comparisons). */
+const GSO = process.env.FCAST_SEND_GSO !== '0';
 
 class NativeMulticastSender implements MulticastSender {
   readonly sendBufferSize: number;
@@ -169,7 +173,7 @@ class NativeMulticastSender implements MulticastSender {
   /** Hand the queued packets to the kernel; keep (moved to the front) what it had no room for. */
   private flush(): void {
     if (this.count === 0 || this.fd === undefined || this.failure !== undefined) return;
-    const r = this.addon.sendBatch4(this.fd, this.stage, this.meta, this.count, this.dests);
+    const r = this.addon.sendBatch4(this.fd, this.stage, this.meta, this.count, this.dests, GSO);
     if (r < 0) {
       this.failure = errnoError(-r, 'sendmmsg');
       return;
