@@ -26,7 +26,8 @@ const chunk = randomBytes(1 << 20);
 for (let off = 0; off < size; off += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, size - off));
 closeSync(fd);
 
-const sink = spawn(process.execPath, [...process.execArgv, ...sinkArgs()], { stdio: ['pipe', 'pipe', 'inherit'] });
+// Not this process's execArgv: --cpu-prof / --trace-gc are for the sender only.
+const sink = spawn(process.execPath, sinkArgs(), { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: sink.stdout! })[Symbol.asyncIterator]();
 function sinkArgs(): string[] {
   // Run the sink the way this script runs (vite-node puts its CLI in argv[1]).
