@@ -168,12 +168,15 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     const sending = send(src, group, port, [k], ['--rate', '16M', '--cycles', '2', '--unicast-budget', '4M']);
     const cuts: Array<{ cut: number; repair: number }> = [];
     await new Promise((r) => setTimeout(r, 3000));
+    // Times are taken before each nft change: it takes effect somewhere inside the exec, and
+    // a return can be logged before the exec returns. Latencies are therefore upper bounds.
     for (let c = 0; c < 2; c++) {
-      await n.blockMulticast(0, true);
       const cut = Date.now();
+      await n.blockMulticast(0, true);
       await new Promise((r) => setTimeout(r, 4000));
+      const repair = Date.now();
       await n.blockMulticast(0, false);
-      cuts.push({ cut, repair: Date.now() });
+      cuts.push({ cut, repair });
       await new Promise((r) => setTimeout(r, 4000));
     }
     const sent = await sending;
@@ -187,6 +190,8 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
       const back = log.find((e) => e.path === 'multicast' && e.at >= repair);
       return { fallbackMs: fb === undefined ? undefined : fb.at - cut, returnMs: back === undefined ? undefined : back.at - repair, reason: fb?.reason };
     });
+    const t0 = cuts[0]!.cut;
+    console.log(`flexicast flapping: cuts at ${cuts.map((c) => `${c.cut - t0}..${c.repair - t0}`).join(', ')} ms; path log ${log.map((e) => `${e.at - t0} ${e.path} (${e.reason})`).join(', ')}`);
     console.log(`flexicast flapping (D_fb ${DFB_MS} ms, R ${R_MS} ms): ${lat.map((l, i) => `cut ${i + 1}: fallback ${l.fallbackMs} ms (${l.reason}), return ${l.returnMs} ms`).join('; ')}`);
     for (const l of lat) {
       expect(l.fallbackMs).toBeDefined();
