@@ -26,7 +26,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { readCci } from '../carousel/channels.js';
-import { LocalProtocolError, isFcastError } from '../errors.js';
+import { LocalProtocolError, RemoteProtocolError, isFcastError } from '../errors.js';
 import { WebrcReceiver, type LeaveSessionReason, type ReceiverStats, type WebrcParams } from '../rate/index.js';
 
 export interface WebrcChannelAddress {
@@ -102,6 +102,11 @@ export class WebrcGroups {
 
   /** Bind every channel's socket, then join the base channel (the controller's first action). */
   static async open(opts: WebrcGroupsOptions): Promise<WebrcGroups> {
+    // The description must map every CN 0..T (RFC 3738 §3.2.1: the receiver MUST know the mapping).
+    const cns = new Set(opts.channels.map((c) => c.cn));
+    for (let cn = 0; cn <= opts.params.t; cn++) {
+      if (!cns.has(cn)) throw new RemoteProtocolError('SESSION_VALUE', `WEBRC session has T = ${opts.params.t} but no channel ${cn}`);
+    }
     const g = new WebrcGroups(opts);
     try {
       for (const ch of opts.channels) await g.bind(ch);
