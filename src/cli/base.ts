@@ -37,7 +37,7 @@ export abstract class FcastCommand<T> extends Command {
       exit = exitCodeFor(err);
       code = exit === EXIT.IO ? ((err as NodeJS.ErrnoException).code ?? 'IO') : 'INTERNAL';
     }
-    const message = err.message.split('\n')[0] ?? String(err);
+    const message = oneLine(err.message) || String(err);
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ status: exit, error: { code, message } }, null, 2)}\n`);
     } else {
@@ -46,4 +46,16 @@ export abstract class FcastCommand<T> extends Command {
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return this.exit(exit);
   }
+}
+
+/**
+ * oclif's flag errors span several lines ("The following errors occurred:", one line per
+ * problem, "See more help with --help"): keep the problems, joined, so one line says it all.
+ */
+function oneLine(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
+    .filter((l) => l !== '' && !/^The following errors? occurred:?$/i.test(l) && !/^See more help with/i.test(l));
+  return lines.join('; ');
 }
