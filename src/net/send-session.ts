@@ -97,8 +97,12 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
           const ch = byCn.get(cn);
           if (ch === undefined) throw new FcastError('INTERNAL', 'internal', `no channel ${cn}`);
           const bytes = opts.flow === undefined ? o.bytes : opts.flow.wrap(o.bytes);
-          if (webrc === undefined) await paceAsync(bucket, bytes.length + overhead);
-          await udp.send(bytes, ch.group, ch.port);
+          const size = bytes.length + overhead;
+          // Per packet, no promise unless one must wait: the bucket usually has the tokens, and the
+          // native socket queues at once (a promise from send() means back-pressure).
+          if (webrc === undefined && bucket.reserve(performance.now(), size) > 0) await paceAsync(bucket, size);
+          const backPressure = udp.send(bytes, ch.group, ch.port);
+          if (backPressure !== undefined) await backPressure;
           last = performance.now();
           first ??= last;
           wireBytes += bytes.length + overhead;
