@@ -23,6 +23,8 @@ export interface LoopSendOptions {
   /** On-demand: stop after this many ms. */
   readonly durationMs?: number;
   readonly signal?: AbortSignal;
+  /** Updated after every packet, so a test can act on progress rather than on wall time. */
+  readonly progress?: { packets: number };
 }
 
 export function listTree(root: string): string[] {
@@ -107,6 +109,7 @@ export async function loopSend(o: LoopSendOptions): Promise<{ packets: number }>
       }
       await new Promise<void>((resolve) => sock.send(out.bytes, o.port, o.group, () => resolve()));
       packets++;
+      if (o.progress !== undefined) o.progress.packets = packets;
       bits += out.bytes.length * 8;
     }
   } finally {

@@ -128,9 +128,13 @@ describe('loopback multicast end to end', () => {
     const g = group();
     const p = port();
     const out = join(work, 'late-out');
-    const sending = loopSend({ root: src, group: g, port: p, tsi: 99, rate: 40e6, mode: 'push', cycles: 1 });
-    // Starts a second into a ~7 s single cycle (and needs ~2 s to start): the first blocks are gone for good.
-    await settle(1000);
+    const progress = { packets: 0 };
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 99, rate: 40e6, mode: 'push', cycles: 1, progress });
+    // Starts once ~4 of the 18 blocks' source symbols are on the wire (a single ~7 s cycle; the receiver
+    // needs ~2 s more to start): the first blocks are gone for good. Waiting on packets, not on the clock,
+    // keeps this true on a loaded machine where the sender itself starts late.
+    for (let i = 0; i < 600 && progress.packets < 4000; i++) await settle(50);
+    expect(progress.packets).toBeGreaterThanOrEqual(4000);
     const rx = startReceiver(out, g, p, 60_000);
     await sending;
     const r = await rx.done;
