@@ -310,7 +310,7 @@ export class CarouselSender {
   private fillPipeline(): BlockRead | undefined {
     while (this.pipeline.length + this.active.length < this.window + this.prefetch && this.nextObject < this.objects.length) {
       // The repair pass starts once the source pass is off the air (a barrier, not a blend).
-      if (this.pass === 'repair' && this.pipeline.length + this.active.length > 0 && this.pipeline.concat(this.active).some((j) => j.pass === 'source')) break;
+      if (this.pass === 'repair' && this.sourcePassOnAir()) break;
       const index = this.nextObject;
       const obj = this.objects[index]!;
       const sbn = this.nextSbn;
@@ -336,6 +336,13 @@ export class CarouselSender {
       return { kind: 'read', id: job.id, key: job.obj.key!, fileOffset: job.block.offset + headerPart - dataStart, target: job.buf.subarray(headerPart) };
     }
     return undefined;
+  }
+
+  /** A source-pass job is still queued or on the air. Runs on every poll while the barrier holds, so no arrays or closures. */
+  private sourcePassOnAir(): boolean {
+    for (let i = 0; i < this.pipeline.length; i++) if (this.pipeline[i]!.pass === 'source') return true;
+    for (let i = 0; i < this.active.length; i++) if (this.active[i]!.pass === 'source') return true;
+    return false;
   }
 
   /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
