@@ -12,7 +12,7 @@
 // Figures are printed (console.log) so a run documents itself; nothing is hard-coded.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
@@ -148,7 +148,9 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       await new Promise((r) => setTimeout(r, 1000 - ((Date.now() - t0) % 1000)));
     }
     const results = await Promise.all(rx.map((p) => p.exited));
-    await sender.stop(2000);
+    const sent = await sender.stop(2000);
+    const achieved = (JSON.parse(sent.stdout || '{}') as { achievedBitsPerSecond?: number }).achievedBitsPerSecond;
+    console.log(`sender: ${achieved === undefined ? '?' : (achieved / 1e6).toFixed(1)} Mbit/s achieved of 80 (load average ${loadavg()[0]!.toFixed(1)})`);
     const want = sha(join(src, 'image.bin'));
     const summaries = results.map((r, i) => {
       expect(r.code, `receiver ${i}: ${r.stderr.slice(-1500)}`).toBe(0);
