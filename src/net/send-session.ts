@@ -93,7 +93,7 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
       if (o.kind === 'done') break;
       switch (o.kind) {
         case 'transmit': {
-          const cn = webrc === undefined ? o.channel : await webrc.place(o.bytes);
+          const cn = webrc === undefined ? o.channel : (webrc.placeNow(o.bytes) ?? (await webrc.place(o.bytes)));
           const ch = byCn.get(cn);
           if (ch === undefined) throw new FcastError('INTERNAL', 'internal', `no channel ${cn}`);
           const bytes = opts.flow === undefined ? o.bytes : opts.flow.wrap(o.bytes);

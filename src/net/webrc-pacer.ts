@@ -24,6 +24,13 @@ export class WebrcPacer {
     this.bucket = new TokenBucket({ bitsPerSecond: CATCH_UP * params.srBps }, startMs);
   }
 
+  /** Without waiting: the channel of the next slot when it is due and the catch-up bucket allows it (CCI stamped), else undefined. */
+  placeNow(datagram: Uint8Array): number | undefined {
+    const now = performance.now();
+    if (this.slots.due() > now || this.bucket.reserve(now, this.slots.params.packetLength) > 0) return undefined;
+    return this.slots.place(now, datagram)!.cn;
+  }
+
   /** Wait for the next packet slot, stamp its CCI into `datagram`, return its channel number. */
   async place(datagram: Uint8Array): Promise<number> {
     for (;;) {
