@@ -38,6 +38,11 @@ namespace {
 constexpr unsigned kMaxBatch = 64;
 constexpr size_t kDestEntry = 8;
 constexpr size_t kMaxDatagram = 65507;
+// Segments per GSO message. A filter or queue that drops a GSO buffer before it is cut (a netdev
+// ingress rule, a full qdisc on a veth or bridge) drops every segment at once; 16 keeps such a
+// burst at about one packet per block of the carousel's 16-block window, and still divides the
+// per-buffer cost of the stack by 16.
+constexpr unsigned kMaxGsoSegments = 16;
 
 bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
@@ -166,9 +171,10 @@ Napi::Value SendBatch4(const Napi::CallbackInfo& info) {
   for (unsigned i = 0; i < n;) {
     const uint32_t off = meta[3 * i], len = meta[3 * i + 1], dest = meta[3 * i + 2];
     unsigned j = i + 1;
-    // Extend the run: same size, same destination, next in the stage, within one 64 KiB datagram.
+    // Extend the run: same size, same destination, next in the stage, within one 64 KiB datagram
+    // and kMaxGsoSegments.
     if (gso && len > 0) {
-      while (j < n && meta[3 * j + 1] == len && meta[3 * j + 2] == dest && meta[3 * j] == meta[3 * (j - 1)] + len &&
+      while (j < n && j - i < kMaxGsoSegments && meta[3 * j + 1] == len && meta[3 * j + 2] == dest && meta[3 * j] == meta[3 * (j - 1)] + len &&
              static_cast<size_t>(j - i + 1) * len <= kMaxDatagram) {
         j++;
       }
