@@ -110,6 +110,18 @@ describe('batched multicast send', () => {
     await roundTrip(mod, 300);
   });
 
+  it('binds the given source; a source that is not local is an errno error (exit 6), on either path', async () => {
+    for (const path of ['native', 'dgram']) {
+      if (path === 'dgram') process.env.FCAST_SEND_PATH = 'dgram';
+      const mod = await import('../../src/net/batch-send.js');
+      const udp = await mod.openMulticastSender({ family: 4, ttl: 0, iface: '127.0.0.1', source: '127.0.0.1' });
+      expect(udp.address().address).toBe('127.0.0.1');
+      await udp.close();
+      // 192.0.2.1 (TEST-NET-1) is on no interface here: bind fails before anything is sent.
+      await expect(mod.openMulticastSender({ family: 4, ttl: 0, source: '192.0.2.1' })).rejects.toMatchObject({ code: 'EADDRNOTAVAIL' });
+    }
+  });
+
   it('refuses a bad TTL and a source of the wrong family, on either path', async () => {
     const mod = await import('../../src/net/batch-send.js');
     await expect(mod.openMulticastSender({ family: 4, ttl: 256 })).rejects.toMatchObject({ code: 'USAGE' });
