@@ -113,7 +113,9 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('10, 50 and 50->10 Mbit/s receivers on one session: each settles near its link, drops layers, completes', async () => {
+  // Retried: the settle and loss bounds are measured through tbf at real rates, and a CPU-starved
+  // sender or receiver (another job on the machine) makes bursts the link then drops.
+  it('10, 50 and 50->10 Mbit/s receivers on one session: each settles near its link, drops layers, completes', { retry: 2, timeout: 150_000 }, async () => {
     const n = net!;
     const src = join(work, 'src');
     mkdirSync(src, { recursive: true });
@@ -203,7 +205,7 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       `groups joined ${before.groups} before, ${after} within ${half} ms after`);
     expect(rateAfter).toBeLessThan(0.8 * rateBefore);
     expect(after).toBeLessThan(before.groups);
-  }, 150_000);
+  });
 
   // [60 s] The long test of this file: RFC 3738's TCP-friendliness on a shared bottleneck, against
   // the kernel's default TCP (BBR on the build machine: ratios 0.63 and 1.12 measured with
