@@ -121,6 +121,9 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     mkdirSync(src, { recursive: true });
     writeRandomFile(join(src, 'image.bin'), 48_000_000);
     const session = join(work, 'session.json');
+    // A retried attempt starts clean: no session file or received state from the last one.
+    rmSync(session, { force: true });
+    for (const r of n.receivers) rmSync(join(work, `out${r.index}`), { recursive: true, force: true });
     const links = [10, 50, 50];
     for (const [i, mbit] of links.entries()) await n.setRate(i, mbit);
     const t0 = Date.now();
