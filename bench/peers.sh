@@ -18,7 +18,7 @@
 #
 # Environment:
 #   FCAST_CLI         fcast entry point (default: this repository's bin/run.js; `npm run build` first)
-#   FCAST_SEND_FLAGS  extra `fcast send` flags (default "--rate 400M --cycles 1")
+#   FCAST_SEND_FLAGS  extra `fcast send` flags (default "--rate 400M --cycles 1 --n1 5")
 #   FCAST_RECV_FLAGS  extra `fcast receive` flags (default "--timeout 100s")
 #   HARNESS           the harness directory (default ../shared/bench beside this repository)
 #   RESULTS           CSV the harness appends to (default ./bench-results.csv)
@@ -50,10 +50,13 @@ shift $((OPTIND - 1))
 # fcast: a push session of one cycle. Every receiver is there from the start, so the first
 # cycle sends all source symbols before any repair: a receiver without loss is done after the
 # source pass; a lossy one takes what it misses from the repair pass (code rate 2/3 by default:
-# room for ~30% loss, no feedback). "Done" is the verified file appearing under its final name
-# (fcast renames it into place only after the SHA-256 check), as for uftp and NORM.
+# room for ~30% loss, no feedback). N1 = 5 because with the default 3 the code's short
+# codewords (two source and two staircase repair symbols) are sometimes all lost at 10% loss,
+# and one cycle then leaves a block undecodable (bench/multicast-peers.md). "Done" is the
+# verified file appearing under its final name (fcast renames it into place only after the
+# SHA-256 check), as for uftp and NORM.
 CLI="${FCAST_CLI:-$REPO/bin/run.js}"
-export OURS_SEND="node $CLI send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 400M --cycles 1}"
+export OURS_SEND="node $CLI send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 400M --cycles 1 --n1 5}"
 export OURS_RECV="node $CLI receive {group}:{port} --iface {ip} -o {outdir} ${FCAST_RECV_FLAGS:---timeout 100s}"
 export OURS_DONE="${OURS_DONE:-file}"
 
