@@ -27,7 +27,7 @@ const DEFAULTS = {
   symbolSize: 1400,
   blockLength: 1000,
   codeRate: '2/3',
-  n1: 3,
+  n1: 5,
   rate: '100M',
   ttl: 1,
   cycles: 2,

@@ -39,7 +39,8 @@ describe('WEBRC over loopback', () => {
   it('send --rate-control webrc -> receive: layers joined, file intact, CN mismatches dropped', async () => {
     const src = join(work, 'src');
     mkdirSync(src, { recursive: true });
-    writeFileSync(join(src, 'a.bin'), randomBytes(2_000_000));
+    // Large enough that the receive is still running when the forged datagrams come (3 s in).
+    writeFileSync(join(src, 'a.bin'), randomBytes(16_000_000));
     const session = join(work, 'session.json');
     const group = `239.255.${1 + Math.floor(Math.random() * 200)}.10`;
     const port = 20000 + Math.floor(Math.random() * 30000);
