@@ -103,7 +103,7 @@ export default class Demo extends FcastCommand<DemoResult> {
     void receiving.finally(() => stopSender.abort());
     const encodingId = flags.fec === 'nocode' ? 0 : 3;
     const sent: SendRunResult = await sendSession({
-      core: { tsi, files, fec: { encodingId, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: encodingId === 3 ? 2 / 3 : 1, n1m3: 0 }, schemes: schemeFor, mode: 'push', cycles: 2, seed: tsi },
+      core: { tsi, files, fec: { encodingId, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: encodingId === 3 ? 2 / 3 : 1, n1m3: 2 }, schemes: schemeFor, mode: 'push', cycles: 2, seed: tsi },
       paths: tree.files.map((f) => f.path),
       channels: [{ cn: 0, group, port }],
       family: 4,
