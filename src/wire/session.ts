@@ -145,6 +145,8 @@ function bad(detail: string): never {
 
 function checkInt(v: unknown, what: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) bad(`${what} is not an integer`);
+  // JSON allows "-0": an integer to Number.isInteger, yet it would not round-trip through SDP.
+  if (Object.is(v, -0)) bad(`${what} is -0`);
   if (v < min || v > max) bad(`${what} ${v} outside ${min}..${max}`);
   return v;
 }
@@ -262,7 +264,7 @@ function validateRate(input: unknown): SessionRate {
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`rate parameter ${k} is not a number`);
     params[k] = v;
   }
-  return { control: r.control, bitsPerSecond, params };
+  return Object.keys(params).length === 0 ? { control: r.control, bitsPerSecond } : { control: r.control, bitsPerSecond, params };
 }
 
 // ---------------------------------------------------------------- JSON
@@ -563,7 +565,8 @@ function parseRate(arg: string, i: number): SessionRate {
     if (!/^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?$/i.test(v)) fail(`line ${i + 1}: rate parameter ${k} is not a number`);
     params[k] = Number(v);
   }
-  return { control, bitsPerSecond, params };
+  // No parameters and an empty list are the same description: one form, so both encodings round-trip.
+  return Object.keys(params).length === 0 ? { control, bitsPerSecond } : { control, bitsPerSecond, params };
 }
 
 function fecFromSdp(cp: number, s: SessionLevel): Record<string, unknown> {
