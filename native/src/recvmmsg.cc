@@ -16,6 +16,7 @@
 //     its IPv4 source address (network order as a big-endian u32) in meta[2i+1]. 0 when none is
 //     waiting (non-blocking socket).
 //   mcastRcvbuf(fd) -> the SO_RCVBUF the kernel granted | -errno
+#include "napi_args.h"
 #include "recvmmsg.h"
 
 #include <cerrno>
@@ -30,36 +31,11 @@
 
 namespace {
 
+using namespace fcast::napi_args;
+
 constexpr unsigned kMaxBatch = 64;
 
-bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
-  *data = u.Data();
-  *len = u.ByteLength();
-  return true;
-}
-
-bool IntOf(const Napi::Value& v, int64_t* out) {
-  if (!v.IsNumber()) return false;
-  *out = v.As<Napi::Number>().Int64Value();
-  return true;
-}
-
-Napi::Value Num(Napi::Env env, int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
-
-Napi::Value BadCall(Napi::Env env, const char* what) {
-  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
 #ifdef __linux__
-
-int Fail(int fd) {
-  int err = errno;
-  close(fd);
-  return -err;
-}
 
 Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

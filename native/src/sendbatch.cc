@@ -19,6 +19,7 @@
 //     later. Another error with nothing sent yet is returned as -errno (with some sent, the
 //     count; the next call meets the error again). gso: cut runs with UDP_SEGMENT (below).
 // On other systems every call returns -ENOSYS.
+#include "napi_args.h"
 #include "sendbatch.h"
 
 #include <atomic>
@@ -35,6 +36,8 @@
 
 namespace {
 
+using namespace fcast::napi_args;
+
 constexpr unsigned kMaxBatch = 64;
 constexpr size_t kDestEntry = 8;
 constexpr size_t kMaxDatagram = 65507;
@@ -44,34 +47,7 @@ constexpr size_t kMaxDatagram = 65507;
 // per-buffer cost of the stack by 16.
 constexpr unsigned kMaxGsoSegments = 16;
 
-bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
-  *data = u.Data();
-  *len = u.ByteLength();
-  return true;
-}
-
-bool IntOf(const Napi::Value& v, int64_t* out) {
-  if (!v.IsNumber()) return false;
-  *out = v.As<Napi::Number>().Int64Value();
-  return true;
-}
-
-Napi::Value Num(Napi::Env env, int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
-
-Napi::Value BadCall(Napi::Env env, const char* what) {
-  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
 #ifdef __linux__
-
-int Fail(int fd) {
-  int err = errno;
-  close(fd);
-  return -err;
-}
 
 Napi::Value McastSendOpen4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -15,6 +15,7 @@
 //     bytes (IPv4 in the first 4). Sends stop early (returning the count so far) when the socket
 //     buffer is full (non-blocking socket): the flow tolerates loss, the caller counts it.
 // On other systems every call returns -ENOSYS.
+#include "napi_args.h"
 #include "sendmmsg.h"
 
 #include <cerrno>
@@ -30,29 +31,10 @@
 
 namespace {
 
+using namespace fcast::napi_args;
+
 constexpr size_t kAddrEntry = 20;
 constexpr unsigned kBatch = 1024;  // UIO_MAXIOV: the kernel's cap on messages per sendmmsg call
-
-bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
-  *data = u.Data();
-  *len = u.ByteLength();
-  return true;
-}
-
-bool IntOf(const Napi::Value& v, int64_t* out) {
-  if (!v.IsNumber()) return false;
-  *out = v.As<Napi::Number>().Int64Value();
-  return true;
-}
-
-Napi::Value Num(Napi::Env env, int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
-
-Napi::Value BadCall(Napi::Env env, const char* what) {
-  Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 #ifdef __linux__
 
