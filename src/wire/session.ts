@@ -471,6 +471,21 @@ function parseConnection(value: string, media: MediaSection, s: SessionLevel, i:
   if (ttl !== undefined) media.ttl = dec(ttl, 'c= ttl');
 }
 
+/** Session-level attributes that appear once and set one field (unknown ones are ignored, RFC 4566 §5.13). */
+const SESSION_ATTRIBUTES: ReadonlyMap<string, (s: SessionLevel, arg: string, i: number) => void> = new Map([
+  ['fcast-session', (s, arg) => void (s.name = arg)],
+  ['fcast-tsi', (s, arg) => void (s.tsi = dec(arg, 'fcast-tsi'))],
+  ['fcast-mode', (s, arg) => void (s.mode = arg)],
+  ['fcast-cci', (s, arg) => void (s.cci = arg)],
+  ['fcast-packet', (s, arg) => void (s.packetSize = dec(arg, 'fcast-packet'))],
+  ['fcast-ttl', (s, arg) => void (s.ttl = dec(arg, 'fcast-ttl'))],
+  ['fcast-auth', (s, arg) => void (s.auth = arg)],
+  ['fcast-flexicast', (s, arg) => void (s.flexicast = arg)],
+  ['fcast-sender-key', (s, arg) => void (s.senderKey = arg)],
+  ['fcast-ext', (s, arg) => void (s.extensions = arg === '' ? [] : arg.split(','))],
+  ['fcast-rate', (s, arg, i) => void (s.rate = parseRate(arg, i))],
+]);
+
 function parseAttribute(value: string, media: MediaSection | undefined, s: SessionLevel, seen: Set<string>, i: number): void {
   const colon = value.indexOf(':');
   const name = colon < 0 ? value : value.slice(0, colon);
@@ -487,51 +502,13 @@ function parseAttribute(value: string, media: MediaSection | undefined, s: Sessi
     }
     return;
   }
+  const setter = SESSION_ATTRIBUTES.get(name);
+  if (setter !== undefined) {
+    once(seen, name, i);
+    setter(s, arg, i);
+    return;
+  }
   switch (name) {
-    case 'fcast-session':
-      once(seen, name, i);
-      s.name = arg;
-      return;
-    case 'fcast-tsi':
-      once(seen, name, i);
-      s.tsi = dec(arg, 'fcast-tsi');
-      return;
-    case 'fcast-mode':
-      once(seen, name, i);
-      s.mode = arg;
-      return;
-    case 'fcast-cci':
-      once(seen, name, i);
-      s.cci = arg;
-      return;
-    case 'fcast-packet':
-      once(seen, name, i);
-      s.packetSize = dec(arg, 'fcast-packet');
-      return;
-    case 'fcast-ttl':
-      once(seen, name, i);
-      s.ttl = dec(arg, 'fcast-ttl');
-      return;
-    case 'fcast-auth':
-      once(seen, name, i);
-      s.auth = arg;
-      return;
-    case 'fcast-flexicast':
-      once(seen, name, i);
-      s.flexicast = arg;
-      return;
-    case 'fcast-sender-key':
-      once(seen, name, i);
-      s.senderKey = arg;
-      return;
-    case 'fcast-ext':
-      once(seen, name, i);
-      s.extensions = arg === '' ? [] : arg.split(',');
-      return;
-    case 'fcast-rate':
-      once(seen, name, i);
-      s.rate = parseRate(arg, i);
-      return;
     case 'FEC-declaration': {
       const m = /^([0-9]{1,3}) encoding-id=([0-9]{1,3})$/.exec(arg);
       if (m === null) fail(`line ${i + 1}: bad FEC-declaration`);
