@@ -3,16 +3,10 @@
 // written when decoded; exit 3 and nothing written otherwise.
 import { Flags } from '@oclif/core';
 import { FcastCommand } from '../../cli/base.js';
-import { codeFlags, fecCode, planOf, readInput, schemeOf, writeAtomic } from '../../cli/fec.js';
+import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf, writeAtomic } from '../../cli/fec.js';
 import { LocalProtocolError, RemoteProtocolError } from '../../errors.js';
 
-export interface FecDecodeResult {
-  readonly scheme: string;
-  readonly k: number;
-  readonly n: number;
-  readonly n1: number;
-  readonly seed: number;
-  readonly symbolSize: number;
+export interface FecDecodeResult extends FecCode {
   /** Distinct ESIs given to the decoder. */
   readonly received: number;
   readonly iterativeOnly: boolean;

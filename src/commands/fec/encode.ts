@@ -2,16 +2,10 @@
 // How interoperability with other RFC 5170 implementations is checked, byte for byte.
 import { Flags } from '@oclif/core';
 import { FcastCommand } from '../../cli/base.js';
-import { codeFlags, fecCode, planOf, readInput, schemeOf, writeAtomic } from '../../cli/fec.js';
+import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf, writeAtomic } from '../../cli/fec.js';
 import { LocalProtocolError } from '../../errors.js';
 
-export interface FecEncodeResult {
-  readonly scheme: string;
-  readonly k: number;
-  readonly n: number;
-  readonly n1: number;
-  readonly seed: number;
-  readonly symbolSize: number;
+export interface FecEncodeResult extends FecCode {
   readonly repairSymbols: number;
   /** Absolute path of the repair file, or null for No-Code (nothing to write). */
   readonly out: string | null;
