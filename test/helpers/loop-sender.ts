@@ -3,7 +3,7 @@
 // tests need; `fcast send` is the product's sender shell.
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import { openSync, readSync, closeSync, statSync, readdirSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { FEC_SCHEMES } from '../../src/assembly/index.js';
 import { CarouselSender, type SenderConfig } from '../../src/carousel/sender.js';
@@ -25,6 +25,17 @@ export interface LoopSendOptions {
   readonly signal?: AbortSignal;
   /** Updated after every packet, so a test can act on progress rather than on wall time. */
   readonly progress?: { packets: number };
+}
+
+/** SHA-256 of every file under root by relative path; a receiver's state folder (.fcast*) is not content. */
+export function treeDigests(root: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const f of listTree(root)) {
+    const rel = relative(root, f);
+    if (rel.startsWith('.fcast')) continue;
+    m.set(rel, createHash('sha256').update(readFileSync(f)).digest('hex'));
+  }
+  return m;
 }
 
 export function listTree(root: string): string[] {

@@ -2,12 +2,12 @@
 // a real UDP socket; receivers are child processes running the receive loop (sockets, spool,
 // verifying writer). Checks every file byte for byte, and resume after kill -9.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listTree, loopSend } from '../helpers/loop-sender.js';
+import { loopSend, treeDigests } from '../helpers/loop-sender.js';
 
 const CHILD = join(import.meta.dirname, '../helpers/recv-child.ts');
 const VITE_NODE = join(import.meta.dirname, '../../node_modules/.bin/vite-node');
@@ -67,15 +67,6 @@ function writeRandomFile(path: string, size: number): void {
   closeSync(fd);
 }
 
-function digestTree(root: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of listTree(root)) {
-    if (relative(root, f).startsWith('.fcast')) continue;
-    m.set(relative(root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-  }
-  return m;
-}
-
 const E = 1400;
 
 /** The state files of the one file object (TOI 2; TOI 1 is the CID). */
@@ -110,10 +101,10 @@ describe('loopback multicast end to end', () => {
     const results = await Promise.all(rx.map((r) => r.done));
     stop.abort();
     const sent = await sending;
-    const want = digestTree(src);
+    const want = treeDigests(src);
     for (const [i, r] of results.entries()) {
       expect(r?.status, `receiver ${i}`).toBe('complete');
-      expect(digestTree(outs[i]!)).toEqual(want);
+      expect(treeDigests(outs[i]!)).toEqual(want);
       expect(existsSync(join(outs[i]!, '.fcast'))).toBe(false);
       expect(r!.rss).toBeLessThan(300 << 20);
     }
@@ -195,6 +186,6 @@ describe('loopback multicast end to end', () => {
     // until block 0, which holds the FCAST header, is decoded; that costs disk, not network.)
     const kRemaining = big.k * (1 - atKill.doneBlocks / big.blocks);
     expect(fresh).toBeLessThan(1.1 * kRemaining - 0.5 * big.restored);
-    expect(digestTree(out)).toEqual(digestTree(src));
+    expect(treeDigests(out)).toEqual(treeDigests(src));
   }, 150_000);
 });

@@ -3,23 +3,17 @@
 // ingress (nftables `numgen random mod 10000 < 1000 drop`). Everyone must finish with every file
 // byte for byte; the lossy receiver has no feedback channel at all (FEC and the carousel only).
 // Root only (skipped with the reason otherwise); bounded; the network is torn down even on failure.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
-import { listTree } from '../helpers/loop-sender.js';
+import { treeDigests } from '../helpers/loop-sender.js';
 import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
-
-function digests(root: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of listTree(root)) m.set(relative(root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-  return m;
-}
 
 describe.skipIf(skip !== undefined)(`fcast send/receive across network namespaces${skip !== undefined ? ` (skipped: ${skip})` : ''}`, () => {
   let net: TestNet | undefined;
@@ -53,13 +47,13 @@ describe.skipIf(skip !== undefined)(`fcast send/receive across network namespace
     const sent = await n.exec('sender', [process.execPath, RUN, 'send', join(src, 'pkgs'), '--to', `${group}:4700`, '--iface', n.sender.ip, '--ttl', '1', '--rate', '150M', '--cycles', '3', '--json'], { timeoutMs: 110_000 });
     expect(sent.code, sent.stderr).toBe(0);
     const results = await Promise.all(rx.map((p) => p.exited));
-    const want = digests(src);
+    const want = treeDigests(src);
     for (const [i, r] of results.entries()) {
       expect(r.code, `receiver ${i}: ${r.stderr.slice(-1000)}`).toBe(0);
       const summary = JSON.parse(r.stdout) as { status: string; missing: unknown[]; packets: number };
       expect(summary.status).toBe('complete');
       expect(summary.missing).toEqual([]);
-      expect(digests(outs[i]!)).toEqual(want);
+      expect(treeDigests(outs[i]!)).toEqual(want);
     }
     // The loss rule really dropped packets on receiver 2 (about 10% of what reached it).
     const dropped = await n.droppedPackets(2);

@@ -2,24 +2,18 @@
 // has no MULTICAST flag, so IPv6 cannot loop back there): the sender binds --source, the session
 // file says IP6 with a=source-filter, and `fcast receive` joins (source, group) and gets every
 // file byte for byte. Root only (skipped with the reason otherwise); bounded; torn down always.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSdp } from '../../src/wire/index.js';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
-import { listTree } from '../helpers/loop-sender.js';
+import { treeDigests } from '../helpers/loop-sender.js';
 import { TestNet, netnsUnavailable } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
-
-function digests(root: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of listTree(root)) m.set(relative(root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-  return m;
-}
 
 describe.skipIf(skip !== undefined)(`fcast send over IPv6 SSM${skip !== undefined ? ` (skipped: ${skip})` : ''}`, () => {
   let net: TestNet | undefined;
@@ -53,7 +47,7 @@ describe.skipIf(skip !== undefined)(`fcast send over IPv6 SSM${skip !== undefine
     const r = await rx.exited;
     expect(r.code, r.stderr.slice(-1000)).toBe(0);
     expect((JSON.parse(r.stdout) as { status: string }).status).toBe('complete');
-    expect(digests(out)).toEqual(digests(src));
+    expect(treeDigests(out)).toEqual(treeDigests(src));
     const desc = parseSdp(readFileSync(sdpFile, 'utf8'));
     expect(desc.family).toBe('IP6');
     expect(desc.source).toBe(source);
