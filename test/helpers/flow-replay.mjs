@@ -1,33 +1,46 @@
 #!/usr/bin/env node
 // An attacker on the group, for the flexicast security test (runs inside a TestNet namespace):
-// joins GROUP:PORT on IFACE_ADDR, captures the first CAPTURE sealed flow packets, sends each back
-// to the group REPLAYS times (replays), then FORGED packets that look like flow packets of a
-// captured epoch with a fresh sequence number and random ciphertext (forgeries), DELAY ms after
-// the capture (so receivers that join late are listening). Prints
-// {"captured":n,"replayed":n,"forged":n,"errors":n}. Exits after at most 10 s.
-//   flow-replay.mjs GROUP PORT IFACE_ADDR [CAPTURE=50] [REPLAYS=2] [FORGED=50] [DELAY=1500]
+// joins GROUP:PORT on IFACE_ADDR, captures the first CAPTURE sealed flow packets, then, when a
+// line arrives on stdin (the test writes one once the receivers under attack have joined the
+// group), sends each captured packet back to the group REPLAYS times (replays), then FORGED
+// packets that look like flow packets of a captured epoch with a fresh sequence number and random
+// ciphertext (forgeries).
+// The trigger comes from the test, not from a delay after the capture: the flow starts as soon as
+// the sender runs, while receivers join only after their QUIC handshake and KEY, so on a loaded
+// machine a delayed attack could land before they were listening (it did: 0 drops counted).
+// Prints {"captured":n,"replayed":n,"forged":n,"errors":n,"at":{...}} with Unix-ms times of the
+// first capture, the trigger and the end. Gives up after DEADLINE ms.
+//   flow-replay.mjs GROUP PORT IFACE_ADDR [CAPTURE=50] [REPLAYS=2] [FORGED=50] [DEADLINE=60000]
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 
-const [group, port, iface, capture = '50', replays = '2', forged = '50', delay = '1500'] = process.argv.slice(2);
+const [group, port, iface, capture = '50', replays = '2', forged = '50', deadline = '60000'] = process.argv.slice(2);
 const want = Number(capture);
 const rx = dgram.createSocket({ type: 'udp4', reuseAddr: true });
 const tx = dgram.createSocket('udp4');
 const got = [];
+const at = {};
+let triggered = false;
 const done = (out) => {
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...out, at })}\n`);
   process.exit(0);
 };
-setTimeout(() => done({ captured: got.length, replayed: 0, forged: 0 }), 10_000);
+setTimeout(() => done({ captured: got.length, replayed: 0, forged: 0, errors: 0 }), Number(deadline));
 rx.on('message', (m) => {
   if (got.length >= want || m[0] !== 0xf1) return;
+  if (got.length === 0) at.firstCapture = Date.now();
   got.push(Buffer.from(m));
-  if (got.length === want) setTimeout(() => void attack(), Number(delay));
+  if (got.length === want && triggered) void attack();
 });
 rx.bind(Number(port), () => rx.addMembership(group, iface));
 tx.bind(0, iface, () => {
   tx.setMulticastInterface(iface);
   tx.setMulticastTTL(1);
+});
+process.stdin.once('data', () => {
+  at.trigger = Date.now();
+  triggered = true;
+  if (got.length === want) void attack();
 });
 let errors = 0;
 const send = (b) => new Promise((r) => tx.send(b, Number(port), group, (e) => { if (e) { errors++; process.stderr.write(`${e.message}\n`); } r(); }));
@@ -41,5 +54,6 @@ async function attack() {
     randomBytes(p.length - 11).copy(p, 11);
     await send(p);
   }
+  at.end = Date.now();
   done({ captured: got.length, replayed, forged: n, errors });
 }
