@@ -46,7 +46,11 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
   // colEntries[j*n1 + h]: the h-th row placed in source column j (exactly N1 per column).
   const colEntries = new Int32Array(total);
   const u = new Int32Array(total);
-  for (let h = total - 1; h >= 0; h--) u[h] = h % rows;
+  // u[h] = h mod rows, counted rather than divided.
+  for (let h = 0, r = 0; h < total; h++) {
+    u[h] = r;
+    if (++r === rows) r = 0;
+  }
 
   let t = 0;
   let fallbackPlacements = 0;
@@ -74,7 +78,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
     }
   }
 
-  // Row lists with room for the (at most two) fix-up entries per row.
+  // Row lists with room for the (at most two) fix-up entries per row. Columns go in ascending
+  // order, so every list is sorted already; only a fixed-up row may need its two entries swapped.
   const degree = new Int32Array(rows);
   for (let x = 0; x < total; x++) degree[colEntries[x]!]!++;
   const cap = new Int32Array(rows + 1);
@@ -104,21 +109,25 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       do {
         c = prng.rand(k);
       } while (c === existing);
-      rowBuf[cap[r]! + 1] = c;
+      const at = cap[r]!;
+      if (c < existing) {
+        rowBuf[at] = c;
+        rowBuf[at + 1] = existing;
+      } else {
+        rowBuf[at + 1] = c;
+      }
       fill[r] = 2;
       rowfixAdded++;
     }
   }
 
-  // Compress: rows ascending by column, then the transposed (column) view.
+  // Compress: rows (ascending by column), then the transposed (column) view.
   const rowStart = new Int32Array(rows + 1);
   for (let r = 0; r < rows; r++) rowStart[r + 1] = rowStart[r]! + fill[r]!;
   const nnz = rowStart[rows]!;
   const rowCols = new Int32Array(nnz);
-  for (let r = 0; r < rows; r++) {
-    const part = rowBuf.subarray(cap[r]!, cap[r]! + fill[r]!);
-    part.sort();
-    rowCols.set(part, rowStart[r]!);
+  for (let r = 0, x = 0; r < rows; r++) {
+    for (let y = cap[r]!, end = y + fill[r]!; y < end; y++) rowCols[x++] = rowBuf[y]!;
   }
   const colStart = new Int32Array(k + 1);
   for (let x = 0; x < nnz; x++) colStart[rowCols[x]! + 1]!++;
@@ -145,8 +154,11 @@ function inColumn(colEntries: Int32Array, base: number, placed: number, row: num
 const CACHE_SIZE = 4;
 const cache: LdpcMatrix[] = [];
 
-/** buildMatrix with a small most-recently-used cache (matrices are immutable). */
-export function matrixFor(k: number, n: number, n1: number, seed: number): LdpcMatrix {
+/**
+ * buildMatrix with a small most-recently-used cache (matrices are immutable, and both builders
+ * give the same entries). `native: false` builds in TypeScript: nothing native runs on that path.
+ */
+export function matrixFor(k: number, n: number, n1: number, seed: number, native?: boolean): LdpcMatrix {
   for (let i = 0; i < cache.length; i++) {
     const m = cache[i]!;
     if (m.k === k && m.n === n && m.n1 === n1 && m.seed === seed) {
@@ -157,8 +169,8 @@ export function matrixFor(k: number, n: number, n1: number, seed: number): LdpcM
       return m;
     }
   }
-  // The native port gives the same entries (native-matrix.ts), about 10x faster.
-  const m = (n > k ? nativeMatrixBuilder() : undefined)?.(k, n, n1, seed) ?? buildMatrix(k, n, n1, seed);
+  // The native port gives the same entries (native-matrix.ts), several times faster.
+  const m = (n > k && native !== false ? nativeMatrixBuilder() : undefined)?.(k, n, n1, seed) ?? buildMatrix(k, n, n1, seed);
   cache.unshift(m);
   if (cache.length > CACHE_SIZE) cache.pop();
   return m;

@@ -69,9 +69,9 @@ function blockOf(plan: BlockPlan, sbn: number): SourceBlock {
   return block;
 }
 
-function matrixOf(plan: BlockPlan, block: SourceBlock): LdpcMatrix {
+function matrixOf(plan: BlockPlan, block: SourceBlock, native: boolean | undefined): LdpcMatrix {
   const p = ldpcParams(plan.oti);
-  return matrixFor(block.k, block.n, p.n1, p.seed);
+  return matrixFor(block.k, block.n, p.n1, p.seed, native);
 }
 
 export const ldpcStaircase: FecScheme = {
@@ -89,14 +89,14 @@ export const ldpcStaircase: FecScheme = {
     if (source.length !== block.length) {
       throw new LocalProtocolError('FEC_SYMBOL_SIZE', `block ${sbn} source is ${source.length} bytes, expected ${block.length}`);
     }
-    return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block), executorFor(opts?.native));
+    return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block, opts?.native), executorFor(opts?.native));
   },
   createDecoder(plan, sbn, opts?: DecoderOptions): BlockDecoder {
     const block = blockOf(plan, sbn);
     return new LdpcDecoder({
       block,
       symbolSize: plan.oti.symbolSize,
-      matrix: matrixOf(plan, block),
+      matrix: matrixOf(plan, block, opts?.native),
       executor: executorFor(opts?.native),
       iterativeOnly: opts?.iterativeOnly ?? false,
     });
