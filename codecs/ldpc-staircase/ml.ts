@@ -7,6 +7,7 @@
 //   A. pivot values with the inactivated unknowns taken as zero (the "constant" part),
 //   B. right-hand sides of the dense equations into the inactivated unknowns' slots,
 //   D. the dense row operations on those right-hand sides (inactivated values are then final),
+//      regrouped into one record per row and direction (emitDenseOps),
 //   then whichever of these two finishes the pivots with fewer symbol XORs:
 //   C1. add to each pivot the inactivated values it depends on (its row of the substitution), or
 //   C2. undo A (the same records in reverse order, so pivot slots are zero again), then
@@ -15,7 +16,7 @@
 // unknown columns has full column rank): ML-optimal.
 import type { ProgramBuilder } from './executor.js';
 import type { LdpcMatrix } from './matrix.js';
-import { solveDense } from './dense.js';
+import { solveDense, type DenseSolution } from './dense.js';
 
 /** Per-column marks while eliminating. */
 const KNOWN = 0;
@@ -81,16 +82,7 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solv
     colOfRow[e] = el.inactCol[i]!;
     emitRow(out, m, el.mark, leftover[e]!, el.inactCol[i]!, false);
   }
-  const ops = sol.ops;
-  out.reserve((ops.length >>> 1) * 3);
-  const buf = out.buf;
-  let p = out.length;
-  for (let x = 0; x < ops.length; x += 2) {
-    buf[p++] = colOfRow[ops[x]!]!;
-    buf[p++] = 1;
-    buf[p++] = colOfRow[ops[x + 1]!]!;
-  }
-  out.length = p;
+  emitDenseOps(out, sol, colOfRow);
   let substitution = 0;
   for (let x = 0; x < pivotBits.length; x++) substitution += popcount(pivotBits[x]!);
   if (substitution <= 2 * (endA - startA - 2 * np)) {
@@ -100,6 +92,54 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solv
     for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
   }
   return 0;
+}
+
+/**
+ * D as multi-source records. dense.ts's Gauss–Jordan operations "row dst ^= row src" come in
+ * column order, and row src is the pivot of the current column. Split them by pivot order:
+ *   forward (dst becomes a pivot after src): when src turns pivot its right-hand side y_src is
+ *     final for elimination, so dst's value is b_dst ^ (the y_src of its forward sources);
+ *   backward (dst was a pivot before src): dst's value ends as y_dst ^ (the y_src of its
+ *     backward sources), every one of them a later pivot.
+ * So one record per row with its forward sources, in pivot order (its sources are done), then one
+ * per row with its backward sources, again in pivot order (their slots still hold y, not yet
+ * their own backward sum). Same XORs as the pairs, but each pass over a symbol takes up to eight.
+ */
+function emitDenseOps(out: ProgramBuilder, sol: DenseSolution, colOfRow: Int32Array): void {
+  const { ops, rowOfCol } = sol;
+  const ni = rowOfCol.length;
+  const rows = colOfRow.length;
+  const order = new Int32Array(rows); // position in pivot order (rows that never pivot have no ops)
+  for (let c = 0; c < ni; c++) order[rowOfCol[c]!] = c;
+  // Sources per (row, direction) in one flat array: slot 2·row is forward, 2·row+1 backward.
+  const start = new Int32Array(2 * rows + 1);
+  for (let x = 0; x < ops.length; x += 2) {
+    const d = ops[x]!;
+    start[2 * d + (order[d]! > order[ops[x + 1]!]! ? 0 : 1) + 1]!++;
+  }
+  for (let i = 0; i < 2 * rows; i++) start[i + 1]! += start[i]!;
+  const fill = start.slice(0, 2 * rows);
+  const srcs = new Int32Array(ops.length >>> 1);
+  for (let x = 0; x < ops.length; x += 2) {
+    const d = ops[x]!;
+    const g = 2 * d + (order[d]! > order[ops[x + 1]!]! ? 0 : 1);
+    srcs[fill[g]!++] = ops[x + 1]!;
+  }
+  out.reserve(srcs.length + 4 * ni);
+  const buf = out.buf;
+  let p = out.length;
+  for (let dir = 0; dir < 2; dir++) {
+    for (let c = 0; c < ni; c++) {
+      const row = rowOfCol[c]!;
+      const a = start[2 * row + dir]!;
+      const b = start[2 * row + dir + 1]!;
+      if (a === b) continue;
+      buf[p++] = colOfRow[row]!;
+      buf[p++] = b - a;
+      for (let x = a; x < b; x++) buf[p++] = colOfRow[srcs[x]!]!;
+    }
+  }
+  out.length = p;
 }
 
 /** Peel with inactivation until every unknown is a pivot or inactivated; or a shortfall. */
