@@ -8,10 +8,10 @@
 //   B. right-hand sides of the dense equations into the inactivated unknowns' slots,
 //   D. the dense row operations on those right-hand sides (inactivated values are then final),
 //      regrouped into one record per row and direction (emitDenseOps),
-//   then whichever of these two finishes the pivots with fewer symbol XORs:
-//   C1. add to each pivot the inactivated values it depends on (its row of the substitution), or
-//   C2. undo A (the same records in reverse order, so pivot slots are zero again), then
-//       back-substitute every pivot from its full equation, in pivot order.
+//   then, for each pivot, whichever of these two finishes it with fewer symbol XORs:
+//   C1. add to the pivot the inactivated values it depends on (its row of the substitution), or
+//   C2. undo its A record (pivots in reverse order, so its slot is zero again), then
+//       back-substitute it from its full equation, in pivot order.
 // It succeeds exactly when the received symbols determine every unknown (H restricted to the
 // unknown columns has full column rank): ML-optimal.
 import type { ProgramBuilder } from './executor.js';
@@ -72,10 +72,12 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solv
   const sol = solve(dense, leftover.length, ni);
   if (sol.rank < ni) return ni - sol.rank;
 
-  // A, B, D, then C1 or C2 (see the top of the file).
-  const startA = out.length;
-  for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, false);
-  const endA = out.length;
+  // A, B, D, then C1 or C2 per pivot (see the top of the file).
+  const startA = new Int32Array(np);
+  for (let i = 0; i < np; i++) {
+    startA[i] = out.length;
+    emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, false);
+  }
   const colOfRow = new Int32Array(leftover.length);
   for (let i = 0; i < ni; i++) {
     const e = sol.rowOfCol[i]!;
@@ -83,15 +85,34 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solv
     emitRow(out, m, el.mark, leftover[e]!, el.inactCol[i]!, false);
   }
   emitDenseOps(out, sol, colOfRow);
-  let substitution = 0;
-  for (let x = 0; x < pivotBits.length; x++) substitution += popcount(pivotBits[x]!);
-  if (substitution <= 2 * (endA - startA - 2 * np)) {
-    for (let i = 0; i < np; i++) emitSubstitution(out, el, pivotBits, i, w);
-  } else {
-    appendReversed(out, startA, endA);
-    for (let i = 0; i < np; i++) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
-  }
+  const redo = chooseRedo(m, el, pivotBits, w, out.buf, startA);
+  // C2's undo runs first, while every pivot slot still holds its A value; C1 needs only the
+  // inactivated values; C2's redo reads earlier pivots, which are final by then (C1 or redone).
+  appendUndo(out, startA, redo);
+  for (let i = 0; i < np; i++) if (redo[i] === 0) emitSubstitution(out, el, pivotBits, i, w);
+  for (let i = 0; i < np; i++) if (redo[i] === 1) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
   return 0;
+}
+
+/**
+ * Per pivot, the cheaper way to finish it: C1 costs its substitution row's weight, C2 its A
+ * record twice (undo, redo) plus its inactivated unknowns. Each pivot's choice is independent of
+ * the others' (see decodeMl's order), so picking the cheaper one per pivot is optimal. 1 = C2.
+ */
+function chooseRedo(m: LdpcMatrix, el: Elimination, pivotBits: Uint32Array, w: number, program: Uint32Array, startA: Int32Array): Uint8Array {
+  const { k, rowStart, rowCols } = m;
+  const redo = new Uint8Array(el.np);
+  for (let i = 0; i < el.np; i++) {
+    let c1 = 0;
+    for (let y = i * w; y < (i + 1) * w; y++) c1 += popcount(pivotBits[y]!);
+    if (c1 === 0) continue;
+    const r = el.pivotRow[i]!;
+    let inactive = el.mark[k + r] === INACTIVE ? 1 : 0;
+    if (r > 0 && el.mark[k + r - 1] === INACTIVE) inactive++;
+    for (let x = rowStart[r]!; x < rowStart[r + 1]!; x++) if (el.mark[rowCols[x]!] === INACTIVE) inactive++;
+    if (2 * program[startA[i]! + 1]! + inactive < c1) redo[i] = 1;
+  }
+  return redo;
 }
 
 /**
@@ -334,20 +355,14 @@ function emitSubstitution(out: ProgramBuilder, el: Elimination, pivotBits: Uint3
   out.length = p;
 }
 
-/** Append the records of out[from, to) again in reverse record order (each undoes itself). */
-function appendReversed(out: ProgramBuilder, from: number, to: number): void {
-  let records = 0;
-  for (let p = from; p < to; p += 2 + out.buf[p + 1]!) records++;
-  const starts = new Int32Array(records);
-  for (let p = from, i = 0; p < to; p += 2 + out.buf[p + 1]!) starts[i++] = p;
-  out.reserve(to - from);
-  const buf = out.buf;
-  let q = out.length;
-  for (let i = records - 1; i >= 0; i--) {
-    const s = starts[i]!;
-    const len = 2 + buf[s + 1]!;
-    buf.copyWithin(q, s, s + len);
-    q += len;
+/** Append the A records of the pivots to redo again, last pivot first (each undoes itself). */
+function appendUndo(out: ProgramBuilder, startA: Int32Array, redo: Uint8Array): void {
+  for (let i = startA.length - 1; i >= 0; i--) {
+    if (redo[i] === 0) continue;
+    const s = startA[i]!;
+    const len = 2 + out.buf[s + 1]!;
+    out.reserve(len);
+    out.buf.copyWithin(out.length, s, s + len);
+    out.length += len;
   }
-  out.length = q;
 }
