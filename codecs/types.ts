@@ -100,6 +100,12 @@ export interface DecoderOptions {
   readonly native?: boolean;
   /** Peeling only, never Gaussian elimination (for tests and for the iterative-only vectors). */
   readonly iterativeOnly?: boolean;
+  /**
+   * Zero-filled buffer of at least n·E bytes the decoder keeps its symbols in, instead of
+   * allocating one per block: a receiver reuses a few large buffers (src/assembly/arena-pool.ts).
+   * The decoder owns it until the caller is done with sourceBlock(), which is a view of it.
+   */
+  readonly arena?: Uint8Array;
 }
 
 export interface FecScheme {

@@ -17,6 +17,8 @@ export interface LdpcDecoderConfig {
   readonly matrix: LdpcMatrix;
   readonly executor: SymbolExecutor;
   readonly iterativeOnly: boolean;
+  /** Caller-owned zero-filled arena (DecoderOptions.arena). */
+  readonly arena?: Uint8Array;
 }
 
 export class LdpcDecoder implements BlockDecoder {
@@ -61,6 +63,10 @@ export class LdpcDecoder implements BlockDecoder {
       this.count[r] = rowStart[r + 1]! - rowStart[r]! + (r > 0 ? 2 : 1);
     }
     this.liveRows = rows;
+    if (cfg.arena !== undefined) {
+      if (cfg.arena.length < n * this.e) throw new LocalProtocolError('FEC_PARAMS', `arena of ${cfg.arena.length} bytes, block needs ${n * this.e}`);
+      this.arena = cfg.arena.subarray(0, n * this.e);
+    }
   }
 
   push(esi: number, symbol: Uint8Array): boolean {

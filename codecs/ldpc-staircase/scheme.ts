@@ -99,6 +99,7 @@ export const ldpcStaircase: FecScheme = {
       matrix: matrixOf(plan, block, opts?.native),
       executor: executorFor(opts?.native),
       iterativeOnly: opts?.iterativeOnly ?? false,
+      ...(opts?.arena === undefined ? {} : { arena: opts.arena }),
     });
   },
 };

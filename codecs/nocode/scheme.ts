@@ -3,7 +3,7 @@
 // 16-bit SBN and ESI of the FEC Payload ID (§3.2.1; SPEC-NOTES §7 row 17).
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
 import { MAX_BLOCK_BYTES, partitionBlocks, partitionCounts } from '../partition.js';
-import type { BlockDecoder, BlockEncoder, BlockPlan, DecoderProgress, FecOti, FecScheme, SourceBlock } from '../types.js';
+import type { BlockDecoder, BlockEncoder, BlockPlan, DecoderOptions, DecoderProgress, FecOti, FecScheme, SourceBlock } from '../types.js';
 
 const MAX_BLOCK = 1 << 16;
 const MAX_BLOCKS = 1 << 16;
@@ -69,8 +69,13 @@ class NoCodeDecoder implements BlockDecoder {
   constructor(
     readonly block: SourceBlock,
     private readonly e: number,
+    arena: Uint8Array | undefined,
   ) {
     this.have = new Uint8Array(block.k);
+    if (arena !== undefined) {
+      if (arena.length < block.k * e) throw new LocalProtocolError('FEC_PARAMS', `arena of ${arena.length} bytes, block needs ${block.k * e}`);
+      this.arena = arena.subarray(0, block.k * e);
+    }
   }
 
   push(esi: number, symbol: Uint8Array): boolean {
@@ -128,7 +133,7 @@ export const noCode: FecScheme = {
     }
     return new NoCodeEncoder(block, plan.oti.symbolSize, source);
   },
-  createDecoder(plan, sbn) {
-    return new NoCodeDecoder(blockOf(plan, sbn), plan.oti.symbolSize);
+  createDecoder(plan, sbn, opts?: DecoderOptions) {
+    return new NoCodeDecoder(blockOf(plan, sbn), plan.oti.symbolSize, opts?.arena);
   },
 };
