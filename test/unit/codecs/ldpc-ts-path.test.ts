@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FecOti } from '../../../codecs/types.js';
 
-const KERNELS = ['xorInto', 'xorProgram', 'solveDense', 'buildLeft'] as const;
+const KERNELS = ['xorInto', 'xorProgram', 'solveDense', 'buildLeft', 'LdpcCode', 'LdpcDecoder', 'encodeRepair'] as const;
 
 /** Counts calls into the addon's FEC kernels (wrapping them on the shared addon object). */
 async function countNativeCalls(): Promise<{ calls: Record<string, number>; restore: () => void }> {
@@ -17,9 +17,10 @@ async function countNativeCalls(): Promise<{ calls: Record<string, number>; rest
     if (addon === undefined || typeof fn !== 'function') continue;
     saved.set(name, fn);
     calls[name] = 0;
-    addon[name] = (...args: unknown[]): unknown => {
+    // A plain function, so that the native codec's classes can still be called with `new`.
+    addon[name] = function counted(...args: unknown[]): unknown {
       calls[name]!++;
-      return (fn as (...a: unknown[]) => unknown)(...args);
+      return new.target === undefined ? (fn as (...a: unknown[]) => unknown)(...args) : Reflect.construct(fn as new (...a: unknown[]) => object, args);
     };
   }
   return {
@@ -60,9 +61,39 @@ describe('pure TypeScript LDPC-Staircase path', () => {
       expect(calls).toEqual(Object.fromEntries(Object.keys(calls).map((name) => [name, 0])));
       // The wrappers do see native work when it is asked for (a fresh seed: no cached matrix).
       expect(await roundTrip(true, 4712)).toBe(true);
-      expect((calls['buildLeft'] ?? 0) + (calls['xorProgram'] ?? 0)).toBeGreaterThan(0);
+      expect((calls['buildLeft'] ?? 0) + (calls['xorProgram'] ?? 0) + (calls['LdpcDecoder'] ?? 0)).toBeGreaterThan(0);
     } finally {
       restore();
+    }
+  });
+
+  it('tsExecutor: the 64-bit, 32-bit and byte loops give the reference XORs for every record shape', async () => {
+    const { tsExecutor } = await import('../../../codecs/ldpc-staircase/executor.js');
+    let x = 99;
+    const rand = (n: number): number => (x = (x * 16807) % 2147483647) % n;
+    // E and byteOffset pick the loop: E % 8 = 0 and aligned -> 64-bit, E % 4 = 0 -> 32-bit, else bytes.
+    for (const [e, offset] of [[8, 0], [24, 0], [1024, 0], [8, 4], [12, 0], [16, 1], [5, 0]] as const) {
+      const count = 40;
+      const words: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        const dst = rand(count);
+        const srcs = Array.from({ length: rand(30) }, () => rand(count)).filter((v) => v !== dst);
+        words.push(dst, srcs.length, ...srcs);
+      }
+      const program = Uint32Array.from(words);
+      const arena = new Uint8Array(count * e + offset).subarray(offset);
+      for (let i = 0; i < arena.length; i++) arena[i] = rand(256);
+      expect(arena.byteOffset).toBe(offset);
+      const expected = arena.slice();
+      for (let p = 0; p < program.length; p += 2 + program[p + 1]!) {
+        const d = program[p]!;
+        for (let j = 0; j < program[p + 1]!; j++) {
+          const src = program[p + 2 + j]!;
+          for (let b = 0; b < e; b++) expected[d * e + b] ^= expected[src * e + b]!;
+        }
+      }
+      tsExecutor.run(arena, e, program, program.length);
+      expect(Buffer.from(arena).equals(Buffer.from(expected)), `E=${e} offset ${offset}`).toBe(true);
     }
   });
 
