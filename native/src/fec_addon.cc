@@ -114,6 +114,7 @@ void RegisterFec(Napi::Env env, Napi::Object exports) {
   exports.Set("xorProgram", Napi::Function::New(env, XorProgramJs));
   exports.Set("solveDense", Napi::Function::New(env, SolveDenseJs));
   exports.Set("buildLeft", Napi::Function::New(env, BuildLeftJs));
+  RegisterFecCodec(env, exports);
 }
 
 }  // namespace fcast

@@ -36,15 +36,20 @@ void FusedWords(uint8_t* dst, const uint8_t* const* src, size_t m, size_t from, 
 }
 
 #ifdef FCAST_X86
-__attribute__((target("avx2"))) void FusedAvx2(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) {
+// kSet: dst = src[0] ^ ... ^ src[m-1] (dst is not read: decoder slots start with stale bytes);
+// otherwise dst ^= them. m >= 1.
+template <bool kSet>
+__attribute__((target("avx2"))) void FusedAvx2T(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) {
   size_t i = 0;
   // 4-way unrolled: 128 bytes of dst live in four registers while all m sources stream through.
   for (; i + 128 <= len; i += 128) {
-    __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i));
-    __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i + 32));
-    __m256i a2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i + 64));
-    __m256i a3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i + 96));
-    for (size_t j = 0; j < m; j++) {
+    const size_t first = kSet ? 1 : 0;
+    const uint8_t* base = kSet ? src[0] + i : dst + i;
+    __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base));
+    __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 32));
+    __m256i a2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 64));
+    __m256i a3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 96));
+    for (size_t j = first; j < m; j++) {
       const uint8_t* s = src[j] + i;
       a0 = _mm256_xor_si256(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
       a1 = _mm256_xor_si256(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32)));
@@ -57,14 +62,20 @@ __attribute__((target("avx2"))) void FusedAvx2(uint8_t* dst, const uint8_t* cons
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 96), a3);
   }
   for (; i + 32 <= len; i += 32) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dst + i));
-    for (size_t j = 0; j < m; j++) {
+    const size_t first = kSet ? 1 : 0;
+    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kSet ? src[0] + i : dst + i));
+    for (size_t j = first; j < m; j++) {
       a = _mm256_xor_si256(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src[j] + i)));
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), a);
   }
-  FusedWords(dst, src, m, i, len);
+  if (i < len) {
+    if (kSet) std::memcpy(dst + i, src[0] + i, len - i);
+    FusedWords(dst, src + (kSet ? 1 : 0), m - (kSet ? 1 : 0), i, len);
+  }
 }
+
+void FusedAvx2(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) { FusedAvx2T<false>(dst, src, m, len); }
 
 void FusedSse2(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len) {
   size_t i = 0;
@@ -156,6 +167,28 @@ void RunProgram(uint8_t* arena, size_t symbol_size, const uint32_t* program, siz
     }
     pos = next;
   }
+}
+
+void XorSources(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len, bool set) {
+  static const FusedFn fused = PickFused();
+  if (m == 0) {
+    if (set) std::memset(dst, 0, len);
+    return;
+  }
+  size_t done = 0;
+  if (set) {
+#ifdef FCAST_X86
+    if (HasAvx2()) {
+      done = m < kGroup ? m : kGroup;
+      FusedAvx2T<true>(dst, src, done, len);
+    }
+#endif
+    if (done == 0) {
+      std::memcpy(dst, src[0], len);
+      done = 1;
+    }
+  }
+  for (; done < m; done += kGroup) fused(dst, src + done, m - done < kGroup ? m - done : kGroup, len);
 }
 
 }  // namespace fcast

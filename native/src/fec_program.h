@@ -28,4 +28,9 @@ ProgramCheck CheckProgram(const uint32_t* program, size_t length, size_t symbols
 // XORed with all m sources in registers and stored once (AVX2 / SSE2 chosen at run time).
 void RunProgram(uint8_t* arena, size_t symbol_size, const uint32_t* program, size_t length);
 
+// One fused record over explicit symbol pointers (the native decoder keeps source and repair
+// symbols in separate buffers): dst = src[0] ^ ... ^ src[m-1] when `set` (dst is not read, so it
+// may hold stale bytes; m = 0 zeroes it), else dst ^= them. dst must not be among the sources.
+void XorSources(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len, bool set);
+
 }  // namespace fcast

@@ -9,8 +9,11 @@ import { encodeArena } from '../../codecs/ldpc-staircase/encoder.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
 import { nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
 import { nativeMatrixBuilder } from '../../codecs/ldpc-staircase/native-matrix.js';
+import { buildNativeCode, nativeCodec, type NativeCodec } from '../../codecs/ldpc-staircase/native-code.js';
+import { NativeLdpcDecoder } from '../../codecs/ldpc-staircase/native-decoder.js';
+import { encodeRepairNative } from '../../codecs/ldpc-staircase/native-encoder.js';
 import { nativeStatus } from '../../codecs/native.js';
-import type { SourceBlock } from '../../codecs/types.js';
+import type { BlockDecoder, SourceBlock } from '../../codecs/types.js';
 import { FcastError } from '../errors.js';
 
 /** Untimed warm-up before each measurement: runs repeat until this much time has passed. */
@@ -88,36 +91,52 @@ function timing(ms: number[], bytes: number): Timing {
   return { medianMs: Number(m.toFixed(4)), minMs: Number(Math.min(...ms).toFixed(4)), mbps: Number((bytes / 1e6 / (m / 1e3)).toFixed(1)) };
 }
 
-/** What the bench measures: native kernels (symbol XOR, dense core, matrix) when asked for and loaded, else TypeScript. */
-function pathOf(native: boolean): { executor: SymbolExecutor; matrix: typeof buildMatrix; label: string } {
-  if (!native) return { executor: tsExecutor, matrix: buildMatrix, label: 'typescript' };
+/**
+ * What the bench measures: the native codec (native-decoder.ts, native-encoder.ts) when asked for
+ * and loaded, else the TypeScript codec (decoder.ts, encoder.ts with the TypeScript executor).
+ */
+function pathOf(native: boolean): { executor: SymbolExecutor; matrix: typeof buildMatrix; codec: NativeCodec | undefined; label: string } {
+  if (!native) return { executor: tsExecutor, matrix: buildMatrix, codec: undefined, label: 'typescript' };
+  const codec = nativeCodec();
   const nat = nativeExecutor();
-  if (nat === undefined) return { executor: executorFor(false), matrix: buildMatrix, label: 'typescript (native addon unavailable)' };
+  if (codec === undefined || nat === undefined) return { executor: executorFor(false), matrix: buildMatrix, codec: undefined, label: 'typescript (native addon unavailable)' };
   const s = nativeStatus();
-  return { executor: nat, matrix: nativeMatrixBuilder() ?? buildMatrix, label: `native ${s.loaded ? s.xorPath : ''}`.trim() };
+  return { executor: nat, matrix: nativeMatrixBuilder() ?? buildMatrix, codec, label: `native ${s.loaded ? s.xorPath : ''}`.trim() };
 }
 
 export function runFecBench(o: FecBenchOptions): FecBenchResult {
   const { k, n, n1, seed, symbolSize: e, trials } = o;
-  const { executor, matrix, label } = pathOf(o.native);
+  const { executor, matrix, codec, label } = pathOf(o.native);
   const bytes = k * e;
   const source = sourceBlockBytes(k, e);
   const block: SourceBlock = { sbn: 0, k, n, offset: 0, length: bytes };
-  const decoder = (iterativeOnly: boolean): LdpcDecoder =>
-    new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly });
+  // Every trial builds its code (matrix) cold, as OpenFEC's session does. The native decoder
+  // decodes into one reused block buffer and the native encoder into one reused repair buffer, as
+  // the OpenFEC harness reuses its output block and (through malloc) its repair buffer.
+  const output = new Uint8Array(new ArrayBuffer(bytes));
+  const decoder = (iterativeOnly: boolean): BlockDecoder =>
+    codec === undefined
+      ? new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly })
+      : new NativeLdpcDecoder(codec, buildNativeCode(codec, k, n, n1, seed), block, e, iterativeOnly, output);
+  const nativeRepair = new Uint8Array(new ArrayBuffer((n - k) * e));
+  const encode = (): Uint8Array => {
+    if (codec === undefined) return encodeArena(matrix(k, n, n1, seed), e, source, executor).subarray(k * e);
+    encodeRepairNative(codec, buildNativeCode(codec, k, n, n1, seed), block, e, source, nativeRepair);
+    return nativeRepair;
+  };
 
-  let arena: Uint8Array = new Uint8Array(0);
+  let repair: Uint8Array = new Uint8Array(0);
   const enc: number[] = [];
   // Every measurement starts with untimed warm-up runs (trial −1, repeated for WARMUP_MS): the JIT
   // optimises the codec's hot paths, as it would have long before in a running sender or receiver.
   for (let t = -1, w = performance.now(); t < trials; t++) {
     const t0 = performance.now();
-    arena = encodeArena(matrix(k, n, n1, seed), e, source, executor);
+    repair = encode();
     if (t >= 0) enc.push(performance.now() - t0);
     else if (performance.now() - w < WARMUP_MS) t--;
   }
-  const symbol = (esi: number): Uint8Array => arena.subarray(esi * e, (esi + 1) * e);
-  const verify = (d: LdpcDecoder, what: string): void => {
+  const symbol = (esi: number): Uint8Array => (esi < k ? source.subarray(esi * e, (esi + 1) * e) : repair.subarray((esi - k) * e, (esi - k + 1) * e));
+  const verify = (d: BlockDecoder, what: string): void => {
     if (!Buffer.from(d.sourceBlock()).equals(Buffer.from(source))) {
       throw new FcastError('INTERNAL', 'internal', `${what}: decoded block differs from the source`);
     }

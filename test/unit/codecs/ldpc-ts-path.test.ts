@@ -97,6 +97,20 @@ describe('pure TypeScript LDPC-Staircase path', () => {
     }
   });
 
+  it('xorIntoTs: 64-bit, 32-bit and byte paths XOR every byte', async () => {
+    const { xorIntoTs } = await import('../../../codecs/xor.js');
+    for (const len of [0, 5, 8, 13, 1024, 1403]) {
+      for (const [dOff, sOff] of [[0, 0], [8, 16], [4, 0], [1, 3]] as const) {
+        const dst = new Uint8Array(len + dOff).subarray(dOff);
+        const src = new Uint8Array(len + sOff + 2).subarray(sOff);
+        for (let i = 0; i < len; i++) [dst[i], src[i]] = [(i * 7 + 1) & 0xff, (i * 13 + 5) & 0xff];
+        const expected = dst.map((v, i) => v ^ src[i]!);
+        xorIntoTs(dst, src);
+        expect(Buffer.from(dst).equals(Buffer.from(expected)), `len ${len} offsets ${dOff}/${sOff}`).toBe(true);
+      }
+    }
+  });
+
   it('ParkMiller: the folded reduction equals 16807·x mod (2^31−1) at the edges and along a long stream', async () => {
     const { ParkMiller } = await import('../../../codecs/ldpc-staircase/prng.js');
     const m = 2147483647;

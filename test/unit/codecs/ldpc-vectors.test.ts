@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ldpcStaircase } from '../../../codecs/ldpc-staircase/scheme.js';
 import { buildMatrix } from '../../../codecs/ldpc-staircase/matrix.js';
 import { ParkMiller } from '../../../codecs/ldpc-staircase/prng.js';
+import { nativeCodec } from '../../../codecs/ldpc-staircase/native-code.js';
 import type { BlockPlan } from '../../../codecs/types.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -35,6 +36,12 @@ interface VectorCase {
   decoding_cases: DecodingCase[];
   sha256: Record<string, string>;
 }
+
+/** The TypeScript reference, and the native codec when the addon is built (both must pass every case). */
+const paths: Array<{ label: string; native: boolean }> = [
+  { label: 'TS', native: false },
+  ...(nativeCodec() === undefined ? [] : [{ label: 'native', native: true }]),
+];
 
 function caseDirs(): string[] {
   if (!existsSync(vectorsDir)) {
@@ -100,11 +107,13 @@ describe('LDPC-Staircase vectors', () => {
         expect(ours).toEqual(j.entries);
       }
       const plan = planFor(c);
-      const enc = ldpcStaircase.createEncoder(plan, 0, sourceBlock(c.k, c.E), { native: false });
       const repair = readChecked(dir, c, c.repair_file);
-      const ours = new Uint8Array((c.n - c.k) * c.E);
-      for (let esi = c.k; esi < c.n; esi++) ours.set(enc.symbol(esi), (esi - c.k) * c.E);
-      expect(Buffer.compare(Buffer.from(ours), repair), 'repair.bin differs').toBe(0);
+      for (const { label, native } of paths) {
+        const enc = ldpcStaircase.createEncoder(plan, 0, sourceBlock(c.k, c.E), { native });
+        const ours = new Uint8Array((c.n - c.k) * c.E);
+        for (let esi = c.k; esi < c.n; esi++) ours.set(enc.symbol(esi), (esi - c.k) * c.E);
+        expect(Buffer.compare(Buffer.from(ours), repair), `${label}: repair.bin differs`).toBe(0);
+      }
     });
 
     it(`${name}: ${c.decoding_cases.length} decoding cases, iterative and ML`, () => {
@@ -120,18 +129,21 @@ describe('LDPC-Staircase vectors', () => {
         const esis = Array.from({ length: d.received_count }, (_, i) => raw.readUInt32LE(i * 4));
         const bitmap = readChecked(dir, c, d.iterative.known_source_bitmap_file);
 
-        const it = ldpcStaircase.createDecoder(plan, 0, { native: false, iterativeOnly: true });
-        for (const esi of esis) it.push(esi, symbolOf(esi));
-        expect(it.progress().complete, `${d.name} iterative complete`).toBe(d.iterative.complete);
-        expect(it.progress().knownSource, `${d.name} iterative known`).toBe(d.iterative.source_symbols_known);
-        expect(Buffer.from(it.knownBitmap()).equals(bitmap), `${d.name} iterative bitmap`).toBe(true);
-        if (d.iterative.complete) expect(Buffer.from(it.sourceBlock()).equals(Buffer.from(source))).toBe(true);
+        for (const { label, native } of paths) {
+          const at = `${label} ${d.name}`;
+          const it = ldpcStaircase.createDecoder(plan, 0, { native, iterativeOnly: true });
+          for (const esi of esis) it.push(esi, symbolOf(esi));
+          expect(it.progress().complete, `${at} iterative complete`).toBe(d.iterative.complete);
+          expect(it.progress().knownSource, `${at} iterative known`).toBe(d.iterative.source_symbols_known);
+          expect(Buffer.from(it.knownBitmap()).equals(bitmap), `${at} iterative bitmap`).toBe(true);
+          if (d.iterative.complete) expect(Buffer.from(it.sourceBlock()).equals(Buffer.from(source)), `${at} iterative data`).toBe(true);
 
-        const ml = ldpcStaircase.createDecoder(plan, 0, { native: false });
-        for (const esi of esis) ml.push(esi, symbolOf(esi));
-        expect(ml.finish(), `${d.name} ML complete`).toBe(d.ml.complete);
-        expect(ml.progress().received).toBe(d.received_count);
-        if (d.ml.complete) expect(Buffer.from(ml.sourceBlock()).equals(Buffer.from(source)), `${d.name} ML data`).toBe(true);
+          const ml = ldpcStaircase.createDecoder(plan, 0, { native });
+          for (const esi of esis) ml.push(esi, symbolOf(esi));
+          expect(ml.finish(), `${at} ML complete`).toBe(d.ml.complete);
+          expect(ml.progress().received).toBe(d.received_count);
+          if (d.ml.complete) expect(Buffer.from(ml.sourceBlock()).equals(Buffer.from(source)), `${at} ML data`).toBe(true);
+        }
       }
     });
   }

@@ -1,0 +1,78 @@
+// The native incremental LDPC-Staircase decoder (RFC 5170 §6.4) behind the BlockDecoder interface:
+// native/src/fec_decoder.cc does the peeling bookkeeping, the ML elimination and all symbol work
+// in C++, so a push costs one native call. It decodes exactly like decoder.ts (same acceptance,
+// progress after every symbol, completion on the same symbol), which stays the reference and the
+// TypeScript path; test/unit/fec-native.test.ts and the shared vectors check both.
+//
+// Source symbols are copied straight into the output buffer: the caller's arena when it gives one
+// (DecoderOptions.arena, reused by the receiver), else one block.length buffer per decoder. Repair
+// symbols and bookkeeping live in native memory released as soon as the block completes.
+import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
+import type { BlockDecoder, DecoderProgress, SourceBlock } from '../types.js';
+import { rethrow, type NativeCode, type NativeCodec, type NativeDecoderHandle } from './native-code.js';
+
+export class NativeLdpcDecoder implements BlockDecoder {
+  readonly block: SourceBlock;
+  private readonly e: number;
+  private readonly shortLen: number;
+  private readonly handle: NativeDecoderHandle;
+  private readonly out: Uint8Array;
+  /** received, knownSource, complete: written by the addon after every call. */
+  private readonly state = new Int32Array(new ArrayBuffer(12));
+
+  /**
+   * `code` must be the code of (block.k, block.n) for this OTI; `arena`, when given, holds at
+   * least block.length bytes and becomes the decoded block (sourceBlock() is a view of it).
+   */
+  constructor(codec: NativeCodec, code: NativeCode, block: SourceBlock, symbolSize: number, iterativeOnly: boolean, arena?: Uint8Array) {
+    this.block = block;
+    this.e = symbolSize;
+    this.shortLen = block.length - (block.k - 1) * symbolSize;
+    if (arena !== undefined && arena.length < block.length) {
+      throw new LocalProtocolError('FEC_PARAMS', `arena of ${arena.length} bytes, block needs ${block.length}`);
+    }
+    // A fresh ArrayBuffer, never a small on-heap typed array: the addon keeps its address.
+    this.out = arena?.subarray(0, block.length) ?? new Uint8Array(new ArrayBuffer(block.length));
+    try {
+      this.handle = new codec.LdpcDecoder(code, symbolSize, block.length, iterativeOnly, this.out, this.state);
+    } catch (e) {
+      rethrow(e, false);
+    }
+  }
+
+  push(esi: number, symbol: Uint8Array): boolean {
+    const { k, n } = this.block;
+    if (!Number.isInteger(esi) || esi < 0 || esi >= n) {
+      throw new RemoteProtocolError('FEC_ESI', `ESI ${esi} outside 0..${n - 1} of block ${this.block.sbn}`);
+    }
+    if (symbol.length !== this.e && !(esi === k - 1 && symbol.length === this.shortLen)) {
+      throw new RemoteProtocolError('FEC_SYMBOL_SIZE', `ESI ${esi}: ${symbol.length} bytes, expected ${this.e}`);
+    }
+    try {
+      return this.handle.push(esi, symbol);
+    } catch (e) {
+      rethrow(e, true);
+    }
+  }
+
+  progress(): DecoderProgress {
+    const s = this.state;
+    return { received: s[0]!, knownSource: s[1]!, complete: s[2] === 1 };
+  }
+
+  /** ML runs as soon as it may succeed (on push), so there is nothing left to try here. */
+  finish(): boolean {
+    return this.state[2] === 1;
+  }
+
+  sourceBlock(): Uint8Array {
+    if (this.state[2] !== 1) throw new LocalProtocolError('FEC_NOT_DECODABLE', `block ${this.block.sbn} is not complete`);
+    return this.out;
+  }
+
+  knownBitmap(): Uint8Array {
+    const bits = new Uint8Array((this.block.k + 7) >>> 3);
+    this.handle.knownBitmap(bits);
+    return bits;
+  }
+}

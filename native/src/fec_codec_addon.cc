@@ -1,0 +1,231 @@
+// Node-API classes of the native LDPC-Staircase codec (RFC 5170): LdpcCode (the parity-check
+// matrix of one (k, n, N1, seed)), LdpcDecoder (the incremental decoder of fec_decoder.h) and
+// encodeRepair (fec_encoder.h). codecs/ldpc-staircase/native-decoder.ts and native-encoder.ts are
+// the only callers and validate every argument first; the checks here are the second line, so a
+// bad call throws an Error whose message starts with the fcast error code instead of touching
+// memory it does not own. Lengths are checked before anything is allocated from them.
+#include <napi.h>
+
+#include <memory>
+
+#include "fec.h"
+#include "fec_code.h"
+#include "fec_decoder.h"
+#include "fec_encoder.h"
+
+namespace fcast {
+namespace {
+
+// Blocks above this many bytes (n*E) are refused; the TypeScript codec caps them lower
+// (codecs/partition.ts MAX_BLOCK_BYTES).
+constexpr uint64_t kMaxBlockBytes = uint64_t{1} << 30;
+
+// Marks objects made by LdpcCode, so that an LdpcDecoder never unwraps anything else.
+constexpr napi_type_tag kCodeTag = {0x6663617374636f64ULL, 0x4c44504353433031ULL};
+
+void Throw(Napi::Env env, const char* message) { Napi::Error::New(env, message).ThrowAsJavaScriptException(); }
+
+bool IsU32(const Napi::Value& v, uint32_t* out) {
+  if (!v.IsNumber()) return false;
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+bool IsUint(const Napi::Value& v, uint64_t max, uint64_t* out) {
+  if (!v.IsNumber()) return false;
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= static_cast<double>(max)) || d != static_cast<double>(static_cast<uint64_t>(d))) return false;
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+template <typename T>
+bool TypedOf(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* count) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != type) return false;
+  *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  *count = ta.ElementLength();
+  return true;
+}
+
+class CodeWrap : public Napi::ObjectWrap<CodeWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "LdpcCode", {}); }
+
+  // new LdpcCode(k, n, n1, seed)
+  explicit CodeWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CodeWrap>(info) {
+    uint32_t k = 0, n = 0, n1 = 0, seed = 0;
+    if (info.Length() != 4 || !IsU32(info[0], &k) || !IsU32(info[1], &n) || !IsU32(info[2], &n1) || !IsU32(info[3], &seed) ||
+        k < 1 || n < k || n > kMaxCodeN || seed < 1 || seed > 0x7ffffffe || (n > k && (n1 < 1 || n1 > n - k || n1 > kMaxCodeN1))) {
+      Throw(info.Env(), "FEC_PARAMS: LdpcCode(1 <= k <= n <= 2^20, 1 <= n1 <= min(n - k, 64), 1 <= seed <= 2^31 - 2)");
+      return;
+    }
+    code_ = BuildCode(k, n, n1, seed);
+    info.This().As<Napi::Object>().TypeTag(&kCodeTag);
+  }
+
+  // The code of `v` if it is an LdpcCode object, else null.
+  static std::shared_ptr<const LdpcCode> Of(const Napi::Value& v) {
+    if (!v.IsObject()) return nullptr;
+    Napi::Object o = v.As<Napi::Object>();
+    if (!o.CheckTypeTag(&kCodeTag)) return nullptr;
+    return Unwrap(o)->code_;
+  }
+
+ private:
+  std::shared_ptr<const LdpcCode> code_;
+};
+
+class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LdpcDecoder", {
+      InstanceMethod<&DecoderWrap::Push>("push"),
+      InstanceMethod<&DecoderWrap::KnownBitmap>("knownBitmap"),
+    });
+  }
+
+  // new LdpcDecoder(code, symbolSize, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array)
+  // `out` (blockLength bytes) receives the source symbols; state[0..2] mirror received,
+  // knownSource and complete after every call, so progress costs JavaScript no native call.
+  explicit DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
+    Napi::Env env = info.Env();
+    std::shared_ptr<const LdpcCode> code = info.Length() == 6 ? CodeWrap::Of(info[0]) : nullptr;
+    uint32_t e = 0;
+    uint64_t length = 0;
+    uint8_t* out = nullptr;
+    size_t out_len = 0;
+    int32_t* state = nullptr;
+    size_t state_len = 0;
+    if (code == nullptr || !IsU32(info[1], &e) || e < 1 || e > 0xffff || !IsUint(info[2], kMaxBlockBytes, &length) ||
+        !info[3].IsBoolean() || !TypedOf(info[4], napi_uint8_array, &out, &out_len) ||
+        !TypedOf(info[5], napi_int32_array, &state, &state_len) || state_len < 3) {
+      Throw(env, "FEC_PARAMS: LdpcDecoder(code: LdpcCode, 1 <= symbolSize <= 65535, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array(3))");
+      return;
+    }
+    if (static_cast<uint64_t>(code->n) * e > kMaxBlockBytes || length <= static_cast<uint64_t>(code->k - 1) * e ||
+        length > static_cast<uint64_t>(code->k) * e || out_len != length) {
+      Throw(env, "FEC_PARAMS: LdpcDecoder: blockLength must be in ((k-1)*E, k*E], out exactly blockLength bytes, n*E <= 2^30");
+      return;
+    }
+    core_ = std::make_unique<LdpcDecoderCore>(code, e, length, info[3].As<Napi::Boolean>().Value(), out);
+    if (!core_->ok()) {
+      core_.reset();
+      Throw(env, "FEC_PARAMS: LdpcDecoder: out of memory for the repair symbols");
+      return;
+    }
+    // Both buffers stay alive (and, being referenced, in place) while this object uses them.
+    out_ref_ = Napi::Persistent(info[4].As<Napi::Object>());
+    state_ref_ = Napi::Persistent(info[5].As<Napi::Object>());
+    state_ = state;
+    k_ = code->k;
+    n_ = code->n;
+    e_ = e;
+    last_len_ = static_cast<uint32_t>(length - static_cast<uint64_t>(code->k - 1) * e);
+    Account(env);
+    Publish();
+  }
+
+  ~DecoderWrap() override {
+    if (accounted_ > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(accounted_));
+  }
+
+ private:
+  // push(esi, symbol: Uint8Array): boolean — see LdpcDecoderCore::Push.
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t esi = 0;
+    uint8_t* data = nullptr;
+    size_t len = 0;
+    if (core_ == nullptr || info.Length() != 2 || !IsU32(info[0], &esi) || !TypedOf(info[1], napi_uint8_array, &data, &len)) {
+      Throw(env, "FEC_ESI: push(esi, symbol: Uint8Array)");
+      return env.Undefined();
+    }
+    if (esi >= n_) {
+      Throw(env, "FEC_ESI: ESI outside 0..n-1");
+      return env.Undefined();
+    }
+    if (len != e_ && !(esi == k_ - 1 && len == last_len_)) {
+      Throw(env, "FEC_SYMBOL_SIZE: symbol is not E bytes (nor the short last symbol's length)");
+      return env.Undefined();
+    }
+    const bool fresh = core_->Push(esi, data, len);
+    Publish();
+    if (core_->complete() && !released_) {
+      // The block is in `out`: drop the references and tell the GC the native memory is gone.
+      released_ = true;
+      out_ref_.Reset();
+      Account(env);
+    }
+    return Napi::Boolean::New(env, fresh);
+  }
+
+  // knownBitmap(bits: Uint8Array of ceil(k/8) bytes): void
+  Napi::Value KnownBitmap(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t* bits = nullptr;
+    size_t len = 0;
+    if (core_ == nullptr || info.Length() != 1 || !TypedOf(info[0], napi_uint8_array, &bits, &len) || len != (k_ + 7) / 8) {
+      Throw(env, "FEC_PARAMS: knownBitmap(bits: Uint8Array of ceil(k/8) bytes)");
+      return env.Undefined();
+    }
+    core_->KnownBitmap(bits);
+    return env.Undefined();
+  }
+
+  void Publish() {
+    state_[0] = static_cast<int32_t>(core_->received());
+    state_[1] = static_cast<int32_t>(core_->known_source());
+    state_[2] = core_->complete() ? 1 : 0;
+  }
+
+  // Native memory tells V8's GC nothing by itself: keep its account equal to what we hold.
+  void Account(Napi::Env env) {
+    const size_t now = core_->HeldBytes();
+    if (now != accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(now) - static_cast<int64_t>(accounted_));
+    accounted_ = now;
+  }
+
+  std::unique_ptr<LdpcDecoderCore> core_;
+  Napi::ObjectReference out_ref_;
+  Napi::ObjectReference state_ref_;
+  int32_t* state_ = nullptr;
+  uint32_t k_ = 0, n_ = 0, e_ = 0, last_len_ = 0;
+  size_t accounted_ = 0;
+  bool released_ = false;
+};
+
+// encodeRepair(code: LdpcCode, symbolSize, source: Uint8Array, repair: Uint8Array): void
+// source: the block, ((k-1)*E, k*E] bytes; repair: exactly (n-k)*E bytes, overwritten.
+Napi::Value EncodeRepairJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<const LdpcCode> code = info.Length() == 4 ? CodeWrap::Of(info[0]) : nullptr;
+  uint32_t e = 0;
+  uint8_t *source = nullptr, *repair = nullptr;
+  size_t source_len = 0, repair_len = 0;
+  if (code == nullptr || !IsU32(info[1], &e) || e < 1 || e > 0xffff || !TypedOf(info[2], napi_uint8_array, &source, &source_len) ||
+      !TypedOf(info[3], napi_uint8_array, &repair, &repair_len)) {
+    Throw(env, "FEC_PARAMS: encodeRepair(code: LdpcCode, 1 <= symbolSize <= 65535, source: Uint8Array, repair: Uint8Array)");
+    return env.Undefined();
+  }
+  if (source_len <= static_cast<uint64_t>(code->k - 1) * e || source_len > static_cast<uint64_t>(code->k) * e ||
+      repair_len != static_cast<uint64_t>(code->rows) * e) {
+    Throw(env, "FEC_SYMBOL_SIZE: encodeRepair: source must be ((k-1)*E, k*E] bytes and repair exactly (n-k)*E");
+    return env.Undefined();
+  }
+  EncodeRepair(*code, e, source, source_len, repair);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterFecCodec(Napi::Env env, Napi::Object exports) {
+  exports.Set("LdpcCode", CodeWrap::Define(env));
+  exports.Set("LdpcDecoder", DecoderWrap::Define(env));
+  exports.Set("encodeRepair", Napi::Function::New(env, EncodeRepairJs));
+}
+
+}  // namespace fcast

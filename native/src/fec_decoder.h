@@ -1,0 +1,79 @@
+// Native incremental LDPC-Staircase decoder of one source block (RFC 5170 §6.4: the decoder is
+// free). The same decoder as codecs/ldpc-staircase/decoder.ts (the reference): each new symbol is
+// copied into its slot and peeled at once, so progress is exact after every push; when peeling
+// stalls and the equations could determine every unknown, ML decoding (fec_ml.h) runs, retried
+// only after as many new symbols as its last rank shortfall. Same acceptance, progress and
+// completion as the TypeScript decoder, symbol for symbol.
+//
+// Symbol work is deferred: solving appends records (fec_ml.h format) that run once, when every
+// source symbol is known, after dropping those whose result no later record or output reads.
+//
+// Memory: source symbols go straight into the caller's output buffer (block_length bytes; the
+// short last symbol of an object lives in a padded slot and is copied out at the end); repair
+// symbols, bookkeeping and ML scratch are this object's and are released when the block completes.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fec_code.h"
+#include "fec_ml.h"
+
+namespace fcast {
+
+class LdpcDecoderCore {
+ public:
+  // Preconditions (checked by the caller): (k-1)*E < block_length <= k*E, `out` holds
+  // block_length bytes and outlives the decoding.
+  LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t symbol_size, uint64_t block_length, bool iterative_only,
+                  uint8_t* out);
+  // False when the repair buffer could not be allocated (the object is then unusable).
+  bool ok() const { return repair_ != nullptr || code_->n == code_->k; }
+
+  // Symbol `esi` (< n) of `len` bytes (E, or the short length for the short last source symbol;
+  // checked by the caller). Returns true when it brought something new; false for a duplicate,
+  // a symbol already solved, or any symbol after completion.
+  bool Push(uint32_t esi, const uint8_t* symbol, size_t len);
+
+  uint32_t received() const { return received_; }
+  uint32_t known_source() const { return known_source_; }
+  bool complete() const { return done_; }
+  // Bit i = source symbol i known, LSB-first; `bits` holds ceil(k/8) bytes.
+  void KnownBitmap(uint8_t* bits) const;
+  // Bytes this decoder holds beside the output buffer (for the GC's external-memory account).
+  size_t HeldBytes() const { return held_; }
+
+ private:
+  uint8_t* Sym(uint32_t j);
+  void Learn(uint32_t c0);
+  void SetKnown(uint32_t c);
+  void EmitSolve(uint32_t r, uint32_t u);
+  void MaybeMl();
+  void Complete();
+  void RunDeferred();
+
+  std::shared_ptr<const LdpcCode> code_;
+  const size_t e_;
+  const bool iterative_only_;
+  uint8_t* const out_;
+  // Bytes of the last source symbol in `out_` (< E for an object's short last symbol).
+  const size_t last_len_;
+  std::unique_ptr<uint8_t[]> repair_;
+  std::vector<uint8_t> pad_;
+  std::vector<uint8_t> scratch_;
+  std::vector<uint8_t> seen_, known_;
+  std::vector<int32_t> count_, acc_;
+  std::vector<uint32_t> queue_;
+  std::vector<uint32_t> prog_;
+  uint32_t scratch_symbols_ = 0;
+  MlSolver ml_;
+  uint32_t received_ = 0;
+  uint32_t known_source_ = 0;
+  uint32_t known_total_ = 0;
+  uint32_t live_rows_ = 0;
+  uint32_t ml_wait_ = 0;
+  bool done_ = false;
+  size_t held_ = 0;
+};
+
+}  // namespace fcast
