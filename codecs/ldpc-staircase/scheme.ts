@@ -10,6 +10,9 @@ import { LdpcDecoder } from './decoder.js';
 import { LdpcEncoder } from './encoder.js';
 import { executorFor } from './executor.js';
 import { matrixFor, type LdpcMatrix } from './matrix.js';
+import { nativeCodec, nativeCodeFor } from './native-code.js';
+import { NativeLdpcDecoder } from './native-decoder.js';
+import { NativeLdpcEncoder } from './native-encoder.js';
 import { PRNG_SEED_MAX, PRNG_SEED_MIN } from './prng.js';
 
 const MAX_N = 1 << 20;
@@ -89,10 +92,22 @@ export const ldpcStaircase: FecScheme = {
     if (source.length !== block.length) {
       throw new LocalProtocolError('FEC_SYMBOL_SIZE', `block ${sbn} source is ${source.length} bytes, expected ${block.length}`);
     }
+    // The native codec when the addon has it, unless `native: false` asks for TypeScript.
+    const codec = opts?.native === false ? undefined : nativeCodec();
+    if (codec !== undefined) {
+      const p = ldpcParams(plan.oti);
+      return new NativeLdpcEncoder(block, plan.oti.symbolSize, source, codec, () => nativeCodeFor(codec, block.k, block.n, p.n1, p.seed));
+    }
     return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block, opts?.native), executorFor(opts?.native));
   },
   createDecoder(plan, sbn, opts?: DecoderOptions): BlockDecoder {
     const block = blockOf(plan, sbn);
+    const codec = opts?.native === false ? undefined : nativeCodec();
+    if (codec !== undefined) {
+      const p = ldpcParams(plan.oti);
+      const code = nativeCodeFor(codec, block.k, block.n, p.n1, p.seed);
+      return new NativeLdpcDecoder(codec, code, block, plan.oti.symbolSize, opts?.iterativeOnly ?? false, opts?.arena);
+    }
     return new LdpcDecoder({
       block,
       symbolSize: plan.oti.symbolSize,
