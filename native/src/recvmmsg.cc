@@ -5,17 +5,27 @@
 // sendmmsg.cc); src/net/mcast-recv.ts polls it from a timer and falls back to node:dgram when
 // this addon or Linux is missing.
 //
+// UDP GRO (Linux >= 5.0, udp(7) UDP_GRO): our sender sends runs of equal-size packets as one
+// UDP GSO buffer (UDP_SEGMENT), and such a buffer crosses loopback, veth and bridges whole. A
+// socket without UDP_GRO makes the kernel cut it into one skb per packet before queueing; with
+// UDP_GRO the socket queues the buffer as it came and recvmsg reports the segment size in a
+// UDP_GRO control message, so one recvmmsg entry carries up to 16 packets. The caller splits it
+// (every segment gso_size bytes, the last one possibly shorter: the sender's GSO rule). Datagrams
+// that were never aggregated come with segment size 0.
+//
 // Exports (validated in src/net/mcast-recv.ts first; failures are -errno integers):
-//   mcastOpen4(group Uint8Array(4), port, iface Uint8Array(4), source Uint8Array(0|4), rcvbuf)
+//   mcastOpen4(group Uint8Array(4), port, iface Uint8Array(4), source Uint8Array(0|4), rcvbuf, gro)
 //     -> fd | -errno. Binds group:port (only that group's datagrams), joins (ASM, or SSM when a
 //     source is given) on the interface address (0.0.0.0 = the kernel's choice), and asks for
-//     SO_RCVBUF = rcvbuf, with SO_RCVBUFFORCE first (root may exceed net.core.rmem_max).
-//   mcastRecvBatch(fd, buf Uint8Array, slot, meta Uint32Array) -> datagrams | -errno
-//     Up to min(buf.length / slot, meta.length / 2, 64) datagrams; datagram i is at buf[i*slot],
-//     its length in meta[2i] (truncated ones are dropped by the kernel flag check: length = 0),
-//     its IPv4 source address (network order as a big-endian u32) in meta[2i+1]. 0 when none is
-//     waiting (non-blocking socket).
+//     SO_RCVBUF = rcvbuf, with SO_RCVBUFFORCE first (root may exceed net.core.rmem_max). gro = 1
+//     asks for UDP_GRO (best effort: a kernel without it simply never aggregates).
+//   mcastRecvBatch(fd, buf Uint8Array, slot, meta Uint32Array) -> entries | -errno
+//     Up to min(buf.length / slot, meta.length / 3, 64) entries; entry i is at buf[i*slot], its
+//     length in meta[3i] (truncated ones are dropped by the kernel flag check: length = 0), its
+//     IPv4 source address (network order as a big-endian u32) in meta[3i+1], its GRO segment size
+//     in meta[3i+2] (0: one datagram). 0 when none is waiting (non-blocking socket).
 //   mcastRcvbuf(fd) -> the SO_RCVBUF the kernel granted | -errno
+//   mcastGro(fd) -> 1 when UDP_GRO is on, 0 when not | -errno
 #include "napi_args.h"
 #include "recvmmsg.h"
 
@@ -25,6 +35,7 @@
 #ifdef __linux__
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #endif
@@ -34,6 +45,11 @@ namespace {
 using namespace fcast::napi_args;
 
 constexpr unsigned kMaxBatch = 64;
+constexpr int kMeta = 3;
+
+#ifndef UDP_GRO
+#define UDP_GRO 104  // linux/udp.h; older libc headers lack it
+#endif
 
 #ifdef __linux__
 
@@ -41,11 +57,11 @@ Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint8_t *group, *iface, *source;
   size_t glen, ilen, slen;
-  int64_t port, rcvbuf;
-  if (info.Length() != 5 || !BytesOf(info[0], &group, &glen) || !IntOf(info[1], &port) || !BytesOf(info[2], &iface, &ilen) ||
-      !BytesOf(info[3], &source, &slen) || !IntOf(info[4], &rcvbuf) || glen != 4 || ilen != 4 || (slen != 0 && slen != 4) ||
-      port < 1 || port > 65535 || rcvbuf < 0 || rcvbuf > (1 << 30)) {
-    return BadCall(env, "mcastOpen4(group, port, iface, source, rcvbuf)");
+  int64_t port, rcvbuf, gro;
+  if (info.Length() != 6 || !BytesOf(info[0], &group, &glen) || !IntOf(info[1], &port) || !BytesOf(info[2], &iface, &ilen) ||
+      !BytesOf(info[3], &source, &slen) || !IntOf(info[4], &rcvbuf) || !IntOf(info[5], &gro) || glen != 4 || ilen != 4 ||
+      (slen != 0 && slen != 4) || port < 1 || port > 65535 || rcvbuf < 0 || rcvbuf > (1 << 30) || (gro != 0 && gro != 1)) {
+    return BadCall(env, "mcastOpen4(group, port, iface, source, rcvbuf, gro)");
   }
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Num(env, -errno);
@@ -56,6 +72,8 @@ Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
     // FORCE needs CAP_NET_ADMIN; without it the plain option (capped by rmem_max) is best effort.
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
   }
+  // Best effort: without it the kernel segments GSO buffers itself and nothing else changes.
+  if (gro == 1) setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
@@ -76,6 +94,17 @@ Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
   return Num(env, fd);
 }
 
+// The UDP_GRO segment size of a received buffer, 0 when it is one datagram.
+uint32_t GroSegment(msghdr* h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level != IPPROTO_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(int))) continue;
+    int seg;
+    std::memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+    return seg > 0 ? static_cast<uint32_t>(seg) : 0;
+  }
+  return 0;
+}
+
 Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd, slot;
@@ -88,12 +117,14 @@ Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
   }
   Napi::Uint32Array meta = info[3].As<Napi::Uint32Array>();
   size_t n = blen / static_cast<size_t>(slot);
-  if (meta.ElementLength() / 2 < n) n = meta.ElementLength() / 2;
+  if (meta.ElementLength() / kMeta < n) n = meta.ElementLength() / kMeta;
   if (n > kMaxBatch) n = kMaxBatch;
   if (n == 0) return Num(env, 0);
   mmsghdr msgs[kMaxBatch];
   iovec iov[kMaxBatch];
   sockaddr_in from[kMaxBatch];
+  // Room for the one control message we ask for (UDP_GRO: an int), with alignment slack.
+  alignas(cmsghdr) char control[kMaxBatch][CMSG_SPACE(sizeof(int)) + 16];
   std::memset(msgs, 0, sizeof(mmsghdr) * n);
   for (size_t i = 0; i < n; i++) {
     iov[i].iov_base = buf + i * static_cast<size_t>(slot);
@@ -102,6 +133,8 @@ Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &from[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    msgs[i].msg_hdr.msg_control = control[i];
+    msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
   }
   int r;
   do {
@@ -111,8 +144,9 @@ Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
   uint32_t* m = meta.Data();
   for (int i = 0; i < r; i++) {
     const bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-    m[2 * i] = truncated ? 0 : msgs[i].msg_len;
-    m[2 * i + 1] = ntohl(from[i].sin_addr.s_addr);
+    m[kMeta * i] = truncated ? 0 : msgs[i].msg_len;
+    m[kMeta * i + 1] = ntohl(from[i].sin_addr.s_addr);
+    m[kMeta * i + 2] = GroSegment(&msgs[i].msg_hdr);
   }
   return Num(env, r);
 }
@@ -127,12 +161,23 @@ Napi::Value McastRcvbuf(const Napi::CallbackInfo& info) {
   return Num(env, v);
 }
 
+Napi::Value McastGro(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (info.Length() != 1 || !IntOf(info[0], &fd) || fd < 0 || fd > 0x7fffffff) return BadCall(env, "mcastGro(fd)");
+  int v = 0;
+  socklen_t l = sizeof(v);
+  if (getsockopt(static_cast<int>(fd), IPPROTO_UDP, UDP_GRO, &v, &l) != 0) return Num(env, errno == ENOPROTOOPT ? 0 : -errno);
+  return Num(env, v != 0 ? 1 : 0);
+}
+
 #else  // not Linux: no recvmmsg(2)
 
 Napi::Value NoSys(const Napi::CallbackInfo& info) { return Num(info.Env(), -ENOSYS); }
 #define McastOpen4 NoSys
 #define McastRecvBatch NoSys
 #define McastRcvbuf NoSys
+#define McastGro NoSys
 
 #endif
 
@@ -144,6 +189,7 @@ void RegisterRecvmmsg(Napi::Env env, Napi::Object exports) {
   exports.Set("mcastOpen4", Napi::Function::New(env, McastOpen4));
   exports.Set("mcastRecvBatch", Napi::Function::New(env, McastRecvBatch));
   exports.Set("mcastRcvbuf", Napi::Function::New(env, McastRcvbuf));
+  exports.Set("mcastGro", Napi::Function::New(env, McastGro));
 }
 
 }  // namespace fcast

@@ -5,7 +5,8 @@
 // IPv4 on Linux with the native addon: the socket is the addon's and is read with recvmmsg(2),
 // up to 64 datagrams per system call, polled from a timer (native/src/recvmmsg.cc): node:dgram
 // costs about 13 us of CPU per datagram here, most of a receiver's budget. Otherwise, and with
-// FCAST_RECV_PATH=dgram, node:dgram.
+// FCAST_RECV_PATH=dgram, node:dgram. The native socket also asks for UDP_GRO, so a sender's UDP
+// GSO buffer (up to 16 packets) arrives as one entry that is split here (FCAST_RECV_GRO=0: off).
 //
 // The socket binds the group address itself (IPv4 on Linux): it then receives only that group,
 // not every datagram for the port. IPv6 binds the wildcard ('::'), since binding a multicast
@@ -32,6 +33,10 @@ export interface McastChannelOptions {
 export interface McastChannel {
   /** SO_RCVBUF the kernel granted. */
   readonly recvBufferSize: number;
+  /** UDP_GRO is on: GSO buffers arrive whole and are split in userspace. */
+  readonly gro: boolean;
+  /** GRO buffers received so far (each held two or more datagrams). */
+  groBuffers(): number;
   close(): Promise<void>;
 }
 
@@ -43,9 +48,10 @@ function ipv6Iface(iface: string | undefined): string | undefined {
 }
 
 interface RecvAddon {
-  mcastOpen4(group: Uint8Array, port: number, iface: Uint8Array, source: Uint8Array, rcvbuf: number): number;
+  mcastOpen4(group: Uint8Array, port: number, iface: Uint8Array, source: Uint8Array, rcvbuf: number, gro: number): number;
   mcastRecvBatch(fd: number, buf: Uint8Array, slot: number, meta: Uint32Array): number;
   mcastRcvbuf(fd: number): number;
+  mcastGro(fd: number): number;
   udpClose(fd: number): number;
 }
 
@@ -53,7 +59,8 @@ function recvAddon(): RecvAddon | undefined {
   if (process.platform !== 'linux' || process.env.FCAST_RECV_PATH === 'dgram') return undefined;
   const a = getNative() as unknown as Partial<RecvAddon> | undefined;
   if (a === undefined) return undefined;
-  const fns = ['mcastOpen4', 'mcastRecvBatch', 'mcastRcvbuf', 'udpClose'] as const;
+  // mcastGro marks an addon built with the GRO-aware batch layout (3 words per entry).
+  const fns = ['mcastOpen4', 'mcastRecvBatch', 'mcastRcvbuf', 'mcastGro', 'udpClose'] as const;
   return fns.every((f) => typeof a[f] === 'function') ? (a as RecvAddon) : undefined;
 }
 
@@ -74,20 +81,24 @@ function v4(address: string): Uint8Array {
   return new Uint8Array(address.split('.').map(Number));
 }
 
-/** Largest datagram read (bigger ones are truncated by the kernel and dropped here). */
+/** Largest datagram or GRO buffer read (bigger ones are truncated by the kernel and dropped here). */
 const SLOT = 65_536;
 const BATCH = 64;
+/** Words per entry in the batch's meta array: length, source IPv4, GRO segment size. */
+const META = 3;
 
 /** IPv4 through the addon's socket: recvmmsg batches, polled every millisecond while idle. */
 function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: DatagramHandler): McastChannel {
-  const fd = addon.mcastOpen4(v4(opts.group), opts.port, v4(opts.iface ?? '0.0.0.0'), opts.source === undefined ? new Uint8Array(0) : v4(opts.source), opts.recvBufferSize ?? 32 << 20);
+  const gro = process.env.FCAST_RECV_GRO === '0' ? 0 : 1;
+  const fd = addon.mcastOpen4(v4(opts.group), opts.port, v4(opts.iface ?? '0.0.0.0'), opts.source === undefined ? new Uint8Array(0) : v4(opts.source), opts.recvBufferSize ?? 32 << 20, gro);
   if (fd < 0) throw errnoError(-fd, `multicast socket for ${opts.group}:${opts.port}`);
   const buf = Buffer.allocUnsafe(SLOT * BATCH);
-  const meta = new Uint32Array(BATCH * 2);
+  const meta = new Uint32Array(BATCH * META);
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let lastIp = -1;
   let lastAddress = '';
+  let groBuffers = 0;
   const pump = (): void => {
     timer = undefined;
     if (closed) return;
@@ -95,15 +106,21 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
     for (let rounds = 0; rounds < 16; rounds++) {
       const n = addon.mcastRecvBatch(fd, buf, SLOT, meta);
       for (let i = 0; i < n; i++) {
-        const len = meta[2 * i]!;
+        const len = meta[META * i]!;
         if (len === 0) continue;
-        const ip = meta[2 * i + 1]!;
+        const ip = meta[META * i + 1]!;
         if (ip !== lastIp) {
           lastIp = ip;
           lastAddress = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
         }
-        onDatagram(buf.subarray(i * SLOT, i * SLOT + len), lastAddress);
-        if (closed) return;
+        // A GRO buffer is segments of `seg` bytes, the last one possibly shorter (udp(7)).
+        const seg = meta[META * i + 2]! || len;
+        if (seg < len) groBuffers++;
+        const end = i * SLOT + len;
+        for (let at = i * SLOT; at < end; at += seg) {
+          onDatagram(buf.subarray(at, Math.min(at + seg, end)), lastAddress);
+          if (closed) return;
+        }
       }
       if (n < BATCH) {
         timer = setTimeout(pump, 1);
@@ -115,6 +132,8 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   pump();
   return {
     recvBufferSize: Math.max(0, addon.mcastRcvbuf(fd)),
+    gro: addon.mcastGro(fd) === 1,
+    groBuffers: () => groBuffers,
     close: async () => {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
@@ -163,6 +182,8 @@ export async function joinChannel(opts: McastChannelOptions, onDatagram: Datagra
   socket.on('error', () => undefined);
   return {
     recvBufferSize: socket.getRecvBufferSize(),
+    gro: false,
+    groBuffers: () => 0,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }

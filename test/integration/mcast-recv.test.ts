@@ -1,0 +1,68 @@
+// The receiver's multicast socket (src/net/mcast-recv.ts): datagrams sent by the batched sender
+// (sendmmsg with UDP GSO runs of equal-size packets, src/net/batch-send.ts) over loopback
+// multicast (239.x, TTL 0, out of 127.0.0.1) arrive one by one, intact and in order, whether the
+// socket takes GSO buffers whole (UDP_GRO, split in userspace) or the kernel segments them
+// (FCAST_RECV_GRO=0), and through the node:dgram fallback.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { nativeStatus } from '../../codecs/native.js';
+
+const GROUP = '239.255.93.29';
+
+/** Packet i: its index, then a byte pattern; runs of equal sizes (GSO) with odd ones between. */
+function packet(i: number): Uint8Array {
+  const sizes = [1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 1436, 777, 1436, 1436, 9];
+  const p = new Uint8Array(sizes[i % sizes.length]!);
+  new DataView(p.buffer).setUint32(0, i);
+  for (let j = 4; j < p.length; j++) p[j] = (i * 13 + j) & 0xff;
+  return p;
+}
+
+async function roundTrip(env: Record<string, string>, count: number): Promise<{ gro: boolean; groBuffers: number }> {
+  vi.resetModules();
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  const recv = await import('../../src/net/mcast-recv.js');
+  const send = await import('../../src/net/batch-send.js');
+  const port = 44_000 + (process.pid % 5000);
+  const got: string[] = [];
+  const ch = await recv.joinChannel({ group: GROUP, port, iface: '127.0.0.1' }, (b) => got.push(Buffer.from(b).toString('hex')));
+  try {
+    const udp = await send.openMulticastSender({ family: 4, ttl: 0, iface: '127.0.0.1' });
+    const sent: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = packet(i);
+      sent.push(Buffer.from(p).toString('hex'));
+      await udp.send(p, GROUP, port);
+      // Yield in full batches now and then, as the pacer does after a dry bucket.
+      if (i % 64 === 63) await new Promise((r) => setTimeout(r, 2));
+    }
+    await udp.close();
+    await vi.waitFor(() => expect(got.length).toBe(count), { timeout: 5000, interval: 20 });
+    expect(got).toEqual(sent);
+    return { gro: ch.gro, groBuffers: ch.groBuffers() };
+  } finally {
+    await ch.close();
+    vi.unstubAllEnvs();
+  }
+}
+
+describe('multicast receive socket', () => {
+  afterEach(() => vi.unstubAllEnvs());
+  const native = process.platform === 'linux' && nativeStatus().loaded;
+
+  it.runIf(native)('recvmmsg with UDP_GRO: GSO buffers arrive whole and are split into the sent datagrams', async () => {
+    const r = await roundTrip({}, 3000);
+    expect(r.gro).toBe(true);
+    expect(r.groBuffers).toBeGreaterThan(0);
+  });
+
+  it.runIf(native)('recvmmsg without UDP_GRO (FCAST_RECV_GRO=0): the kernel segments, same datagrams', async () => {
+    const r = await roundTrip({ FCAST_RECV_GRO: '0' }, 2000);
+    expect(r.gro).toBe(false);
+    expect(r.groBuffers).toBe(0);
+  });
+
+  it('node:dgram fallback (FCAST_RECV_PATH=dgram): same datagrams', async () => {
+    const r = await roundTrip({ FCAST_RECV_PATH: 'dgram' }, 1000);
+    expect(r.gro).toBe(false);
+  });
+});
