@@ -51,13 +51,31 @@ export class TokenBucket {
     }
     return (need - this.tokens) / this.bytesPerMs;
   }
+
+  /** Milliseconds until the bucket holds `bytes` (at most a full bucket); 0 when it does. */
+  until(now: number, bytes: number): number {
+    if (now > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.bytesPerMs);
+      this.last = now;
+    }
+    const need = Math.min(bytes, this.burst);
+    return this.tokens + 1e-6 >= need ? 0 : (need - this.tokens) / this.bytesPerMs;
+  }
 }
 
-/** Wait (without spinning) until `bucket` lets `size` bytes go, then take them. */
-export async function paceAsync(bucket: TokenBucket, size: number): Promise<void> {
+/**
+ * Wait (without spinning) until `bucket` holds `run` packets of `size` bytes, then take one.
+ * Why a run: the batched socket sends what was queued whenever the loop yields
+ * (src/net/batch-send.ts), so resuming at one packet's worth made 1-2 packets per sendmmsg and
+ * per UDP GSO buffer at a capped rate; the fixed-rate sender resumes at 16 (the GSO cap): one
+ * system call, and one skb for the receivers' UDP_GRO sockets. The average rate is the bucket's
+ * either way.
+ */
+export async function paceAsync(bucket: TokenBucket, size: number, run = 1): Promise<void> {
   for (;;) {
-    const wait = bucket.reserve(performance.now(), size);
-    if (wait <= 0) return;
+    const now = performance.now();
+    const wait = bucket.until(now, run * size);
+    if (wait <= 0 && bucket.reserve(now, size) === 0) return;
     // Timers fire about 1 ms late; below that, yield to I/O and try again.
     if (wait >= 1.5) await sleep(Math.floor(wait));
     else await immediate();

@@ -12,6 +12,9 @@ import { TokenBucket, paceAsync } from './pacer.js';
 import { openMulticastSender } from './batch-send.js';
 import { WebrcPacer } from './webrc-pacer.js';
 
+/** Packets a dry bucket must hold again before the fixed-rate sender resumes (the UDP GSO cap; pacer.ts). */
+const GSO_RUN = 16;
+
 export interface SendOptions {
   /** Core configuration; `deadline` is a duration from the start here (ms), see deadlineMs. */
   readonly core: Omit<SenderConfig, 'deadline'>;
@@ -100,7 +103,7 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
           const size = bytes.length + overhead;
           // Per packet, no promise unless one must wait: the bucket usually has the tokens, and the
           // native socket queues at once (a promise from send() means back-pressure).
-          if (webrc === undefined && bucket.reserve(performance.now(), size) > 0) await paceAsync(bucket, size);
+          if (webrc === undefined && bucket.reserve(performance.now(), size) > 0) await paceAsync(bucket, size, GSO_RUN);
           const backPressure = udp.send(bytes, ch.group, ch.port);
           if (backPressure !== undefined) await backPressure;
           last = performance.now();
