@@ -12,5 +12,8 @@ const r = await receiveSession({
   iface: '127.0.0.1',
   timeoutMs: Number(timeout),
   keepState: keep === 'keep-state',
+  // The resume test kills this receiver once its state file shows written blocks: flush every
+  // second (the default is 5 s) so that happens early in the transfer.
+  ...(keep === 'keep-state' ? { flushMs: 1000 } : {}),
 });
 process.stdout.write(`${JSON.stringify({ status: r.status, stats: r.stats, objects: r.objects, missing: r.missing, rss: process.memoryUsage().rss })}\n`);
