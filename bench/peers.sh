@@ -10,7 +10,8 @@
 #
 # Usage:
 #   bench/peers.sh [-n N] [-l LOSS[,LOSS...]] [-s SIZE_MB] PEER[:RUNS]...
-#       PEER is ours | uftp | udpcast | norm; RUNS (default 1) repetitions of every loss case.
+#       PEER is ours | oursb | uftp | udpcast | norm; RUNS (default 1) repetitions of every loss case.
+#       oursb is fcast from FCAST_CLI_B (another build, for before/after runs interleaved with ours).
 #       Round r runs every peer with RUNS >= r, every loss case, in the order given.
 #       e.g. bench/peers.sh -n 8 -l 0,10/3 ours:3 uftp:2 udpcast norm
 #   bench/peers.sh table [RESULTS]    markdown table of the results (harness table.sh)
@@ -18,6 +19,7 @@
 #
 # Environment:
 #   FCAST_CLI         fcast entry point (default: this repository's bin/run.js; `npm run build` first)
+#   FCAST_CLI_B       fcast entry point of peer oursb (e.g. a build of an older commit outside the tree)
 #   FCAST_SEND_FLAGS  extra `fcast send` flags (default "--rate 400M --cycles 1 --n1 5")
 #   FCAST_RECV_FLAGS  extra `fcast receive` flags (default "--timeout 100s")
 #   HARNESS           the harness directory (default ../shared/bench beside this repository)
@@ -56,9 +58,15 @@ shift $((OPTIND - 1))
 # verified file appearing under its final name (fcast renames it into place only after the
 # SHA-256 check), as for uftp and NORM.
 CLI="${FCAST_CLI:-$REPO/bin/run.js}"
-export OURS_SEND="node $CLI send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 400M --cycles 1 --n1 5}"
-export OURS_RECV="node $CLI receive {group}:{port} --iface {ip} -o {outdir} ${FCAST_RECV_FLAGS:---timeout 100s}"
+# Every fcast receiver runs under /usr/bin/time, appending "user sys" to a file per run: the
+# receivers' CPU seconds are the figure that decides the wall time when nine processes share
+# two cores (run.sh only times the sender).
+ours_templates() {   # ours_templates CLI CPU_FILE
+    export OURS_SEND="node $1 send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 400M --cycles 1 --n1 5}"
+    export OURS_RECV="/usr/bin/time -a -o $2 -f '%U %S' node $1 receive {group}:{port} --iface {ip} -o {outdir} ${FCAST_RECV_FLAGS:---timeout 100s}"
+}
 export OURS_DONE="${OURS_DONE:-file}"
+RECV_CPU="${RESULTS%.csv}.recv-cpu.csv"
 
 # The peers' tuned settings (peers.md "Peer settings"); the environment overrides them.
 export UFTP_RATE_KBPS="${UFTP_RATE_KBPS:-900000}" UFTP_BLOCK="${UFTP_BLOCK:-1300}"
@@ -69,7 +77,8 @@ declare -A RUNS
 MAXR=1; PEERS=()
 for spec in "$@"; do
   p="${spec%%:*}"; r=1; [[ "$spec" == *:* ]] && r="${spec#*:}"
-  case "$p" in ours|uftp|udpcast|norm) ;; *) echo "peers.sh: unknown peer $p" >&2; exit 2;; esac
+  case "$p" in ours|uftp|udpcast|norm) ;; oursb) [ -n "${FCAST_CLI_B:-}" ] || { echo "peers.sh: oursb needs FCAST_CLI_B" >&2; exit 2; };;
+    *) echo "peers.sh: unknown peer $p" >&2; exit 2;; esac
   [[ "$r" =~ ^[0-9]+$ ]] && [ "$r" -ge 1 ] || { echo "peers.sh: bad run count in $spec" >&2; exit 2; }
   PEERS+=("$p"); RUNS[$p]="$r"; [ "$r" -gt "$MAXR" ] && MAXR="$r"
 done
@@ -79,9 +88,24 @@ for ((round = 1; round <= MAXR; round++)); do
   for loss in "${LOSS_LIST[@]}"; do
     for p in "${PEERS[@]}"; do
       [ "${RUNS[$p]}" -ge "$round" ] || continue
-      echo "== round $round: $p n=$N loss=$loss ${SIZE}MB (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+      load="$(cut -d' ' -f1 /proc/loadavg)"
+      echo "== round $round: $p n=$N loss=$loss ${SIZE}MB (load $load)" >&2
+      peer="$p"; cpu=""
+      if [ "$p" = ours ] || [ "$p" = oursb ]; then
+        peer=ours; cpu="$(mktemp)"
+        if [ "$p" = ours ]; then ours_templates "$CLI" "$cpu"; else ours_templates "$FCAST_CLI_B" "$cpu"; fi
+      fi
       # the harness bounds the transfer by TIMEOUT; this outer bound also covers its set-up and teardown
-      timeout $((TIMEOUT + 60)) "$HARNESS/run.sh" "$p" "$N" "$loss" "$SIZE" || echo "$p,$N,$loss,$SIZE,NA,NA,NA,0 (run.sh rc=$?)"
+      timeout $((TIMEOUT + 60)) "$HARNESS/run.sh" "$peer" "$N" "$loss" "$SIZE" || echo "$p,$N,$loss,$SIZE,NA,NA,NA,0 (run.sh rc=$?)"
+      if [ -n "$cpu" ]; then
+        # receivers killed by the harness write no line: count says how many finished on their own
+        stats="$(awk '/^[0-9.]+ [0-9.]+$/ { c = $1 + $2; s += c; if (c > m) m = c; n++ } END { if (n) printf "%.2f,%.2f,%d", s / n, m, n; else print "NA,NA,0" }' "$cpu")"
+        [ -f "$RECV_CPU" ] || echo "peer,cli,n,loss,size_mb,recv_cpu_mean_s,recv_cpu_max_s,receivers_timed,load,time" > "$RECV_CPU"
+        cli="$CLI"; [ "$p" = oursb ] && cli="$FCAST_CLI_B"
+        echo "$p,$cli,$N,$loss,$SIZE,$stats,$load,$(date -Is)" >> "$RECV_CPU"
+        echo "== $p receiver CPU s (mean,max,timed): $stats" >&2
+        rm -f "$cpu"
+      fi
     done
   done
 done
