@@ -23,7 +23,10 @@ export const flexicastFlags = {
   flexicast: Flags.string({ description: 'Run the flexicast channel: listen for receivers on QUIC HOST:PORT (port 0 = any) and seal the flow.' }),
   key: Flags.string({ description: 'Sender identity for --flexicast: a private key file from `fcast keygen`.' }),
   allow: Flags.string({ description: 'Admit this receiver key (ed25519:<base64url>), public key file, or allow-list file (one key per line); repeatable. Without it every key is admitted.', multiple: true }),
-  'fc-msg': Flags.boolean({ description: 'Also copy every sealed flow packet to each receiver by unicast UDP (for networks without multicast).' }),
+  'fc-msg': Flags.boolean({
+    description: 'FC-msg: --fc-msg copies every sealed flow packet to each receiver by unicast UDP (networks without multicast); --no-fc-msg never does. Default: copies only while no receiver gets the flow by multicast.',
+    allowNo: true,
+  }),
   'unicast-budget': Flags.string({ description: 'Cap on all unicast fallback data together, bits/s (k, M, G suffixes).', default: '200M' }),
   'report-interval': Flags.string({ description: 'Receivers report this often (e.g. 250ms).', default: '250ms' }),
   'fallback-delay': Flags.string({ description: 'D_fb: a receiver whose flow made no progress this long moves to unicast.', default: '1s' }),
@@ -34,7 +37,7 @@ export interface FlexFlagValues {
   readonly flexicast?: string;
   readonly key?: string;
   readonly allow?: string[];
-  readonly 'fc-msg': boolean;
+  readonly 'fc-msg'?: boolean;
   readonly 'unicast-budget': string;
   readonly 'report-interval': string;
   readonly 'fallback-delay': string;
@@ -69,7 +72,7 @@ export function readAllowList(entries: readonly string[]): Set<string> {
 
 /** Without --flexicast, its companion flags mean nothing: say so instead of ignoring them. */
 export function noFlexicast(flags: FlexFlagValues): undefined {
-  const stray = [flags.key === undefined ? undefined : '--key', flags.allow === undefined ? undefined : '--allow', flags['fc-msg'] ? '--fc-msg' : undefined].filter((f) => f !== undefined);
+  const stray = [flags.key === undefined ? undefined : '--key', flags.allow === undefined ? undefined : '--allow', flags['fc-msg'] === undefined ? undefined : flags['fc-msg'] ? '--fc-msg' : '--no-fc-msg'].filter((f) => f !== undefined);
   if (stray.length > 0) throw new LocalProtocolError('USAGE', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --flexicast HOST:PORT`);
   return undefined;
 }
@@ -122,7 +125,7 @@ export async function startFlexicast(
     objects,
     paths,
     unicastBudgetBytesPerSec: budgetBits / 8,
-    fcMsg: flags['fc-msg'],
+    fcMsg: flags['fc-msg'] === undefined ? 'auto' : flags['fc-msg'] ? 'on' : 'off',
   }).catch((e: unknown) => {
     throw e instanceof FcastError ? e : new FcastError('FLEX_QUIC', 'io', `--flexicast ${flags.flexicast}: ${(e as Error).message}`);
   });

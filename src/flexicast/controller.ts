@@ -21,6 +21,12 @@
 //  * Flow key: a new epoch on every LEAVE and periodically (and before the AES-GCM packet limit);
 //    its KEY goes to the remaining members first, the sealer switches keyLeadMs later. A leaver
 //    never receives the next key.
+//  * FC-msg 'auto' (seed's sendmmsg mode, switched on demand): REPORTs count flow packets per
+//    multicast channel plus one last count for the unicast UDP copies. When, while the flow sends,
+//    no receiver on the flow has had a multicast packet for D_fb (counted from when it started
+//    listening), the shell is told to copy the sealed flow to every registered receiver; the
+//    first multicast progress any receiver reports turns the copies off again (receivers still
+//    without multicast then fall back to unicast one by one, as usual). 'on' copies always.
 
 import { randomBytes } from 'node:crypto';
 import { LocalProtocolError } from '../errors.js';
@@ -43,7 +49,11 @@ export type ControllerAction =
   /** The receiver's data now comes by multicast flow or by unicast. */
   | { readonly kind: 'path'; readonly receiver: ReceiverId; readonly path: 'multicast' | 'unicast'; readonly reason: PathReason }
   /** The receiver reported an object complete (first report only). */
-  | { readonly kind: 'completed'; readonly receiver: ReceiverId; readonly toi: number; readonly digest: Uint8Array };
+  | { readonly kind: 'completed'; readonly receiver: ReceiverId; readonly toi: number; readonly digest: Uint8Array }
+  /** FC-msg 'auto': start or stop copying the sealed flow to every registered receiver by unicast UDP. */
+  | { readonly kind: 'fc-msg'; readonly on: boolean; readonly reason: FcMsgReason };
+
+export type FcMsgReason = 'no-multicast' | 'multicast-back';
 
 export interface ControllerConfig {
   /** Sent to each receiver when it connects; supplies flow id, D_fb, report interval, symbol size. */
@@ -95,6 +105,11 @@ interface Member {
   lastGrantAt: number;
   completed: Set<number>;
   rttMs: number;
+  /** Flow packets seen on the multicast channels (the REPORT's counts without the copies). */
+  multicastSeen: number;
+  /** When multicast progress was last reported, and when the member started listening. */
+  multicastAt: number | undefined;
+  since: number | undefined;
 }
 
 export interface ControllerStats {
@@ -105,6 +120,10 @@ export interface ControllerStats {
   readonly unicastBytes: number;
   readonly rotations: number;
   readonly ignoredReports: number;
+  /** FC-msg copies going out now, and how often 'auto' switched them on and off. */
+  readonly copying: boolean;
+  readonly copiesOn: number;
+  readonly copiesOff: number;
 }
 
 /** Per block, across receivers on the flow: the largest need and how many receivers lack it. */
@@ -142,7 +161,8 @@ export class FlexController {
   private epochPackets = 0;
   private rotatedAt: number | undefined;
   private pending: { epoch: number; secret: Uint8Array; switchAt: number } | undefined;
-  private counters = { fallbacks: 0, returns: 0, unicastSymbols: 0, unicastBytes: 0, rotations: 0, ignoredReports: 0 };
+  private counters = { fallbacks: 0, returns: 0, unicastSymbols: 0, unicastBytes: 0, rotations: 0, ignoredReports: 0, copiesOn: 0, copiesOff: 0 };
+  private copying: boolean;
 
   constructor(config: ControllerConfig) {
     const a = config.announce;
@@ -161,6 +181,7 @@ export class FlexController {
     this.rotatePackets = config.rotatePackets ?? FLOW_PACKET_LIMIT / 2;
     this.randomSecret = config.randomSecret ?? (() => new Uint8Array(randomBytes(FLEX_SECRET_BYTES)));
     this.secret = this.newSecret();
+    this.copying = a.fcMsg === 'on';
   }
 
   /** The epoch and secret the flow is sealed with now (the shell's FlowSealer starts with it). */
@@ -177,6 +198,7 @@ export class FlexController {
     this.members.set(id, {
       id, state: 'connected', forced: false, seen: 0, deadline: undefined,
       needs: new Map(), granted: new Map(), lastGrantAt: 0, completed: new Set(), rttMs: 0,
+      multicastSeen: 0, multicastAt: undefined, since: undefined,
     });
     this.send(id, this.announce);
   }
@@ -204,6 +226,7 @@ export class FlexController {
         return;
       case 'listening':
         if (m.state !== 'joined') return;
+        m.since = now;
         if (this.flowSending(now)) {
           // Unicast first: the flow has been running; serve by unicast until a report confirms it.
           this.enterFallback(m, 'join');
@@ -246,6 +269,12 @@ export class FlexController {
     // Blocks no longer reported are done: forget their counts.
     for (const k of m.granted.keys()) if (!m.needs.has(k)) m.granted.delete(k);
     const seen = r.packetsSeen.reduce((s, n) => s + n, 0);
+    const multicast = r.packetsSeen.slice(0, this.announce.channels.length).reduce((s, n) => s + n, 0);
+    if (multicast > m.multicastSeen) {
+      m.multicastSeen = multicast;
+      m.multicastAt = now;
+      if (this.copying && this.announce.fcMsg === 'auto') this.setCopying(false, 'multicast-back');
+    }
     if (seen > m.seen) {
       m.seen = seen;
       m.deadline = undefined;
@@ -272,6 +301,7 @@ export class FlexController {
       if (m.state === 'listening' && m.deadline === undefined) m.deadline = now + this.announce.dFbMs;
     }
     if (this.epochPackets >= this.rotatePackets && this.pending === undefined) this.startRotation(now);
+    this.checkCopying(now);
   }
 
   /** Run every timer due at `now`. Call at nextTimeout() and whenever convenient. */
@@ -326,7 +356,7 @@ export class FlexController {
   stats(): ControllerStats {
     const members: Record<MemberState, number> = { connected: 0, joined: 0, listening: 0, fallback: 0 };
     for (const m of this.members.values()) members[m.state]++;
-    return { members, ...this.counters };
+    return { members, ...this.counters, copying: this.copying };
   }
 
   /** Needs of receivers on the flow, per block: the basis for choosing multicast repair. */
@@ -385,6 +415,29 @@ export class FlexController {
     this.counters.returns++;
     this.send(m.id, this.stateMessage('return'));
     this.event({ kind: 'path', receiver: m.id, path: 'multicast', reason });
+  }
+
+  /**
+   * FC-msg 'auto': copies on when every receiver on the flow (not those that asked for unicast
+   * themselves) has gone D_fb without a multicast packet while the flow sends. Checked on every
+   * flow send, so it needs no timer of its own.
+   */
+  private checkCopying(now: number): void {
+    if (this.announce.fcMsg !== 'auto' || this.copying || !this.flowSending(now)) return;
+    let eligible = 0;
+    for (const m of this.members.values()) {
+      if (m.forced || m.since === undefined || (m.state !== 'listening' && m.state !== 'fallback')) continue;
+      if (now - (m.multicastAt ?? m.since) < this.announce.dFbMs) return;
+      eligible++;
+    }
+    if (eligible > 0) this.setCopying(true, 'no-multicast');
+  }
+
+  private setCopying(on: boolean, reason: FcMsgReason): void {
+    this.copying = on;
+    if (on) this.counters.copiesOn++;
+    else this.counters.copiesOff++;
+    this.event({ kind: 'fc-msg', on, reason });
   }
 
   /** Hand the next epoch's key to every current member; switch keyLeadMs later. */

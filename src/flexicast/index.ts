@@ -1,6 +1,6 @@
 // The flexicast layer's front door (STYLE §10): the sender's controller and the shared-flow crypto.
 export {
-  FlexController, type BlockAggregate, type ControllerAction, type ControllerConfig, type ControllerStats,
+  FlexController, type BlockAggregate, type ControllerAction, type ControllerConfig, type ControllerStats, type FcMsgReason,
   type MemberState, type PathReason, type ReceiverId,
 } from './controller.js';
 export {
@@ -11,3 +11,4 @@ export {
 export {
   FlexReceiverSession, MAX_REPORT_BLOCKS, type BlockProgress, type ReceiverAction, type ReceiverPath, type ReceiverSessionOptions,
 } from './receiver.js';
+export { PathTimeline, type TimelinePath, type TimelineSnapshot } from './timeline.js';

@@ -92,7 +92,8 @@ export class FlexReceiverSession {
       case 'announce':
         if (this.announce !== undefined) return; // the session does not change under us
         this.announce = m;
-        this.packetsSeen = m.channels.map(() => 0);
+        // One count per multicast channel, plus one for FC-msg copies when the sender may send them.
+        this.packetsSeen = [...m.channels, ...(m.fcMsg === 'off' ? [] : [m])].map(() => 0);
         this.send(this.state('join'));
         this.nextReport = now + this.reportDelay();
         return;
@@ -117,8 +118,13 @@ export class FlexReceiverSession {
     }
   }
 
+  /** The channel index of flow packets copied by unicast UDP (FC-msg): after the multicast channels. */
+  get copyChannel(): number | undefined {
+    return this.announce === undefined || this.announce.fcMsg === 'off' ? undefined : this.announce.channels.length;
+  }
+
   /**
-   * A datagram from flow channel `channel`: returns the ALC packet inside, or undefined when it
+   * A datagram from flow channel `channel` (copyChannel for an FC-msg copy): returns the ALC packet inside, or undefined when it
    * was dropped (counted in flowDrops). Only authentic packets count as flow progress.
    */
   openFlowPacket(now: number, channel: number, packet: Uint8Array): Uint8Array | undefined {

@@ -13,13 +13,15 @@
 // missing and we are not on unicast (e.g. the carousel ended), we ask for unicast ourselves, and
 // return when authentic flow packets come again.
 //
-// FC-msg (ANNOUNCE flow port ≠ 0): no multicast join; we bind a UDP port and send a HELLO (see
-// flex-sender.ts) to the sender's flow port every report interval, and the sender copies the
-// sealed flow to us by unicast UDP.
+// FC-msg (ANNOUNCE mode 'on' or 'auto'): we bind a UDP port and send a HELLO (see flex-sender.ts)
+// to the announced flow endpoint every report interval, so the sender can copy the sealed flow to
+// us by unicast UDP. With 'on' we join no multicast; with 'auto' we join the groups too (the
+// sender copies only while no receiver gets multicast, and stops when one reports multicast
+// progress again). Copies count on their own channel in REPORTs (after the multicast channels).
 
 import { createSocket, type Socket } from 'node:dgram';
 import { FcastError, isFcastError } from '../errors.js';
-import { FlexReceiverSession, MAX_REPORT_BLOCKS, type ReceiverAction } from '../flexicast/index.js';
+import { FlexReceiverSession, MAX_REPORT_BLOCKS, PathTimeline, type ReceiverAction, type TimelineSnapshot } from '../flexicast/index.js';
 import type { AnnounceMessage, FlexMessage } from '../wire/flexicast.js';
 import { FCMSG_HELLO_BYTES, FCMSG_HELLO_MAGIC, helloTag } from './flex-sender.js';
 import { createQuicEndpoint, type QuicConnection, type QuicStream } from './quic.js';
@@ -52,14 +54,20 @@ export interface FlexInfo {
   readonly path: FlexPathUsed;
   /** Paths that delivered anything during the receive. */
   readonly pathsUsed: FlexPathUsed;
-  readonly mode: 'multicast' | 'fc-msg' | 'unicast-only';
+  /** 'fc-msg': copies only; 'auto': multicast, and copies while the sender finds no multicast anywhere. */
+  readonly mode: 'multicast' | 'fc-msg' | 'auto' | 'unicast-only';
+  /** Authentic flow packets, from the groups and as FC-msg copies. */
   readonly flowPackets: number;
+  /** Of flowPackets, those that came as FC-msg copies. */
+  readonly copyPackets: number;
   readonly unicastBytes: number;
   readonly unicastPackets: number;
   /** Forged, replayed, unknown-epoch ... flow packets dropped, by code. */
   readonly flowDropped: Readonly<Record<string, number>>;
   /** Fallbacks to unicast and returns to the flow, with their wall-clock times (Unix ms). */
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'unicast' | 'multicast' }>;
+  /** Packets per path over time; bucket 0 starts at `startedAt` (Unix ms, when the connection was up). */
+  readonly timeline: TimelineSnapshot & { readonly startedAt: number };
 }
 
 export interface FlexReceiveProgress extends ReceiveProgress {
@@ -95,7 +103,10 @@ class FlexRun {
   private readonly abort = new AbortController();
   private readonly completed = new Set<number>();
   private readonly t0 = performance.now();
+  private readonly startedAt = Date.now();
+  private readonly timeline = new PathTimeline();
   private flowPackets = 0;
+  private copyPackets = 0;
   private unicastBytes = 0;
   private unicastPackets = 0;
   private readonly pathLog: Array<{ at: number; path: 'unicast' | 'multicast' }> = [];
@@ -145,8 +156,8 @@ class FlexRun {
     } finally {
       clearTimeout(limit);
     }
-    const fcMsg = announce.flowPort !== 0 && this.opts.noMulticast !== true;
-    if (fcMsg) this.udp = await this.openFcMsg();
+    const fcMsg = announce.fcMsg === 'on' && this.opts.noMulticast !== true;
+    if (announce.fcMsg !== 'off' && this.opts.noMulticast !== true) this.udp = await this.openFcMsg();
     const outer = this.opts.signal;
     const onOuter = (): void => this.abort.abort();
     outer?.addEventListener('abort', onOuter, { once: true });
@@ -157,10 +168,14 @@ class FlexRun {
     try {
       result = await receiveSession({
         ...this.opts,
+        // The carousel's close (A flag) does not end a flexicast receive: a sender lingers after it
+        // to serve what is missing by unicast, which we ask for once the flow has been quiet for
+        // 2·D_fb. The receive ends complete, when the sender closes the connection, or on timeout.
+        closeGraceMs: Number.POSITIVE_INFINITY,
         channels: fcMsg || this.opts.noMulticast === true ? [] : announce.channels.map((c) => ({ group: c.address, port: c.port })),
         tsi: announce.tsi,
         signal: this.abort.signal,
-        flow: { open: (now, bytes) => this.openFlow(now, bytes), attached: (p) => this.attached(p) },
+        flow: { open: (now, bytes) => this.openFlow(now, 0, bytes), attached: (p) => this.attached(p) },
         onProgress: this.opts.onProgress === undefined ? undefined : (p) => this.opts.onProgress!({ ...p, flex: this.info() }),
       });
     } finally {
@@ -183,12 +198,14 @@ class FlexRun {
     return {
       path: this.session.path(now),
       pathsUsed: multicast && unicast ? 'both' : multicast ? 'multicast' : unicast ? 'unicast' : 'none',
-      mode: this.opts.noMulticast === true ? 'unicast-only' : this.udp !== undefined ? 'fc-msg' : 'multicast',
+      mode: this.opts.noMulticast === true ? 'unicast-only' : this.announce?.fcMsg === 'on' ? 'fc-msg' : this.announce?.fcMsg === 'auto' ? 'auto' : 'multicast',
       flowPackets: this.flowPackets,
+      copyPackets: this.copyPackets,
       unicastBytes: this.unicastBytes,
       unicastPackets: this.unicastPackets,
       flowDropped: Object.fromEntries(Object.entries(this.session.flowDrops).filter(([, v]) => v > 0)),
       pathLog: [...this.pathLog],
+      timeline: { ...this.timeline.snapshot(), startedAt: this.startedAt },
     };
   }
 
@@ -260,6 +277,7 @@ class FlexRun {
       case 'symbol':
         this.unicastPackets++;
         this.unicastBytes += a.symbol.length;
+        this.timeline.add(performance.now() - this.t0, 'unicast');
         if (this.port !== undefined) this.port.inject(a.symbol, this.opts.host);
         else if (this.early.length < MAX_EARLY_PACKETS) this.early.push(a.symbol.slice());
         return undefined;
@@ -278,10 +296,14 @@ class FlexRun {
     void this.pump();
   }
 
-  private openFlow(now: number, bytes: Uint8Array): Uint8Array | undefined {
-    const alc = this.session.openFlowPacket(now, 0, bytes);
+  /** A sealed flow packet from multicast channel `channel` or (copyChannel) an FC-msg copy. */
+  private openFlow(now: number, channel: number, bytes: Uint8Array): Uint8Array | undefined {
+    const alc = this.session.openFlowPacket(now, channel, bytes);
     if (alc === undefined) return undefined;
     this.flowPackets++;
+    const copy = channel === this.session.copyChannel;
+    if (copy) this.copyPackets++;
+    this.timeline.add(performance.now() - this.t0, copy ? 'copy' : 'flow');
     if (this.session.askedFallback) {
       this.session.askReturn();
       void this.pump();
@@ -324,7 +346,7 @@ class FlexRun {
     });
     s.on('message', (msg) => {
       if (this.port !== undefined) {
-        const alc = this.openFlow(this.port.now(), msg);
+        const alc = this.openFlow(this.port.now(), this.session.copyChannel!, msg);
         if (alc !== undefined) this.port.inject(alc, this.opts.host);
       }
     });
@@ -339,6 +361,6 @@ class FlexRun {
     hello.set(this.opts.identity.publicKey, 4);
     hello.set(helloTag(secret, this.opts.identity.publicKey), 36);
     new DataView(hello.buffer).setUint32(68, epoch);
-    this.udp!.send(hello, a.flowPort, this.opts.host);
+    this.udp!.send(hello, a.flowPort, a.flowAddress);
   }
 }

@@ -3,8 +3,10 @@
 // the controller's epoch key (src/flexicast/flow-crypto.ts), and unicast fallback DATA.
 //
 // Hooked on the send loop through `wrap` (src/net/send-session.ts `flow`): every ALC datagram of
-// the carousel is sealed once before it goes on its multicast channel; in FC-msg mode the same
-// sealed packet is also copied to every registered receiver by unicast UDP (src/net/batch-udp.ts).
+// the carousel is sealed once before it goes on its multicast channel; while FC-msg copies are on
+// (always with mode 'on'; with 'auto' while the controller finds that no receiver gets multicast)
+// the same sealed packet is also copied to every registered receiver by unicast UDP
+// (src/net/batch-udp.ts, one sendmmsg call for all copies).
 //
 // Unicast DATA: a controller grant "k more symbols of (toi, sbn) for receiver r" becomes k fresh
 // encoding symbols of that block, from its own encoder (the carousel's window holds only the
@@ -15,8 +17,8 @@
 // Symbols per block go round-robin from a random start, so grants to one receiver never repeat
 // a symbol until the block's n symbols are used up.
 //
-// FC-msg registration: a receiver binds a UDP port and sends HELLO datagrams to the sender's flow
-// port: 'FCH1' | its raw public key (32) | HMAC-SHA256(flow secret of a held epoch, 'fcast fc-msg
+// FC-msg registration (modes 'on' and 'auto'): a receiver binds a UDP port and sends HELLO
+// datagrams to the announced flow endpoint: 'FCH1' | its raw public key (32) | HMAC-SHA256(flow secret of a held epoch, 'fcast fc-msg
 // hello' | key) (32) | epoch u32. Only a connected, joined member can produce it, and its flow
 // copies go to the address the HELLO came from (so NAT mappings work) until it leaves.
 
@@ -30,7 +32,7 @@ import { isFcastError } from '../errors.js';
 import { FlexController, FlowSealer, deriveFlowKey, type ControllerAction, type ControllerStats } from '../flexicast/index.js';
 import { readRange } from '../store/source-tree.js';
 import { alcHeaderSize, encodeAlcPacket, type AlcPacketInit } from '../wire/index.js';
-import type { AnnounceMessage, DataMessage, FlexMessage } from '../wire/flexicast.js';
+import type { AnnounceMessage, DataMessage, FcMsgMode, FlexMessage } from '../wire/flexicast.js';
 import { openBatchSender, type BatchSender } from './batch-udp.js';
 import { createQuicEndpoint, type QuicConnection, type QuicEndpoint, type QuicListener, type QuicStream } from './quic.js';
 import { readFrames, sendDataStream, writeFrame } from './quic-control.js';
@@ -57,14 +59,17 @@ export interface FlexSenderOptions {
   readonly port: number;
   /** Receivers admitted by raw public key. */
   readonly admit: (key: Uint8Array) => boolean;
-  /** Session parameters; flowPort is filled in here when FC-msg is on. */
-  readonly announce: Omit<AnnounceMessage, 'kind' | 'flowPort' | 'cipher'>;
+  /** Session parameters; the FC-msg fields are filled in here. */
+  readonly announce: Omit<AnnounceMessage, 'kind' | 'cipher' | 'fcMsg' | 'flowAddress' | 'flowPort'>;
   /** The carousel's planned objects (CarouselSender.planned()) and file paths by key. */
   readonly objects: readonly PlannedObject[];
   readonly paths: readonly string[];
   readonly unicastBudgetBytesPerSec: number;
-  /** Replicate every sealed flow packet to every registered receiver by unicast UDP. */
-  readonly fcMsg?: boolean;
+  /**
+   * Copy sealed flow packets to every registered receiver by unicast UDP: 'on' always, 'auto'
+   * (default) while no receiver gets the flow by multicast, 'off' never.
+   */
+  readonly fcMsg?: FcMsgMode;
   /** Blocks whose encoders are kept for repeated grants (default 16). */
   readonly cachedBlocks?: number;
 }
@@ -89,7 +94,16 @@ export interface FlexSenderStats {
   readonly flowPackets: number;
   readonly epoch: number;
   readonly refused: number;
-  readonly fcMsg: { readonly registered: number; readonly copies: number; readonly path: 'sendmmsg' | 'dgram' } | undefined;
+  readonly fcMsg: {
+    readonly mode: FcMsgMode;
+    /** Copies going out now. */
+    readonly copying: boolean;
+    readonly registered: number;
+    readonly copies: number;
+    readonly path: 'sendmmsg' | 'dgram';
+    /** When 'auto' switched the copies on and off (Unix ms) and why. */
+    readonly log: ReadonlyArray<{ readonly at: number; readonly on: boolean; readonly reason: string }>;
+  } | undefined;
 }
 
 interface Member {
@@ -129,6 +143,8 @@ export class FlexSender {
   private closed = false;
   private failure: unknown;
   private copies = 0;
+  private copying: boolean;
+  private readonly copyLog: Array<{ at: number; on: boolean; reason: string }> = [];
 
   private constructor(
     private readonly opts: FlexSenderOptions,
@@ -138,7 +154,9 @@ export class FlexSender {
     private readonly helloSocket: Socket | undefined,
   ) {
     this.helloPort = helloSocket?.address().port ?? 0;
-    const announce: AnnounceMessage = { ...opts.announce, kind: 'announce', cipher: 1, flowPort: this.helloPort };
+    const fcMsg = helloSocket === undefined ? 'off' : opts.fcMsg ?? 'auto';
+    const announce: AnnounceMessage = { ...opts.announce, kind: 'announce', cipher: 1, fcMsg, flowAddress: opts.host, flowPort: this.helloPort };
+    this.copying = fcMsg === 'on';
     // Each DATA frame carries a whole ALC packet: count its largest header in the budget too.
     const alcHeader = Math.max(0, ...opts.objects.map((o) => alcHeaderSize({ tsi: announce.tsi, toi: o.toi, codepoint: o.oti.encodingId, fti: o.oti, sbn: 0, esi: 0 })));
     this.ctl = new FlexController({ announce, unicastBudgetBytesPerSec: opts.unicastBudgetBytesPerSec, symbolOverhead: DATA_FRAME_OVERHEAD + alcHeader });
@@ -154,7 +172,7 @@ export class FlexSender {
     helloSocket?.on('message', (msg, rinfo) => this.onHello(msg, rinfo.address, rinfo.port));
   }
 
-  /** Start listening. With fcMsg, also opens the replication socket and the HELLO port (the same port). */
+  /** Start listening. Unless fcMsg is 'off', also opens the replication socket and the HELLO port. */
   static async start(opts: FlexSenderOptions): Promise<FlexSender> {
     const endpoint = await createQuicEndpoint(opts.identity);
     let listener: QuicListener | undefined;
@@ -162,7 +180,7 @@ export class FlexSender {
     let hello: Socket | undefined;
     try {
       listener = await endpoint.listen(opts.host, opts.port, opts.admit);
-      if (opts.fcMsg === true) {
+      if ((opts.fcMsg ?? 'auto') !== 'off') {
         const bindAddress = opts.host.includes(':') ? '::' : '0.0.0.0';
         // HELLOs come to a dgram socket; copies leave from the batch socket: two ports, the HELLO
         // port is the one announced (receivers only ever send to it).
@@ -183,7 +201,7 @@ export class FlexSender {
     return new FlexSender(opts, endpoint, listener, batch, hello);
   }
 
-  /** UDP port receivers send FC-msg HELLOs to (the ANNOUNCE flow port; 0 without FC-msg). */
+  /** UDP port receivers send FC-msg HELLOs to (the ANNOUNCE flow port; 0 with FC-msg off). */
   readonly helloPort: number;
 
   /** The QUIC port receivers connect to. */
@@ -197,7 +215,7 @@ export class FlexSender {
     const sealed = this.sealer.seal(alc);
     this.pendingFlow++;
     this.flowPackets++;
-    if (this.batch !== undefined) this.copies += this.batch.sendCopies(sealed);
+    if (this.copying) this.copies += this.batch!.sendCopies(sealed);
     return sealed;
   }
 
@@ -229,7 +247,8 @@ export class FlexSender {
       epoch: this.sealer.epoch,
       refused: this.listener.stats().refused,
       fcMsg: this.batch === undefined ? undefined : {
-        registered: [...this.members.values()].filter((m) => m.fcMsg !== undefined).length, copies: this.copies, path: this.batch.path,
+        mode: this.opts.fcMsg ?? 'auto', copying: this.copying,
+        registered: [...this.members.values()].filter((m) => m.fcMsg !== undefined).length, copies: this.copies, path: this.batch.path, log: [...this.copyLog],
       },
     };
   }
@@ -351,6 +370,10 @@ export class FlexSender {
       }
       case 'completed':
         this.members.get(a.receiver)?.completed.add(a.toi);
+        return;
+      case 'fc-msg':
+        this.copying = a.on;
+        this.copyLog.push({ at: Date.now(), on: a.on, reason: a.reason });
         return;
     }
   }

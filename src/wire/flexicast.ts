@@ -3,9 +3,11 @@
 // MC_STATE, research/quic.md §2.1 and §3.2). Our frames travel on QUIC streams, not inside QUIC
 // packets, so each one is length-prefixed:
 //
-//   frame  = version u8 (1) | type u8 | body length u32 | body
+//   frame  = version u8 (2) | type u8 | body length u32 | body
 //   ANNOUNCE (1) flow id u32, TSI u48, cipher u8, source addr, channel count u8,
-//                channels (addr, port u16)*, flow port u16 (FC-msg unicast UDP, 0 = none),
+//                channels (addr, port u16)*,
+//                FC-msg mode u8 (0 off, 1 on, 2 auto), flow endpoint addr, flow port u16
+//                (the sender's UDP endpoint for FC-msg HELLOs; port 0 exactly when the mode is off),
 //                FEC encoding id u8, FEC instance id u16, symbol size u16,
 //                max source block length u32, max encoding symbols u32, rate b/s u48 (0 = WEBRC),
 //                report interval ms u32, D_fb ms u32
@@ -20,13 +22,15 @@
 //                src/net/flex-sender.ts), so a receiver that never heard the flow learns each OTI
 //   addr     = family u8 (4 | 6) then 4 or 16 bytes
 //
+// Version 2 added the FC-msg mode and the endpoint address (version 1 had only the flow port);
+// a peer of another version is refused with FLEX_VERSION, never misread.
 // Every length is checked before anything is allocated from it; a body must be consumed exactly.
 // Bad input throws RemoteProtocolError with a FLEX_* (or WIRE_TRUNCATED) code, nothing else.
 
 import { LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { Reader, Writer } from './cursor.js';
 
-export const FLEX_VERSION = 1;
+export const FLEX_VERSION = 2;
 export const FLEX_HEADER_BYTES = 6;
 /** Largest body either side sends or accepts (a REPORT of 50 000 blocks fits); nothing bigger is buffered. */
 export const FLEX_MAX_BODY = 1 << 20;
@@ -43,6 +47,14 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 export type StateAction = 'join' | 'listening' | 'leave' | 'fallback' | 'return';
 const ACTIONS: readonly StateAction[] = ['join', 'listening', 'leave', 'fallback', 'return'];
 
+/**
+ * FC-msg (seed's sendmmsg mode): the sender copies each sealed flow packet to receivers by unicast
+ * UDP. 'on': always (receivers join no multicast); 'auto': only while no receiver gets the flow by
+ * multicast (receivers join the groups and register for copies too); 'off': never.
+ */
+export type FcMsgMode = 'off' | 'on' | 'auto';
+const FC_MSG_MODES: readonly FcMsgMode[] = ['off', 'on', 'auto'];
+
 export interface ChannelAddress {
   readonly address: string;
   readonly port: number;
@@ -55,6 +67,9 @@ export interface AnnounceMessage {
   readonly cipher: number;
   readonly source: string;
   readonly channels: readonly ChannelAddress[];
+  readonly fcMsg: FcMsgMode;
+  /** Where receivers send FC-msg HELLOs (address, port); port 0 when fcMsg is 'off'. */
+  readonly flowAddress: string;
   readonly flowPort: number;
   readonly fecEncodingId: number;
   readonly fecInstanceId: number;
@@ -203,7 +218,7 @@ function bodySize(m: FlexMessage): number {
   switch (m.kind) {
     case 'announce':
       return 4 + 6 + 1 + addressSize(m.source) + 1 +
-        m.channels.reduce((n, c) => n + addressSize(c.address) + 2, 0) + 2 + 1 + 2 + 2 + 4 + 4 + 6 + 4 + 4;
+        m.channels.reduce((n, c) => n + addressSize(c.address) + 2, 0) + 1 + addressSize(m.flowAddress) + 2 + 1 + 2 + 2 + 4 + 4 + 6 + 4 + 4;
     case 'key':
       return 4 + 4 + 1 + m.secret.length;
     case 'state':
@@ -248,6 +263,8 @@ function writeBody(w: Writer, m: FlexMessage): void {
         writeAddress(w, c.address);
         w.u16(c.port);
       }
+      w.u8(FC_MSG_MODES.indexOf(m.fcMsg));
+      writeAddress(w, m.flowAddress);
       w.u16(m.flowPort);
       w.u8(m.fecEncodingId);
       w.u16(m.fecInstanceId);
@@ -335,6 +352,8 @@ function validate(m: FlexMessage, local: boolean): void {
       if (m.maxSourceBlockLength < 1) no('max source block length 0');
       if (m.maxEncodingSymbols < m.maxSourceBlockLength) no('max encoding symbols below block length');
       if (m.reportIntervalMs < 1 || m.dFbMs < 1) no('report interval and D_fb must be positive');
+      if (!FC_MSG_MODES.includes(m.fcMsg)) no(`FC-msg mode ${String(m.fcMsg)}`);
+      if ((m.fcMsg === 'off') !== (m.flowPort === 0)) no(`FC-msg ${m.fcMsg} with flow port ${m.flowPort}`);
       return;
     case 'key':
       if (m.secret.length !== FLEX_SECRET_BYTES) no(`flow secret of ${m.secret.length} bytes`);
@@ -366,8 +385,12 @@ function readAnnounce(r: Reader): AnnounceMessage {
     const address = readAddress(r);
     channels.push({ address, port: r.u16() });
   }
+  const mode = r.u8();
+  if (mode >= FC_MSG_MODES.length) bad('FLEX_VALUE', `FC-msg mode ${mode}`);
   return {
     kind: 'announce', flowId, tsi, cipher, source, channels,
+    fcMsg: FC_MSG_MODES[mode]!,
+    flowAddress: readAddress(r),
     flowPort: r.u16(),
     fecEncodingId: r.u8(),
     fecInstanceId: r.u16(),

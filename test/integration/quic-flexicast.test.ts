@@ -14,7 +14,7 @@ const R = 50;
 const DFB = 200;
 const announce: AnnounceMessage = {
   kind: 'announce', flowId: 9, tsi: 77, cipher: 1, source: '127.0.0.1', channels: [{ address: '239.255.0.9', port: 40009 }],
-  flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000, maxSourceBlockLength: 200, maxEncodingSymbols: 400,
+  fcMsg: 'off', flowAddress: '0.0.0.0', flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000, maxSourceBlockLength: 200, maxEncodingSymbols: 400,
   rateBps: 0, reportIntervalMs: R, dFbMs: DFB,
 };
 const identity = () => identityFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());

@@ -11,7 +11,7 @@ const R = 100; // report interval, ms
 const DFB = 300;
 const announce: AnnounceMessage = {
   kind: 'announce', flowId: 42, tsi: 1, cipher: 1, source: '127.0.0.1', channels: [{ address: '239.1.1.1', port: 4000 }],
-  flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000, maxSourceBlockLength: 100, maxEncodingSymbols: 200,
+  fcMsg: 'off', flowAddress: '0.0.0.0', flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000, maxSourceBlockLength: 100, maxEncodingSymbols: 200,
   rateBps: 0, reportIntervalMs: R, dFbMs: DFB,
 };
 

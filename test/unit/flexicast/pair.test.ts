@@ -10,7 +10,7 @@ const R = 100;
 const DFB = 300;
 const announce: AnnounceMessage = {
   kind: 'announce', flowId: 5, tsi: 2, cipher: 1, source: '10.0.0.1', channels: [{ address: '239.9.9.9', port: 5000 }, { address: '239.9.9.10', port: 5000 }],
-  flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 500, maxSourceBlockLength: 64, maxEncodingSymbols: 128,
+  fcMsg: 'off', flowAddress: '0.0.0.0', flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 500, maxSourceBlockLength: 64, maxEncodingSymbols: 128,
   rateBps: 0, reportIntervalMs: R, dFbMs: DFB,
 };
 

@@ -8,7 +8,7 @@ import type { AnnounceMessage, FlexMessage, StateAction } from '../../../src/wir
 
 const announce: AnnounceMessage = {
   kind: 'announce', flowId: 1, tsi: 1, cipher: 1, source: '10.0.0.1', channels: [{ address: '239.1.1.1', port: 1 }],
-  flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000, maxSourceBlockLength: 10, maxEncodingSymbols: 20,
+  fcMsg: 'off', flowAddress: '0.0.0.0', flowPort: 0, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000, maxSourceBlockLength: 10, maxEncodingSymbols: 20,
   rateBps: 0, reportIntervalMs: 100, dFbMs: 250,
 };
 const ids = ['a', 'b', 'c', 'd'];

@@ -19,12 +19,15 @@ const announce = fc.record({
   kind: fc.constant('announce' as const),
   flowId: u(32), tsi: u(48), cipher: fc.constant(FLOW_CIPHER_AES256GCM), source: address,
   channels: fc.array(fc.record({ address, port: u(16) }), { minLength: 1, maxLength: 8 }),
-  flowPort: u(16), fecEncodingId: u(8), fecInstanceId: u(16),
+  fcMsg: fc.constantFrom('off' as const, 'on' as const, 'auto' as const), flowAddress: address, flowPort: fc.integer({ min: 1, max: 0xffff }),
+  fecEncodingId: u(8), fecInstanceId: u(16),
   symbolSize: fc.integer({ min: 1, max: 0xffff }),
   maxSourceBlockLength: fc.integer({ min: 1, max: 1 << 20 }),
   reportIntervalMs: fc.integer({ min: 1, max: 2 ** 32 - 1 }), dFbMs: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
   rateBps: u(48),
-}).chain((a) => fc.integer({ min: a.maxSourceBlockLength, max: 2 ** 32 - 1 }).map((maxEncodingSymbols) => ({ ...a, maxEncodingSymbols })));
+}).chain((a) => fc.integer({ min: a.maxSourceBlockLength, max: 2 ** 32 - 1 })
+  // FC-msg off has port 0, on and auto a real one.
+  .map((maxEncodingSymbols) => ({ ...a, maxEncodingSymbols, flowPort: a.fcMsg === 'off' ? 0 : a.flowPort })));
 const key = fc.record({ kind: fc.constant('key' as const), flowId: u(32), epoch: u(32), secret: fc.uint8Array({ minLength: 32, maxLength: 32 }) });
 const state = fc.record({
   kind: fc.constant('state' as const), flowId: u(32),
@@ -76,7 +79,8 @@ describe('flexicast control frames', () => {
     const mutate = (i: number, v: number) => { const b = good.slice(); b[i] = v; return b; };
     const code = (b: Uint8Array) => { try { decodeFrame(b); return 'ok'; } catch (e) { return isFcastError(e) ? e.code : 'untyped'; } };
     expect(code(good)).toBe('ok');
-    expect(code(mutate(0, 2))).toBe('FLEX_VERSION');
+    expect(code(mutate(0, 1))).toBe('FLEX_VERSION'); // version 1 had no FC-msg mode
+    expect(code(mutate(0, 3))).toBe('FLEX_VERSION');
     expect(code(mutate(1, 9))).toBe('FLEX_TYPE');
     expect(code(mutate(5, 7))).toBe('FLEX_LENGTH');
     expect(code(mutate(10, 6))).toBe('FLEX_VALUE');
@@ -91,6 +95,17 @@ describe('flexicast control frames', () => {
     const r = encodeFrame({ kind: 'report', flowId: 1, seq: 1, packetsSeen: [], needs: [], completed: [] });
     r[15] = 0xff; r[16] = 0xff;
     expect(code(r)).toBe('FLEX_LENGTH');
+    // ANNOUNCE: an unknown FC-msg mode, or a mode that disagrees with the flow port.
+    const a = { kind: 'announce' as const, flowId: 1, tsi: 2, cipher: FLOW_CIPHER_AES256GCM, source: '10.0.0.1', channels: [{ address: '239.1.1.1', port: 4000 }],
+      fcMsg: 'auto' as const, flowAddress: '10.0.0.1', flowPort: 4001, fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1000,
+      maxSourceBlockLength: 10, maxEncodingSymbols: 20, rateBps: 1, reportIntervalMs: 250, dFbMs: 1000 };
+    const modeAt = 6 + 4 + 6 + 1 + 5 + 1 + 5 + 2;
+    const ab = encodeFrame(a);
+    expect(ab[modeAt]).toBe(2);
+    expect(code(ab)).toBe('ok');
+    expect(code(((b) => { b[modeAt] = 3; return b; })(ab.slice()))).toBe('FLEX_VALUE');
+    expect(code(((b) => { b[modeAt] = 0; return b; })(ab.slice()))).toBe('FLEX_VALUE');
+    expect(() => encodeFrame({ ...a, fcMsg: 'off' })).toThrow(expect.objectContaining({ code: 'FLEX_VALUE', origin: 'local' }));
     // Encoding what we would reject is a local error.
     expect(() => encodeFrame({ kind: 'key', flowId: 1, epoch: 1, secret: new Uint8Array(5) })).toThrow(expect.objectContaining({ origin: 'local' }));
   });
