@@ -1,9 +1,11 @@
 // RFC 5170 §6.3: LDPC-Staircase encoding. Repair ESI k+r = (source symbols of row r) XOR
 // (repair ESI k+r−1 when r ≥ 1), produced in ESI order as the RFC requires. The symbolic part
-// is one program (`encodeProgram`) over the block arena; an executor runs it.
+// is one program (`encodeProgram`) over the block arena; an executor runs it. The pure
+// TypeScript path skips the arena when it can: encodeRows64 reads the caller's source symbols
+// in place and writes only the repair symbols.
 import { LocalProtocolError } from '../../src/errors.js';
 import type { BlockEncoder, SourceBlock } from '../types.js';
-import type { SymbolExecutor } from './executor.js';
+import { tsExecutor, type SymbolExecutor } from './executor.js';
 import type { LdpcMatrix } from './matrix.js';
 
 /** One record per repair symbol, in ESI order: [k+r, m, row r's source columns, k+r−1]. */
@@ -34,8 +36,78 @@ export function encodeArena(m: LdpcMatrix, symbolSize: number, source: Uint8Arra
   return arena;
 }
 
+/**
+ * The n−k repair symbols of a block, in ESI order, into `out` ((n−k)·E bytes; allocated when
+ * absent, and its old contents do not matter) from `source` (the block's bytes, k·E or shorter by
+ * the last symbol's padding). Returns `out`.
+ */
+export function encodeRepair(m: LdpcMatrix, symbolSize: number, source: Uint8Array, executor: SymbolExecutor, out?: Uint8Array): Uint8Array {
+  const e = symbolSize;
+  const repair = out ?? new Uint8Array(m.rows * e);
+  if (repair.length !== m.rows * e) {
+    throw new LocalProtocolError('FEC_SYMBOL_SIZE', `repair buffer of ${repair.length} bytes, expected ${m.rows * e}`);
+  }
+  if (m.rows === 0) return repair;
+  const direct = executor === tsExecutor && (e & 7) === 0 && source.length === m.k * e;
+  if (direct && (source.byteOffset & 7) === 0 && (repair.byteOffset & 7) === 0) {
+    const w = e >>> 3;
+    encodeRows64(m, w, new BigUint64Array(source.buffer, source.byteOffset, m.k * w), new BigUint64Array(repair.buffer, repair.byteOffset, m.rows * w));
+  } else {
+    repair.set(encodeArena(m, e, source, executor).subarray(m.k * e));
+  }
+  return repair;
+}
+
+/**
+ * Repair symbols straight from the source symbols, 64-bit words (tsExecutor explains why). Row r's
+ * first pass assigns the previous repair symbol and its first one or two source symbols (every
+ * row has at least one), so `o` needs no zeroing; its other sources follow eight, four, two, one
+ * per pass.
+ */
+function encodeRows64(m: LdpcMatrix, w: number, s: BigUint64Array, o: BigUint64Array): void {
+  const { rows, rowStart, rowCols } = m;
+  for (let r = 0; r < rows; r++) {
+    const d = r * w;
+    const p = d - w;
+    let x = rowStart[r]!;
+    const end = rowStart[r + 1]!;
+    const s0 = rowCols[x]! * w;
+    if (x + 1 < end) {
+      const s1 = rowCols[x + 1]! * w;
+      if (r > 0) for (let i = 0; i < w; i++) o[d + i] = o[p + i]! ^ s[s0 + i]! ^ s[s1 + i]!;
+      else for (let i = 0; i < w; i++) o[d + i] = s[s0 + i]! ^ s[s1 + i]!;
+      x += 2;
+    } else {
+      if (r > 0) for (let i = 0; i < w; i++) o[d + i] = o[p + i]! ^ s[s0 + i]!;
+      else for (let i = 0; i < w; i++) o[d + i] = s[s0 + i]!;
+      x += 1;
+    }
+    for (; x + 8 <= end; x += 8) {
+      const a0 = rowCols[x]! * w, a1 = rowCols[x + 1]! * w, a2 = rowCols[x + 2]! * w, a3 = rowCols[x + 3]! * w;
+      const a4 = rowCols[x + 4]! * w, a5 = rowCols[x + 5]! * w, a6 = rowCols[x + 6]! * w, a7 = rowCols[x + 7]! * w;
+      for (let i = 0; i < w; i++) {
+        o[d + i] ^= s[a0 + i]! ^ s[a1 + i]! ^ s[a2 + i]! ^ s[a3 + i]! ^ s[a4 + i]! ^ s[a5 + i]! ^ s[a6 + i]! ^ s[a7 + i]!;
+      }
+    }
+    if (x + 4 <= end) {
+      const a0 = rowCols[x]! * w, a1 = rowCols[x + 1]! * w, a2 = rowCols[x + 2]! * w, a3 = rowCols[x + 3]! * w;
+      for (let i = 0; i < w; i++) o[d + i] ^= s[a0 + i]! ^ s[a1 + i]! ^ s[a2 + i]! ^ s[a3 + i]!;
+      x += 4;
+    }
+    if (x + 2 <= end) {
+      const a0 = rowCols[x]! * w, a1 = rowCols[x + 1]! * w;
+      for (let i = 0; i < w; i++) o[d + i] ^= s[a0 + i]! ^ s[a1 + i]!;
+      x += 2;
+    }
+    if (x < end) {
+      const a0 = rowCols[x]! * w;
+      for (let i = 0; i < w; i++) o[d + i] ^= s[a0 + i]!;
+    }
+  }
+}
+
 export class LdpcEncoder implements BlockEncoder {
-  private arena: Uint8Array | undefined;
+  private repair: Uint8Array | undefined;
 
   constructor(
     readonly block: SourceBlock,
@@ -58,11 +130,11 @@ export class LdpcEncoder implements BlockEncoder {
       padded.set(this.source.subarray(esi * e));
       return padded;
     }
-    this.arena ??= encodeArena(this.matrix(), e, this.source, this.executor);
-    return this.arena.subarray(esi * e, (esi + 1) * e);
+    this.repair ??= encodeRepair(this.matrix(), e, this.source, this.executor);
+    return this.repair.subarray((esi - k) * e, (esi - k + 1) * e);
   }
 
   dispose(): void {
-    this.arena = undefined;
+    this.repair = undefined;
   }
 }

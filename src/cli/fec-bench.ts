@@ -5,7 +5,7 @@
 // so both sides of a comparison decode exactly the same symbol sequences.
 import { executorFor, tsExecutor, type SymbolExecutor } from '../../codecs/ldpc-staircase/executor.js';
 import { LdpcDecoder } from '../../codecs/ldpc-staircase/decoder.js';
-import { encodeArena } from '../../codecs/ldpc-staircase/encoder.js';
+import { encodeRepair } from '../../codecs/ldpc-staircase/encoder.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
 import { nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
 import { nativeMatrixBuilder } from '../../codecs/ldpc-staircase/native-matrix.js';
@@ -112,17 +112,20 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   const block: SourceBlock = { sbn: 0, k, n, offset: 0, length: bytes };
   // Every trial builds its code (matrix) cold, as OpenFEC's session does. The native decoder
   // decodes into one reused block buffer and the native encoder into one reused repair buffer, as
-  // the OpenFEC harness reuses its output block and (through malloc) its repair buffer.
+  // the OpenFEC harness reuses its output block and (through malloc) its repair buffer; the
+  // TypeScript encoder writes into the same reused repair buffer, and the TypeScript decoder keeps
+  // its symbols in one reused n·E arena, zeroed (as its contract asks) inside every timed run.
   const output = new Uint8Array(new ArrayBuffer(bytes));
+  const tsArena = codec === undefined ? new Uint8Array(n * e) : undefined;
   const decoder = (iterativeOnly: boolean): BlockDecoder =>
     codec === undefined
-      ? new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly })
+      ? new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly, ...(tsArena === undefined ? {} : { arena: tsArena.fill(0) }) })
       : new NativeLdpcDecoder(codec, buildNativeCode(codec, k, n, n1, seed), block, e, iterativeOnly, output);
-  const nativeRepair = new Uint8Array(new ArrayBuffer((n - k) * e));
+  const repairOut = new Uint8Array(new ArrayBuffer((n - k) * e));
   const encode = (): Uint8Array => {
-    if (codec === undefined) return encodeArena(matrix(k, n, n1, seed), e, source, executor).subarray(k * e);
-    encodeRepairNative(codec, buildNativeCode(codec, k, n, n1, seed), block, e, source, nativeRepair);
-    return nativeRepair;
+    if (codec === undefined) return encodeRepair(matrix(k, n, n1, seed), e, source, executor, repairOut);
+    encodeRepairNative(codec, buildNativeCode(codec, k, n, n1, seed), block, e, source, repairOut);
+    return repairOut;
   };
 
   let repair: Uint8Array = new Uint8Array(0);
@@ -135,7 +138,9 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
     if (t >= 0) enc.push(performance.now() - t0);
     else if (performance.now() - w < WARMUP_MS) t--;
   }
-  const symbol = (esi: number): Uint8Array => (esi < k ? source.subarray(esi * e, (esi + 1) * e) : repair.subarray((esi - k) * e, (esi - k + 1) * e));
+  // Every symbol's view made once, untimed: like the pointers a C harness hands its decoder.
+  const views = Array.from({ length: n }, (_, esi) => (esi < k ? source.subarray(esi * e, (esi + 1) * e) : repair.subarray((esi - k) * e, (esi - k + 1) * e)));
+  const symbol = (esi: number): Uint8Array => views[esi]!;
   const verify = (d: BlockDecoder, what: string): void => {
     if (!Buffer.from(d.sourceBlock()).equals(Buffer.from(source))) {
       throw new FcastError('INTERNAL', 'internal', `${what}: decoded block differs from the source`);

@@ -97,6 +97,32 @@ describe('pure TypeScript LDPC-Staircase path', () => {
     }
   });
 
+  it('encodeRepair: the direct 64-bit encoder gives the executor program\'s repair symbols, into a dirty reused buffer', async () => {
+    const { encodeArena, encodeRepair } = await import('../../../codecs/ldpc-staircase/encoder.js');
+    const { tsExecutor } = await import('../../../codecs/ldpc-staircase/executor.js');
+    const { buildMatrix } = await import('../../../codecs/ldpc-staircase/matrix.js');
+    const cases: Array<[number, number, number, number, number]> = [
+      [1, 4, 3, 5, 8], [2, 5, 3, 1, 16], [40, 60, 3, 7, 8], [300, 450, 5, 11, 64], [1000, 1500, 3, 1, 24], [500, 1500, 8, 3, 8], [97, 140, 4, 9, 40],
+    ];
+    for (const [k, n, n1, seed, e] of cases) {
+      const m = buildMatrix(k, n, n1, seed);
+      for (const offset of [0, 8, 4]) {
+        const backing = new Uint8Array(k * e + offset);
+        const source = backing.subarray(offset);
+        for (let i = 0; i < source.length; i++) source[i] = (i * 31 + seed) & 0xff;
+        const expected = encodeArena(m, e, source, tsExecutor).subarray(k * e);
+        const out = new Uint8Array((n - k) * e).fill(0xa5);
+        expect(encodeRepair(m, e, source, tsExecutor, out)).toBe(out);
+        expect(Buffer.from(out).equals(Buffer.from(expected)), `k=${k} n=${n} N1=${n1} E=${e} offset ${offset}`).toBe(true);
+      }
+      // A short last symbol (padding implied) takes the arena path and gives the same symbols.
+      const short = new Uint8Array(k * e - 3).map((_, i) => (i * 31 + seed) & 0xff);
+      const padded = new Uint8Array(k * e);
+      padded.set(short);
+      expect(Buffer.from(encodeRepair(m, e, short, tsExecutor)).equals(Buffer.from(encodeRepair(m, e, padded, tsExecutor)))).toBe(true);
+    }
+  });
+
   it('xorIntoTs: 64-bit, 32-bit and byte paths XOR every byte', async () => {
     const { xorIntoTs } = await import('../../../codecs/xor.js');
     for (const len of [0, 5, 8, 13, 1024, 1403]) {
