@@ -390,7 +390,9 @@ export class Receiver {
     if (last !== undefined && last.obj === obj && last.source === source && sameHeader(bytes, last)) return;
     // The payload ID is laid out by the codepoint (decodeAlcPacket checked it is a FEC Encoding ID).
     if (!isFecEncodingId(p.lct.codepoint)) return;
-    this.last = { header: bytes.slice(0, p.lct.headerLength), cciEnd: 4 + p.lct.cciLength, source, obj, esiBits: esiBits(p.lct.codepoint) };
+    // A copy: the shell's datagram may be a Buffer view of a reused receive buffer (Buffer#slice
+    // would be a view too).
+    this.last = { header: new Uint8Array(bytes.subarray(0, p.lct.headerLength)), cciEnd: 4 + p.lct.cciLength, source, obj, esiBits: esiBits(p.lct.codepoint) };
   }
 
   private open(now: number, toi: number, fti: FecOti | undefined): ObjectState {

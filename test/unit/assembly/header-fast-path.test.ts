@@ -34,6 +34,20 @@ describe('receiver: repeated headers', () => {
     expect(rx.receiverStats().dropped).toEqual({});
   });
 
+  it('datagrams are views of one reused receive buffer (as from recvmmsg): the remembered header is a copy', () => {
+    const rx = new Receiver({ schemes: SCHEMES, tsi: TSI, cciLength: 4 });
+    const oti: FecOti = { encodingId: 3, transferLength: 6_000_000, symbolSize: 1000, maxSourceBlockLength: 2000, maxEncodingSymbols: 3000, n1m3: 0, seed: 1 };
+    const cidOti: FecOti = { encodingId: 0, transferLength: 200, symbolSize: 100, maxSourceBlockLength: 2 };
+    const slot = Buffer.alloc(2048);
+    const feed = (p: Parameters<typeof encodeAlcPacket>[1]): void => rx.handleDatagram(0, slot.subarray(0, encodeAlcPacket(slot, p)), SRC);
+    feed({ tsi: TSI, toi: 9, codepoint: 3, fti: oti, sbn: 2, esi: 5, payload: new Uint8Array(1000) });
+    // Another object's packet lands in the same memory: it must not be read with TOI 9's header.
+    feed({ tsi: TSI, toi: 1, codepoint: 0, fti: cidOti, sbn: 0, esi: 0, payload: new Uint8Array(100) });
+    feed({ tsi: TSI, toi: 9, codepoint: 3, fti: oti, sbn: 1, esi: 7, payload: new Uint8Array(1000) });
+    expect(spooled(rx)).toEqual([[9, 2, 5], [1, 0, 0], [9, 1, 7]]);
+    expect(rx.receiverStats().dropped).toEqual({});
+  });
+
   it('the same bytes from another sender are another session; flags and EXT_FTI changes take the full path', () => {
     // No TSI given: the first packet picks the session and its sender.
     const rx = new Receiver({ schemes: SCHEMES, cciLength: 4 });
