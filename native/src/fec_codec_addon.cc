@@ -26,8 +26,9 @@ constexpr napi_type_tag kCodeTag = {0x6663617374636f64ULL, 0x4c44504353433031ULL
 void Throw(Napi::Env env, const char* message) { Napi::Error::New(env, message).ThrowAsJavaScriptException(); }
 
 bool IsU32(const Napi::Value& v, uint32_t* out) {
-  if (!v.IsNumber()) return false;
-  const double d = v.As<Napi::Number>().DoubleValue();
+  double d = 0;
+  // napi_number_expected for anything but a number.
+  if (napi_get_value_double(v.Env(), v, &d) != napi_ok) return false;
   if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
   *out = static_cast<uint32_t>(d);
   return true;
@@ -41,13 +42,13 @@ bool IsUint(const Napi::Value& v, uint64_t max, uint64_t* out) {
   return true;
 }
 
+// One napi call (push runs once per symbol; node-addon-api's accessors would make four).
 template <typename T>
 bool TypedOf(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* count) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) return false;
-  *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
-  *count = ta.ElementLength();
+  napi_typedarray_type got;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(v.Env(), v, &got, count, &ptr, nullptr, nullptr) != napi_ok || got != type) return false;
+  *data = static_cast<T*>(ptr);
   return true;
 }
 
