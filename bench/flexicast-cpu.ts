@@ -1,6 +1,7 @@
 // Sender CPU per delivered GB (issue 6 Speed; the seed's Figure 5 comparison scaled to this
 // machine): N receivers served by (a) plain multicast of the sealed flow (one copy reaches all
-// N), (b) FC-msg replication (one sealed packet, N unicast copies by sendmmsg), (c) unicast
+// N; sent through the carousel's own socket, src/net/batch-send.ts: sendmmsg batches with UDP
+// GSO), (b) FC-msg replication (one sealed packet, N unicast copies by sendmmsg), (c) unicast
 // fallback over QUIC (per receiver: fresh symbols from the block encoder, each as an ALC packet
 // in a DATA frame on a QUIC stream, as src/net/flex-sender.ts grants them). Receivers run in a
 // child process (bench/flexicast-sink.ts). CPU is this process's user+system time
@@ -8,12 +9,12 @@
 // Run: npx vite-node bench/flexicast-cpu.ts [MB delivered per run, default 64]
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { schemeFor } from '../codecs/index.js';
 import { planFec } from '../src/carousel/index.js';
 import { FlowSealer, deriveFlowKey } from '../src/flexicast/index.js';
 import { openBatchSender } from '../src/net/batch-udp.js';
+import { openMulticastSender, sendPath } from '../src/net/batch-send.js';
 import { createQuicEndpoint, type QuicConnection } from '../src/net/quic.js';
 import { sendDataStream } from '../src/net/quic-control.js';
 import { identityFromPem, publicKeyText } from '../src/net/quic-identity.js';
@@ -58,23 +59,18 @@ const rows: Row[] = [];
 
 async function multicast(nr: number): Promise<void> {
   // One copy per packet whatever N; delivered = copies × N (loopback multicast, TTL 0).
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  s.setMulticastInterface('127.0.0.1');
-  s.setMulticastTTL(0);
+  const s = await openMulticastSender({ family: 4, ttl: 0, iface: '127.0.0.1' });
   const copies = Math.ceil((MB * 1e6) / E / nr);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  let inflight = 0;
   for (let i = 0; i < copies; i++) {
-    const p = sealer.seal(packet(i % n));
-    inflight++;
-    s.send(p, 47999, '239.255.99.1', () => { inflight--; });
-    if (inflight > 256) await new Promise((r) => setImmediate(r));
+    const wait = s.send(sealer.seal(packet(i % n)), '239.255.99.1', 47999);
+    if (wait !== undefined) await wait;
+    // The send loop yields to the pacer at least this often; partial batches go out then.
+    if (i % 64 === 63) await new Promise((r) => setImmediate(r));
   }
-  while (inflight > 0) await new Promise((r) => setImmediate(r));
-  rows.push({ mode: 'multicast', n: nr, deliveredMB: (copies * E * nr) / 1e6, cpuMs: cpuMs(process.cpuUsage(c0)), wallMs: performance.now() - t0, received: NaN });
-  s.close();
+  await s.close();
+  rows.push({ mode: `multicast (${sendPath(4)})`, n: nr, deliveredMB: (copies * E * nr) / 1e6, cpuMs: cpuMs(process.cpuUsage(c0)), wallMs: performance.now() - t0, received: NaN });
 }
 
 async function fcMsg(nr: number): Promise<void> {

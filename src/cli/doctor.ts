@@ -13,6 +13,7 @@ import { nativeStatus } from '../../codecs/native.js';
 import { isFcastError } from '../errors.js';
 import { decodeAlcPacket } from '../wire/index.js';
 import { FLOW_MAGIC } from '../flexicast/index.js';
+import type { QuicIdentity } from '../net/quic-identity.js';
 import { QUIC_CHECK_MS, checkQuic } from './doctor-quic.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -38,6 +39,21 @@ export interface DoctorContext {
   readonly waitMs: number;
   /** Interface to join on: its IPv4 address, or an interface name; undefined = the kernel's choice. */
   readonly iface?: string;
+  /** Receiver identity for the flexicast QUIC check (`--key`); a throwaway one otherwise. */
+  readonly identity?: QuicIdentity;
+  /** What earlier checks found out: the flexicast QUIC check fills in the channels from ANNOUNCE. */
+  readonly learned?: LearnedFlow;
+}
+
+/** Filled in while the checks run (the one mutable part of the context). */
+export interface LearnedFlow {
+  channels?: ReadonlyArray<{ readonly group: string; readonly port: number }>;
+}
+
+/** The channels to listen on: the session's, or those the flexicast ANNOUNCE named. */
+function flowChannels(ctx: DoctorContext): ReadonlyArray<{ readonly group: string; readonly port: number }> {
+  const own = ctx.flow?.channels ?? [];
+  return own.length > 0 ? own : ctx.learned?.channels ?? [];
 }
 
 export interface CheckOutcome {
@@ -98,15 +114,16 @@ export const CHECKS: readonly DoctorCheck[] = [
   { id: 'ttl', label: 'multicast TTL', required: true, run: checkTtl },
   { id: 'socket-buffers', label: 'socket buffers', required: false, run: checkBuffers },
   { id: 'root', label: 'root (netns tests)', required: false, run: checkRoot },
+  // Before session-flow: an admitted QUIC check learns the channels of an fcast:// URL.
+  { id: 'quic', label: 'flexicast QUIC', required: true, applies: (ctx) => ctx.flow?.flexicast !== undefined, timeoutMs: () => QUIC_CHECK_MS + 1000, run: checkQuic },
   {
     id: 'session-flow',
     label: 'session flow',
     required: true,
-    applies: (ctx) => ctx.flow !== undefined && ctx.flow.channels.length > 0,
+    applies: (ctx) => ctx.flow !== undefined && flowChannels(ctx).length > 0,
     timeoutMs: (ctx) => ctx.waitMs + 3000,
     run: checkFlow,
   },
-  { id: 'quic', label: 'flexicast QUIC', required: true, applies: (ctx) => ctx.flow?.flexicast !== undefined, timeoutMs: () => QUIC_CHECK_MS + 1000, run: checkQuic },
 ];
 
 /** Run every applicable check (one at a time, each bounded) and build the report. */
@@ -401,7 +418,7 @@ async function checkFlow(ctx: DoctorContext): Promise<CheckOutcome> {
   const stats: FlowStats = { datagrams: 0, alc: 0, otherTsi: 0, toIs: new Set<number>(), bad: new Map<string, number>() };
   const sockets: dgram.Socket[] = [];
   try {
-    for (const ch of flow.channels) {
+    for (const ch of flowChannels(ctx)) {
       const s = dgram.createSocket({ type, reuseAddr: true });
       sockets.push(s);
       s.on('message', (m) => countPacket(m, flow, stats));
@@ -423,7 +440,7 @@ async function checkFlow(ctx: DoctorContext): Promise<CheckOutcome> {
   } finally {
     for (const s of sockets) s.close();
   }
-  const where = flow.channels.map((c) => `${c.group}:${c.port}`).join(', ');
+  const where = flowChannels(ctx).map((c) => `${c.group}:${c.port}`).join(', ');
   const bad = Object.fromEntries(stats.bad);
   const data: Json = { channels: where, datagrams: stats.datagrams, alcPackets: stats.alc, otherTsi: stats.otherTsi, objects: stats.toIs.size, bad };
   const secs = ctx.waitMs / 1000;

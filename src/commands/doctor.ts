@@ -7,11 +7,12 @@ import { EXIT } from '../cli/exit-codes.js';
 import { runDoctor, type DoctorReport, type FlowTarget } from '../cli/doctor.js';
 import { resolveTarget } from '../cli/receive-target.js';
 import { LocalProtocolError } from '../errors.js';
+import { readIdentityFile } from '../net/quic-identity.js';
 
 export default class Doctor extends FcastCommand<DoctorReport> {
   static override summary = 'Check what fcast needs on this machine, and whether a session reaches it.';
   static override description =
-    'Runs each check (native addon, interfaces, multicast route, loopback multicast, IPv6 multicast, TTL, socket buffers, root) and, with SESSION (a session description file or URL, an fcast:// flexicast URL, or GROUP:PORT), joins the session and counts the flow packets that arrive within --wait seconds; for a session naming a flexicast endpoint it also checks that the endpoint answers QUIC with the pinned sender key. Prints one line per check and a summary of what works and why not. Exits 0 when every required check passes, 3 otherwise.';
+    'Runs each check (native addon, interfaces, multicast route, loopback multicast, IPv6 multicast, TTL, socket buffers, root) and, with SESSION (a session description file or URL, an fcast:// flexicast URL, or GROUP:PORT), joins the session and counts the flow packets that arrive within --wait seconds; for a session naming a flexicast endpoint it first checks that the endpoint answers QUIC with the pinned sender key and, when the sender admits --key (or any key), listens on the flow channels its ANNOUNCE names. Prints one line per check and a summary of what works and why not. Exits 0 when every required check passes, 3 otherwise.';
   static override examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor nightly.sdp --iface eth0 --wait 10',
@@ -24,12 +25,16 @@ export default class Doctor extends FcastCommand<DoctorReport> {
     wait: Flags.integer({ char: 'w', description: 'Seconds to listen for flow packets of SESSION.', default: 5, min: 1, max: 3600 }),
     iface: Flags.string({ char: 'i', description: 'Interface (name or address) to join SESSION on; default: the kernel\'s choice.' }),
     source: Flags.string({ description: 'Sender address: join SESSION source-specific (SSM).' }),
+    key: Flags.string({ description: 'Flexicast: this receiver\'s identity (`fcast keygen` private key file), so an admitting sender names its flow channels and they are checked too.' }),
   };
 
   async run(): Promise<DoctorReport> {
     const { args, flags } = await this.parse(Doctor);
     const flow = args.session === undefined ? undefined : await flowTarget(args.session, flags.source);
-    const report = await runDoctor({ ...(flow === undefined ? {} : { flow }), waitMs: flags.wait * 1000, ...(flags.iface === undefined ? {} : { iface: flags.iface }) });
+    const report = await runDoctor({
+      ...(flow === undefined ? {} : { flow }), waitMs: flags.wait * 1000, ...(flags.iface === undefined ? {} : { iface: flags.iface }),
+      ...(flags.key === undefined ? {} : { identity: readIdentityFile(flags.key) }), learned: {},
+    });
     if (!this.jsonEnabled()) {
       for (const c of report.checks) {
         const mark = c.ok ? 'ok  ' : c.required ? 'FAIL' : 'warn';

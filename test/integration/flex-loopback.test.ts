@@ -85,8 +85,24 @@ describe('flexicast shells on loopback', () => {
       // The throwaway identities were refused after their handshakes.
       await new Promise((r) => setTimeout(r, 100));
       expect(flex.stats().refused).toBeGreaterThanOrEqual(1);
+      expect(ok.detail).toMatch(/no ANNOUNCE for a throwaway key/);
     } finally {
       await flex.close();
+    }
+    // A sender that admits the key names its flow channels in ANNOUNCE: the flow check uses them.
+    const open = await startSender(path, 1000, () => true);
+    try {
+      const learned: { channels?: ReadonlyArray<{ group: string; port: number }> } = {};
+      const ctx = { waitMs: 0, learned, flow: { family: 'IP4' as const, channels: [], flexicast: { host: '127.0.0.1', port: open.flex.port, senderKey: publicKeyText(open.id.publicKey) } } };
+      const ok = await checkQuic(ctx);
+      expect(ok.ok, ok.detail).toBe(true);
+      expect(ok.detail).toMatch(/admitted: flow on 239\.255\.61\.1:47611, FC-msg auto/);
+      expect(learned.channels).toEqual([{ group: '239.255.61.1', port: 47611 }]);
+      // Doctor never joined: the sender rotated nothing when it left.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(open.flex.stats().controller.rotations).toBe(0);
+    } finally {
+      await open.flex.close();
     }
   }, 30_000);
 

@@ -132,6 +132,7 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     const port = 47481;
     const keys = [key('r0'), key('r1'), key('r2'), key('r5')];
     const stranger = key('stranger');
+    const doc = key('doctor');
     await n.blockMulticast(2, true);
     const outs = [0, 1, 2, 3, 4, 5].map((i) => join(work, `t1-out${i}`));
     const rx = [0, 1, 2].map((i) => receive(i, port, keys[i]!, outs[i]!));
@@ -140,11 +141,14 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     const leaver = receive(5, port, keys[3]!, outs[5]!, '1500ms');
     const attacker = n.spawn(6, [process.execPath, REPLAY, group, '4800', n.receivers[6]!.ip, '50', '2', '50']);
     await new Promise((r) => setTimeout(r, 2000));
-    const sending = send(join(src), group, port, keys, ['--rate', '40M', '--cycles', '2']);
+    const sending = send(join(src), group, port, [...keys, doc], ['--rate', '40M', '--cycles', '2']);
     // The attack starts once receivers 0 and 1 are on the group (they join after their KEY):
     // started on a timer after the capture instead, it often came before they listened.
     const joinedAt = await waitJoined(n, [0, 1], group, 60_000);
     attacker.child.stdin!.end('go\n');
+    // fcast doctor with an admitted key, given only the fcast:// URL: QUIC, then the flow channels
+    // from ANNOUNCE, where sealed flow packets must arrive.
+    const doctor = n.spawn(7, [process.execPath, RUN, 'doctor', url(port), '--key', doc.file, '--iface', n.receivers[7]!.ip, '--wait', '2', '--json']);
     const sent = await sending;
     expect(sent.code, sent.stderr).toBe(0);
     const tx = JSON.parse(sent.stdout) as TxJson;
@@ -200,6 +204,11 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
       expect(d.FLEX_REPLAY).toBeLessThanOrEqual(100);
       expect(j.dropped).toEqual({});
     }
+    const dr = await doctor.exited;
+    const checks = (JSON.parse(dr.stdout) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks;
+    console.log(`flexicast netns: doctor ${checks.filter((c) => c.check === 'quic' || c.check === 'session-flow').map((c) => `${c.check} ${c.ok ? 'ok' : 'FAIL'}: ${c.detail}`).join(' | ')}`);
+    expect(checks.find((c) => c.check === 'quic')).toMatchObject({ ok: true, detail: expect.stringMatching(/admitted: flow on/) });
+    expect(checks.find((c) => c.check === 'session-flow')).toMatchObject({ ok: true });
     // The early leaver made the sender rotate; everyone else kept decrypting.
     expect((await leaver.exited).code).toBe(4);
     expect(tx.flexicast.controller.rotations).toBeGreaterThanOrEqual(1);
