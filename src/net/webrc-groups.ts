@@ -20,14 +20,20 @@
 // rules decide when to give up), after max(10 s, TSD) after base loss (the path cannot carry even
 // the base: back off before trying again).
 //
+// Trace [diagnosis]: with FCAST_WEBRC_TRACE=FILE every controller decision (epochs, joins, first
+// packets, loss events, start-up exits) is appended to FILE as one JSON object a line, and so is
+// every tick that ran late by more than STALL_MS (`{"kind":"stall"}`: the event loop was busy, so
+// join latencies measured then are long). bench/webrc-fairness.ts reads it. Off by default.
+//
 // Timers: one 10 ms interval runs the controller's timeouts (epochs are TSD/20 >= 50 ms for any
 // sane TSD), instead of one timer re-armed per packet.
 
 import dgram from 'node:dgram';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { isIP } from 'node:net';
 import { readCci } from '../carousel/channels.js';
 import { LocalProtocolError, RemoteProtocolError, isFcastError } from '../errors.js';
-import { WebrcReceiver, type LeaveSessionReason, type ReceiverStats, type WebrcParams } from '../rate/index.js';
+import { WebrcReceiver, type LeaveSessionReason, type ReceiverOptions, type ReceiverStats, type TraceEvent, type WebrcParams } from '../rate/index.js';
 
 export interface WebrcChannelAddress {
   readonly cn: number;
@@ -86,6 +92,7 @@ interface Member {
 }
 
 const TICK_MS = 10;
+const STALL_MS = 20;
 
 export class WebrcGroups {
   private readonly members = new Map<number, Member>();
@@ -97,8 +104,13 @@ export class WebrcGroups {
   private restartAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly traceFile: WriteStream | undefined;
+  private lastTick: number | undefined;
 
-  private constructor(private readonly opts: WebrcGroupsOptions) {}
+  private constructor(private readonly opts: WebrcGroupsOptions) {
+    const path = process.env.FCAST_WEBRC_TRACE;
+    this.traceFile = path === undefined || path === '' ? undefined : createWriteStream(path, { flags: 'a' });
+  }
 
   /** Bind every channel's socket, then join the base channel (the controller's first action). */
   static async open(opts: WebrcGroupsOptions): Promise<WebrcGroups> {
@@ -156,6 +168,8 @@ export class WebrcGroups {
     if (this.timer !== undefined) clearInterval(this.timer);
     await Promise.all([...this.members.values()].map((m) => new Promise<void>((resolve) => m.socket.close(() => resolve()))));
     this.members.clear();
+    const f = this.traceFile;
+    if (f !== undefined) await new Promise<void>((resolve) => f.end(() => resolve()));
   }
 
   private totals(): ReceiverStats {
@@ -222,6 +236,10 @@ export class WebrcGroups {
   private tick(): void {
     if (this.closed) return;
     const now = this.opts.now();
+    if (this.traceFile !== undefined && this.lastTick !== undefined && now - this.lastTick > TICK_MS + STALL_MS) {
+      this.traceFile.write(`${JSON.stringify({ kind: 'stall', t: now, ms: now - this.lastTick - TICK_MS })}\n`);
+    }
+    this.lastTick = now;
     if (this.restartAt !== undefined) {
       if (now >= this.restartAt) this.restart();
       return;
@@ -237,7 +255,12 @@ export class WebrcGroups {
   private restart(): void {
     this.restartAt = undefined;
     const now = this.opts.now();
-    this.controller = new WebrcReceiver(this.opts.params, now, this.opts.minArtt === undefined ? {} : { minArtt: this.opts.minArtt });
+    const f = this.traceFile;
+    const options: ReceiverOptions = {
+      ...(this.opts.minArtt === undefined ? {} : { minArtt: this.opts.minArtt }),
+      ...(f === undefined ? {} : { trace: (e: TraceEvent) => f.write(`${JSON.stringify(e)}\n`) }),
+    };
+    this.controller = new WebrcReceiver(this.opts.params, now, options);
     this.drain(now);
   }
 

@@ -18,6 +18,8 @@ export {
   type ReceiverOptions,
   type ReceiverStats,
   type ReceiverStatus,
+  type SlowStartExit,
+  type TraceEvent,
   type WebrcPacket,
 } from './receiver.js';
 export { SenderSchedule, type ScheduledPacket, type ScheduleRates, type WaveRate } from './sender-schedule.js';

@@ -53,7 +53,23 @@ export interface ReceiverOptions {
   readonly reorderDelayMs?: number;
   /** Floor for ARTT, seconds (default 1 ms). */
   readonly minArtt?: number;
+  /** Called at every decision point with the controller's state (diagnosis; bench/webrc-fairness.ts). */
+  readonly trace?: (event: TraceEvent) => void;
 }
+
+/** Why start-up ended (§3.2.2.6): a loss, rule (b) join latency, rule (c) max rate, rule (d) lag. */
+export type SlowStartExit = 'loss' | 'latency' | 'max-rate' | 'lag';
+
+/** One diagnostic record; `t` in ms, rates in packets/s, times in seconds. */
+export type TraceEvent =
+  | { readonly kind: 'epoch'; readonly t: number; readonly nwc: number; readonly rr: number; readonly irr: number; readonly trr: number; readonly arr: number;
+      readonly lossp: number; readonly reqn: number; readonly trate: number; readonly ssr: number; readonly artt: number }
+  | { readonly kind: 'join'; readonly t: number; readonly cn: number; readonly nwc: number; readonly trate: number; readonly threshold: number }
+  | { readonly kind: 'first'; readonly t: number; readonly cn: number; readonly latency: number; readonly mrtt: number; readonly artt: number; readonly v: number }
+  | { readonly kind: 'loss-event'; readonly t: number; readonly cn: number; readonly lag: number; readonly ssr: number; readonly trr: number }
+  | { readonly kind: 'slow-start-exit'; readonly t: number; readonly rule: SlowStartExit; readonly ssr: number; readonly trr: number; readonly arr: number }
+  | { readonly kind: 'rr-block'; readonly t: number; readonly rr: number; readonly rrMax: number; readonly threshold: number }
+  | { readonly kind: 'join-timeout'; readonly t: number; readonly cn: number };
 
 export interface ReceiverStatus {
   /** Joined wave channels. */
@@ -88,8 +104,13 @@ export interface ReceiverStats {
 interface ChannelTrack {
   readonly modulus: number;
   expected: number | undefined;
-  /** Missing PSN -> later packets seen since and the time it counts as lost. */
-  readonly missing: Map<number, { after: number; deadline: number }>;
+  /** Arrival time of the packet with PSN expected − 1 (ms). */
+  lastAt: number;
+  /**
+   * Missing PSN -> later packets seen since, the time it counts as lost, and when it was most
+   * likely lost: interpolated between the arrivals around the gap (as TFRC does, RFC 5348 §5.2).
+   */
+  readonly missing: Map<number, { after: number; deadline: number; at: number }>;
 }
 
 /** A missing PSN run longer than this is counted lost at once instead of being tracked. */
@@ -105,6 +126,7 @@ export class WebrcReceiver {
   private readonly reorderPackets: number;
   private readonly reorderDelayMs: number;
   private readonly minArtt: number;
+  private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly loss: LossEstimator;
   private readonly rtt: RttEstimator;
   private readonly tracks = new Map<number, ChannelTrack>();
@@ -128,7 +150,10 @@ export class WebrcReceiver {
   private lastWaveLatency: number | undefined;
   private lastWaveFirstAt: number | undefined;
 
+  /** LOSS_EVENT (§3.2.3.4): true until this time, ARTT after the event was found. */
   private lossEventUntil: number | undefined;
+  /** When recent loss events' first losses happened (estimated, see onLost), oldest first. */
+  private readonly lossEventStarts: number[] = [];
   private epochAt: number | undefined;
   private joinDeadline: number | undefined;
   private lastPacketAt: number;
@@ -149,6 +174,7 @@ export class WebrcReceiver {
     this.reorderPackets = options.reorderPackets ?? 3;
     this.reorderDelayMs = options.reorderDelayMs ?? 100;
     this.minArtt = options.minArtt ?? 0.001;
+    this.trace = options.trace;
     this.loss = new LossEstimator((NU * this.el) / tsd);
     this.rtt = new RttEstimator(p);
     this.joinTime = now;
@@ -212,14 +238,14 @@ export class WebrcReceiver {
       for (const [psn, m] of track.missing) {
         if (now >= m.deadline) {
           track.missing.delete(psn);
-          this.onLost(now, cn);
+          this.onLost(now, cn, m.at);
         }
       }
     }
     if (this.closed) return;
-    if (this.joinDeadline !== undefined && now >= this.joinDeadline) this.onJoinTimeout();
+    if (this.joinDeadline !== undefined && now >= this.joinDeadline) this.onJoinTimeout(now);
     // Catch up epoch by epoch so the filters see each one (a late call is not one long epoch).
-    while (this.epochAt !== undefined && now >= this.epochAt) this.onEpoch(this.epochAt);
+    while (this.epochAt !== undefined && now >= this.epochAt) this.onEpoch(this.epochAt, now);
   }
 
   status(): ReceiverStatus {
@@ -261,11 +287,13 @@ export class WebrcReceiver {
     this.joining = false;
     this.joinDeadline = undefined;
     this.lastWaveFirstAt = now;
-    this.rtt.update(waveMrtt(latency, p, bcr, nwc));
+    const mrtt = waveMrtt(latency, p, bcr, nwc);
+    this.rtt.update(mrtt);
     this.rtt.artt = Math.max(this.minArtt, this.rtt.artt);
+    this.trace?.({ kind: 'first', t: now, cn: this.joiningCn, latency, mrtt, artt: this.rtt.artt, v: this.rtt.v });
     if (this.ssr === Infinity && this.lastWaveLatency !== undefined) {
       const large = (Math.pow(p, nwc + 1) - 1) / (p * Math.log(p)) / this.arr;
-      if (latency - this.lastWaveLatency > large) this.exitSlowStart(Math.max(this.ssminr, p * this.trr));
+      if (latency - this.lastWaveLatency > large) this.exitSlowStart(now, 'latency', Math.max(this.ssminr, p * this.trr));
     }
     this.lastWaveLatency = latency;
   }
@@ -306,6 +334,7 @@ export class WebrcReceiver {
   private onPsn(now: number, cn: number, track: ChannelTrack, psn: number): void {
     if (track.expected === undefined) {
       track.expected = (psn + 1) % track.modulus;
+      track.lastAt = now;
       this.onReceived(cn);
       return;
     }
@@ -318,18 +347,22 @@ export class WebrcReceiver {
     }
     let skipped = d;
     if (skipped > MAX_TRACKED_MISSING) {
-      for (; skipped > MAX_TRACKED_MISSING; skipped--) this.onLost(now, cn);
+      for (; skipped > MAX_TRACKED_MISSING; skipped--) this.onLost(now, cn, track.lastAt);
     }
     for (const m of track.missing.values()) m.after++;
+    // The packets of the gap were due at even steps between the two arrivals around it.
+    const step = (now - track.lastAt) / (skipped + 1);
     for (let i = skipped; i >= 1; i--) {
-      track.missing.set((psn - i + track.modulus) % track.modulus, { after: 1, deadline: now + this.reorderDelayMs });
+      const at = now - i * step;
+      track.missing.set((psn - i + track.modulus) % track.modulus, { after: 1, deadline: now + this.reorderDelayMs, at });
     }
     track.expected = (psn + 1) % track.modulus;
+    track.lastAt = now;
     this.onReceived(cn);
     for (const [missingPsn, m] of track.missing) {
       if (m.after >= this.reorderPackets) {
         track.missing.delete(missingPsn);
-        this.onLost(now, cn);
+        this.onLost(now, cn, m.at);
       }
     }
   }
@@ -342,9 +375,10 @@ export class WebrcReceiver {
     const track = this.tracks.get(cn);
     if (track === undefined || track.expected === undefined) return;
     const tail = (track.modulus - track.expected) % track.modulus;
-    const lost = tail + track.missing.size;
+    for (const m of track.missing.values()) this.onLost(now, cn, m.at);
     track.missing.clear();
-    for (let i = 0; i < lost; i++) this.onLost(now, cn);
+    // The lost tail was due between the last arrival and the slot's end (now).
+    for (let i = 1; i <= tail; i++) this.onLost(now, cn, track.lastAt + (i * (now - track.lastAt)) / (tail + 1));
   }
 
   private onReceived(cn: number): void {
@@ -354,18 +388,37 @@ export class WebrcReceiver {
     if (cn === this.params.baseCn) this.countBaseAlone(false);
   }
 
-  /** A packet counted lost: it starts a loss event unless one is running (§3.2.3.4, §3.2.2.1). */
-  private onLost(now: number, cn: number): void {
+  /**
+   * A packet counted lost at `now`, lost at about `at`: it starts a loss event unless it was lost
+   * within ARTT of a recent event's first loss (§3.2.3.4, §3.2.2.1).
+   *
+   * [ours] Losses are grouped by when they happened, not by when they were found: a gap on a slow
+   * channel (a low layer carries a few packets a second) is found up to the reorder delay later
+   * than a gap of the same queue overflow on a fast one. Grouping by detection time split one
+   * overflow into two or three events (measured: bench/webrc-fairness.ts).
+   */
+  private onLost(now: number, cn: number, at: number): void {
     if (this.closed) return;
     this.stats.lost++;
     this.lostInEpoch++;
-    if (this.lossEventUntil === undefined) {
+    const arttMs = this.rtt.artt * 1000;
+    const starts = this.lossEventStarts;
+    // Forget events that no loss still to be found can belong to (losses are found within the
+    // reorder delay, or at the latest when their wave goes quiescent one slot later).
+    while (starts.length > 0 && starts[0]! < now - 2 * this.params.tsd * 1000 - arttMs) starts.shift();
+    const same = starts.findIndex((start) => Math.abs(at - start) < arttMs);
+    if (same >= 0) {
+      starts[same] = Math.min(starts[same]!, at);
+    } else {
+      starts.push(at);
+      starts.sort((a, b) => a - b);
       this.stats.lossEvents++;
-      this.lossEventUntil = now + this.rtt.artt * 1000;
+      this.lossEventUntil = now + arttMs;
       this.loss.onLossEventStart();
-      const slowStart = this.ssr === Infinity;
-      this.ssr = Math.max(this.ssminr, this.params.p * this.trr);
-      if (slowStart) this.loss.reset(losspForRate(this.rtt.artt, this.trr));
+      const ssr = Math.max(this.ssminr, this.params.p * this.trr);
+      this.trace?.({ kind: 'loss-event', t: now, cn, lag: now - at, ssr, trr: this.trr });
+      if (this.ssr === Infinity) this.exitSlowStart(now, 'loss', ssr);
+      else this.ssr = ssr;
     }
     this.loss.onPacketEvent();
     if (cn === this.params.baseCn) this.countBaseAlone(true);
@@ -389,20 +442,25 @@ export class WebrcReceiver {
   // --- timers ----------------------------------------------------------------------------------
 
   /** §3.2.3.7: no first packet in time: undo the join. */
-  private onJoinTimeout(): void {
+  private onJoinTimeout(now: number): void {
     this.joinDeadline = undefined;
     if (!this.joining) return;
     const { p } = this.params;
     this.joining = false;
     this.stats.joinTimeouts++;
+    this.trace?.({ kind: 'join-timeout', t: now, cn: this.joiningCn });
     const nwc = this.joinedWaves.length;
     this.arr *= (Math.pow(1 / p, nwc) - 1) / (Math.pow(1 / p, nwc + 1) - 1);
     const i = this.joinedWaves.indexOf(this.joiningCn);
     if (i >= 0) this.leaveWave(i);
   }
 
-  /** §3.2.3.5: update the rates and the loss filter, then maybe join (§3.2.3.6). */
-  private onEpoch(at: number): void {
+  /**
+   * §3.2.3.5: update the rates and the loss filter, then maybe join (§3.2.3.6). `at` is the epoch's
+   * boundary, `now` the time we run: a join goes out now, so JoinTime is `now` (taking `at` made
+   * every MRTT longer by the timer's lateness: up to 10 ms of tick, more on a busy machine).
+   */
+  private onEpoch(at: number, now: number): void {
     const { p, tsd, srP } = this.params;
     const el = this.el;
     this.epochAt = at + el * 1000;
@@ -419,9 +477,14 @@ export class WebrcReceiver {
     this.rrMax = Math.max(this.rrMax, this.rr);
     // Start-up exit (c): the next layer would pass MRR_P or SR_P.
     if (startup && this.nextLayerRatio() * this.arr > Math.min(this.mrr, srP)) {
-      this.exitSlowStart(Math.max(this.ssminr, this.trr));
+      this.exitSlowStart(at, 'max-rate', Math.max(this.ssminr, this.trr));
     }
-    this.maybeJoin(at);
+    if (this.trace !== undefined) {
+      const { lossp, artt } = { lossp: this.loss.lossp, artt: this.rtt.artt };
+      this.trace({ kind: 'epoch', t: at, nwc: this.joinedWaves.length, rr: this.rr, irr, trr: this.trr, arr: this.arr,
+        lossp, reqn: reqn(artt, lossp), trate: this.targetRate(), ssr: this.ssr, artt });
+    }
+    this.maybeJoin(now);
   }
 
   /** The join rule (§3.2.3.6), with start-up rule (d) and the RR_P check. */
@@ -433,7 +496,7 @@ export class WebrcReceiver {
     if (this.ssr === Infinity && this.lastWaveFirstAt !== undefined && nwc >= 1) {
       if (now - this.lastWaveFirstAt < this.el * 1000) return;
       if (this.trr < this.startupLagFactor(nwc) * this.arr - 2 / this.el) {
-        this.exitSlowStart(Math.max(this.ssminr, this.trr));
+        this.exitSlowStart(now, 'lag', Math.max(this.ssminr, this.trr));
         return;
       }
     }
@@ -442,9 +505,11 @@ export class WebrcReceiver {
     const belowSender = !constantRate || trate < srP;
     if (trate < threshold && belowSender) return;
     if (this.ssr !== Infinity && belowSender && this.rr > Math.max(this.rrMax - 2 / this.el, p * this.rrMax)) {
+      this.trace?.({ kind: 'rr-block', t: now, rr: this.rr, rrMax: this.rrMax, threshold });
       this.loss.reset(losspForRate(this.rtt.artt, threshold));
       return;
     }
+    this.trace?.({ kind: 'join', t: now, cn: ((this.ctsi ?? 0) + nwc) % this.params.t, nwc: nwc + 1, trate, threshold });
     this.joinNext(now);
   }
 
@@ -479,7 +544,8 @@ export class WebrcReceiver {
   }
 
   /** §3.2.2.6: end start-up with SSR_P = ssr and reset LOSSP so that REQN equals TRR_P. */
-  private exitSlowStart(ssr: number): void {
+  private exitSlowStart(now: number, rule: SlowStartExit, ssr: number): void {
+    this.trace?.({ kind: 'slow-start-exit', t: now, rule, ssr, trr: this.trr, arr: this.arr });
     this.ssr = ssr;
     this.loss.reset(losspForRate(this.rtt.artt, this.trr));
   }
@@ -507,5 +573,5 @@ export class WebrcReceiver {
 }
 
 function newTrack(modulus: number): ChannelTrack {
-  return { modulus, expected: undefined, missing: new Map() };
+  return { modulus, expected: undefined, lastAt: 0, missing: new Map() };
 }
