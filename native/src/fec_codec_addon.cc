@@ -80,11 +80,82 @@ class CodeWrap : public Napi::ObjectWrap<CodeWrap> {
   std::shared_ptr<const LdpcCode> code_;
 };
 
+// What a decoder object and its `push` function share. push is a function of its own per decoder
+// (its data pointer names this state): napi_unwrap looks the native object up through a private
+// property on every call, which cost about a tenth of a k=1000 decode.
+struct DecoderState {
+  napi_env env = nullptr;
+  std::unique_ptr<LdpcDecoderCore> core;
+  // `out` and `state` stay alive (and, being referenced, in place) while the core may write them.
+  Napi::ObjectReference out_ref;
+  Napi::ObjectReference state_ref;
+  int32_t* state = nullptr;
+  uint32_t k = 0, n = 0, e = 0, last_len = 0;
+  size_t accounted = 0;
+  bool released = false;
+
+  ~DecoderState() {
+    if (accounted > 0) Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env), -static_cast<int64_t>(accounted));
+  }
+
+  void Publish() {
+    state[0] = static_cast<int32_t>(core->received());
+    state[1] = static_cast<int32_t>(core->known_source());
+    state[2] = core->complete() ? 1 : 0;
+  }
+
+  // Native memory tells V8's GC nothing by itself: keep its account equal to what we hold.
+  void Account() {
+    const size_t now = core->HeldBytes();
+    if (now != accounted) Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env), static_cast<int64_t>(now) - static_cast<int64_t>(accounted));
+    accounted = now;
+  }
+};
+
+napi_value ThrowRaw(napi_env env, const char* message) {
+  napi_throw_error(env, nullptr, message);
+  return nullptr;
+}
+
+// push(esi, symbol: Uint8Array): boolean — see LdpcDecoderCore::Push.
+napi_value PushJs(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, cb, &argc, argv, nullptr, &data) != napi_ok || data == nullptr) return ThrowRaw(env, "FEC_ESI: push");
+  DecoderState& st = **static_cast<std::shared_ptr<DecoderState>*>(data);
+  double d = -1;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* bytes = nullptr;
+  if (argc != 2 || napi_get_value_double(env, argv[0], &d) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    return ThrowRaw(env, "FEC_ESI: push(esi, symbol: Uint8Array)");
+  }
+  if (!(d >= 0 && d < st.n) || d != static_cast<double>(static_cast<uint32_t>(d))) return ThrowRaw(env, "FEC_ESI: ESI outside 0..n-1");
+  const uint32_t esi = static_cast<uint32_t>(d);
+  if (len != st.e && !(esi == st.k - 1 && len == st.last_len)) {
+    return ThrowRaw(env, "FEC_SYMBOL_SIZE: symbol is not E bytes (nor the short last symbol's length)");
+  }
+  const bool fresh = st.core->Push(esi, static_cast<const uint8_t*>(bytes), len);
+  st.Publish();
+  if (st.core->complete() && !st.released) {
+    // The block is in `out`: drop that reference and tell the GC the native memory is gone.
+    st.released = true;
+    st.out_ref.Reset();
+    st.Account();
+  }
+  napi_value result;
+  napi_get_boolean(env, fresh, &result);
+  return result;
+}
+
+void FreeStateRef(napi_env, void* data, void*) { delete static_cast<std::shared_ptr<DecoderState>*>(data); }
+
 class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "LdpcDecoder", {
-      InstanceMethod<&DecoderWrap::Push>("push"),
       InstanceMethod<&DecoderWrap::KnownBitmap>("knownBitmap"),
     });
   }
@@ -92,6 +163,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
   // new LdpcDecoder(code, symbolSize, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array)
   // `out` (blockLength bytes) receives the source symbols; state[0..2] mirror received,
   // knownSource and complete after every call, so progress costs JavaScript no native call.
+  // The new object has its own `push` (PushJs).
   explicit DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
     Napi::Env env = info.Env();
     std::shared_ptr<const LdpcCode> code = info.Length() == 6 ? CodeWrap::Of(info[0]) : nullptr;
@@ -112,91 +184,50 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
       Throw(env, "FEC_PARAMS: LdpcDecoder: blockLength must be in ((k-1)*E, k*E], out exactly blockLength bytes, n*E <= 2^30");
       return;
     }
-    core_ = std::make_unique<LdpcDecoderCore>(code, e, length, info[3].As<Napi::Boolean>().Value(), out);
-    if (!core_->ok()) {
-      core_.reset();
+    auto st = std::make_shared<DecoderState>();
+    st->env = env;
+    st->core = std::make_unique<LdpcDecoderCore>(code, e, length, info[3].As<Napi::Boolean>().Value(), out);
+    if (!st->core->ok()) {
       Throw(env, "FEC_PARAMS: LdpcDecoder: out of memory for the repair symbols");
       return;
     }
-    // Both buffers stay alive (and, being referenced, in place) while this object uses them.
-    out_ref_ = Napi::Persistent(info[4].As<Napi::Object>());
-    state_ref_ = Napi::Persistent(info[5].As<Napi::Object>());
-    state_ = state;
-    k_ = code->k;
-    n_ = code->n;
-    e_ = e;
-    last_len_ = static_cast<uint32_t>(length - static_cast<uint64_t>(code->k - 1) * e);
-    Account(env);
-    Publish();
-  }
-
-  ~DecoderWrap() override {
-    if (accounted_ > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(accounted_));
+    st->out_ref = Napi::Persistent(info[4].As<Napi::Object>());
+    st->state_ref = Napi::Persistent(info[5].As<Napi::Object>());
+    st->state = state;
+    st->k = code->k;
+    st->n = code->n;
+    st->e = e;
+    st->last_len = static_cast<uint32_t>(length - static_cast<uint64_t>(code->k - 1) * e);
+    st->Account();
+    st->Publish();
+    // push keeps its own share of the state, freed when the function is collected.
+    auto* share = new std::shared_ptr<DecoderState>(st);
+    napi_value push;
+    if (napi_create_function(env, "push", NAPI_AUTO_LENGTH, PushJs, share, &push) != napi_ok ||
+        napi_add_finalizer(env, push, share, FreeStateRef, nullptr, nullptr) != napi_ok) {
+      delete share;
+      Throw(env, "FEC_PARAMS: LdpcDecoder: cannot create push");
+      return;
+    }
+    info.This().As<Napi::Object>().Set("push", Napi::Value(env, push));
+    state_ = std::move(st);
   }
 
  private:
-  // push(esi, symbol: Uint8Array): boolean — see LdpcDecoderCore::Push.
-  Napi::Value Push(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint32_t esi = 0;
-    uint8_t* data = nullptr;
-    size_t len = 0;
-    if (core_ == nullptr || info.Length() != 2 || !IsU32(info[0], &esi) || !TypedOf(info[1], napi_uint8_array, &data, &len)) {
-      Throw(env, "FEC_ESI: push(esi, symbol: Uint8Array)");
-      return env.Undefined();
-    }
-    if (esi >= n_) {
-      Throw(env, "FEC_ESI: ESI outside 0..n-1");
-      return env.Undefined();
-    }
-    if (len != e_ && !(esi == k_ - 1 && len == last_len_)) {
-      Throw(env, "FEC_SYMBOL_SIZE: symbol is not E bytes (nor the short last symbol's length)");
-      return env.Undefined();
-    }
-    const bool fresh = core_->Push(esi, data, len);
-    Publish();
-    if (core_->complete() && !released_) {
-      // The block is in `out`: drop the references and tell the GC the native memory is gone.
-      released_ = true;
-      out_ref_.Reset();
-      Account(env);
-    }
-    return Napi::Boolean::New(env, fresh);
-  }
-
   // knownBitmap(bits: Uint8Array of ceil(k/8) bytes): void
   Napi::Value KnownBitmap(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint8_t* bits = nullptr;
     size_t len = 0;
-    if (core_ == nullptr || info.Length() != 1 || !TypedOf(info[0], napi_uint8_array, &bits, &len) || len != (k_ + 7) / 8) {
+    if (state_ == nullptr || info.Length() != 1 || !TypedOf(info[0], napi_uint8_array, &bits, &len) || len != (state_->k + 7) / 8) {
       Throw(env, "FEC_PARAMS: knownBitmap(bits: Uint8Array of ceil(k/8) bytes)");
       return env.Undefined();
     }
-    core_->KnownBitmap(bits);
+    state_->core->KnownBitmap(bits);
     return env.Undefined();
   }
 
-  void Publish() {
-    state_[0] = static_cast<int32_t>(core_->received());
-    state_[1] = static_cast<int32_t>(core_->known_source());
-    state_[2] = core_->complete() ? 1 : 0;
-  }
-
-  // Native memory tells V8's GC nothing by itself: keep its account equal to what we hold.
-  void Account(Napi::Env env) {
-    const size_t now = core_->HeldBytes();
-    if (now != accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(now) - static_cast<int64_t>(accounted_));
-    accounted_ = now;
-  }
-
-  std::unique_ptr<LdpcDecoderCore> core_;
-  Napi::ObjectReference out_ref_;
-  Napi::ObjectReference state_ref_;
-  int32_t* state_ = nullptr;
-  uint32_t k_ = 0, n_ = 0, e_ = 0, last_len_ = 0;
-  size_t accounted_ = 0;
-  bool released_ = false;
+  std::shared_ptr<DecoderState> state_;
 };
 
 // encodeRepair(code: LdpcCode, symbolSize, source: Uint8Array, repair: Uint8Array): void

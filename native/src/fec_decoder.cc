@@ -182,6 +182,9 @@ void LdpcDecoderCore::RunDeferred() {
     if (rec[1] > widest) widest = rec[1];
   }
   std::vector<const uint8_t*> src(widest > 0 ? widest : 1);
+  // Every symbol's address once (Sym branches), not once per read.
+  std::vector<uint8_t*> at(needed.size());
+  for (uint32_t j = 0; j < at.size(); j++) at[j] = Sym(j);
   size_t kept = 0;
   for (size_t i = 0; i < starts.size(); i++) {
     if (keep[i] != 0) starts[kept++] = starts[i];
@@ -193,10 +196,10 @@ void LdpcDecoderCore::RunDeferred() {
       // Symbols are read in record order, scattered over a block larger than L2: start fetching
       // the next record's sources while this one runs.
       const uint32_t* next = prog_.data() + starts[i + 1];
-      for (uint32_t j = 0; j < next[1]; j++) __builtin_prefetch(Sym(next[2 + j]));
+      for (uint32_t j = 0; j < next[1]; j++) __builtin_prefetch(at[next[2 + j]]);
     }
-    for (uint32_t j = 0; j < m; j++) src[j] = Sym(rec[2 + j]);
-    XorSources(Sym(rec[0] & kRecordIndex), src.data(), m, e_, (rec[0] & kRecordSet) != 0);
+    for (uint32_t j = 0; j < m; j++) src[j] = at[rec[2 + j]];
+    XorSources(at[rec[0] & kRecordIndex], src.data(), m, e_, (rec[0] & kRecordSet) != 0);
   }
 }
 
