@@ -31,6 +31,7 @@ export const flexicastFlags = {
   'report-interval': Flags.string({ description: 'Receivers report this often (e.g. 250ms).', default: '250ms' }),
   'fallback-delay': Flags.string({ description: 'D_fb: a receiver whose flow made no progress this long moves to unicast.', default: '1s' }),
   linger: Flags.string({ description: 'After the carousel: serve fallen-back receivers by unicast until all are complete or this long.', default: '60s' }),
+  'rotate-interval': Flags.string({ description: 'Flow key rotation period (also on every member\'s leave); 0 = only on leaves.', default: '10m' }),
 };
 
 export interface FlexFlagValues {
@@ -42,6 +43,7 @@ export interface FlexFlagValues {
   readonly 'report-interval': string;
   readonly 'fallback-delay': string;
   readonly linger: string;
+  readonly 'rotate-interval': string;
 }
 
 /** Raw keys of an --allow list (keys, PEM files, allow-list files), as base64url text. */
@@ -101,6 +103,9 @@ export async function startFlexicast(
   const dFbMs = parseDuration(flags['fallback-delay']);
   if (reportIntervalMs < 10 || reportIntervalMs > 60_000) throw new LocalProtocolError('USAGE', '--report-interval: 10ms..60s');
   if (dFbMs < reportIntervalMs) throw new LocalProtocolError('USAGE', '--fallback-delay must be at least --report-interval');
+  const rotateIntervalMs = flags['rotate-interval'] === '0' ? 0 : parseDuration(flags['rotate-interval']);
+  // A rotation hands out the next key one report interval ahead: a shorter period never settles.
+  if (rotateIntervalMs !== 0 && rotateIntervalMs < 4 * reportIntervalMs) throw new LocalProtocolError('USAGE', '--rotate-interval must be 0 or at least 4 report intervals');
   // Plan-only copy of the carousel (pure, no I/O): the objects and blocks unicast symbols come from.
   const objects = new CarouselSender(core.mode === 'on-demand' ? { ...core, deadline: core.deadline ?? 0 } : core).planned();
   const flex = await FlexSender.start({
@@ -126,6 +131,7 @@ export async function startFlexicast(
     paths,
     unicastBudgetBytesPerSec: budgetBits / 8,
     fcMsg: flags['fc-msg'] === undefined ? 'auto' : flags['fc-msg'] ? 'on' : 'off',
+    rotateIntervalMs,
   }).catch((e: unknown) => {
     throw e instanceof FcastError ? e : new FcastError('FLEX_QUIC', 'io', `--flexicast ${flags.flexicast}: ${(e as Error).message}`);
   });

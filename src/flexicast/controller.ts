@@ -22,9 +22,9 @@
 //    its KEY goes to the remaining members first, the sealer switches keyLeadMs later. A leaver
 //    never receives the next key.
 //  * FC-msg 'auto' (seed's sendmmsg mode, switched on demand): REPORTs count flow packets per
-//    multicast channel plus one last count for the unicast UDP copies. When, while the flow sends,
-//    no receiver on the flow has had a multicast packet for D_fb (counted from when it started
-//    listening), the shell is told to copy the sealed flow to every registered receiver; the
+//    multicast channel plus one last count for the unicast UDP copies. When no receiver on the
+//    flow has had a multicast packet for D_fb of flow sending (counted from when it started
+//    listening or the flow started sending, whichever is later), the shell is told to copy the sealed flow to every registered receiver; the
 //    first multicast progress any receiver reports turns the copies off again (receivers still
 //    without multicast then fall back to unicast one by one, as usual). 'on' copies always.
 
@@ -156,6 +156,8 @@ export class FlexController {
   private tokens: number;
   private refilledAt: number | undefined;
   private lastFlowSentAt: number | undefined;
+  /** When the flow last started sending after a pause of more than D_fb (or at all). */
+  private flowSince = 0;
   private epoch = 0;
   private secret: Uint8Array;
   private epochPackets = 0;
@@ -295,6 +297,7 @@ export class FlexController {
   noteFlowSent(now: number, packets: number): void {
     if (packets <= 0) return;
     this.rotatedAt ??= now;
+    if (!this.flowSending(now)) this.flowSince = now;
     this.lastFlowSentAt = now;
     this.epochPackets += packets;
     for (const m of this.members.values()) {
@@ -427,7 +430,7 @@ export class FlexController {
     let eligible = 0;
     for (const m of this.members.values()) {
       if (m.forced || m.since === undefined || (m.state !== 'listening' && m.state !== 'fallback')) continue;
-      if (now - (m.multicastAt ?? m.since) < this.announce.dFbMs) return;
+      if (now - Math.max(m.multicastAt ?? m.since, this.flowSince) < this.announce.dFbMs) return;
       eligible++;
     }
     if (eligible > 0) this.setCopying(true, 'no-multicast');

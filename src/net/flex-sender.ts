@@ -70,6 +70,8 @@ export interface FlexSenderOptions {
    * (default) while no receiver gets the flow by multicast, 'off' never.
    */
   readonly fcMsg?: FcMsgMode;
+  /** Periodic flow key rotation, ms (default 600 000; 0 = only on leave and the AEAD packet limit). */
+  readonly rotateIntervalMs?: number;
   /** Blocks whose encoders are kept for repeated grants (default 16). */
   readonly cachedBlocks?: number;
 }
@@ -159,7 +161,10 @@ export class FlexSender {
     this.copying = fcMsg === 'on';
     // Each DATA frame carries a whole ALC packet: count its largest header in the budget too.
     const alcHeader = Math.max(0, ...opts.objects.map((o) => alcHeaderSize({ tsi: announce.tsi, toi: o.toi, codepoint: o.oti.encodingId, fti: o.oti, sbn: 0, esi: 0 })));
-    this.ctl = new FlexController({ announce, unicastBudgetBytesPerSec: opts.unicastBudgetBytesPerSec, symbolOverhead: DATA_FRAME_OVERHEAD + alcHeader });
+    this.ctl = new FlexController({
+      announce, unicastBudgetBytesPerSec: opts.unicastBudgetBytesPerSec, symbolOverhead: DATA_FRAME_OVERHEAD + alcHeader,
+      ...(opts.rotateIntervalMs === undefined ? {} : { rotateIntervalMs: opts.rotateIntervalMs }),
+    });
     const k = this.ctl.flowKey;
     this.secrets.set(k.epoch, k.secret);
     this.sealer = new FlowSealer(deriveFlowKey(announce.flowId, k.epoch, k.secret));

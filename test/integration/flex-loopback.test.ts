@@ -26,24 +26,24 @@ const identity = () => identityFromPem(generateKeyPairSync('ed25519').privateKey
 const work = mkdtempSync(join(tmpdir(), 'fcast-flex-loop-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function startSender(path: string, size: number, admit: (k: Uint8Array) => boolean) {
+async function startSender(path: string, size: number, admit: (k: Uint8Array) => boolean, rotateIntervalMs?: number) {
   const files = [{ key: 0, contentLocation: 'a.bin', contentLength: size, contentType: 'application/octet-stream', sha256: await hashFile(path), mtime: 0, mode: 0o644 }];
   const core: SenderConfig = { tsi: 77, files, fec: { encodingId: 3, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 0 }, schemes: schemeFor, mode: 'push', cycles: 2, seed: 77 };
   const id = identity();
   const flex = await FlexSender.start({
     identity: id, host: '127.0.0.1', port: 0, admit,
     announce: { flowId: 11, tsi: 77, source: '127.0.0.1', channels: [{ address: '239.255.61.1', port: 47611 }], fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1400, maxSourceBlockLength: 1000, maxEncodingSymbols: 1500, rateBps: 40e6, reportIntervalMs: 100, dFbMs: 400 },
-    objects: new CarouselSender(core).planned(), paths: [path], unicastBudgetBytesPerSec: 20e6,
+    objects: new CarouselSender(core).planned(), paths: [path], unicastBudgetBytesPerSec: 20e6, rotateIntervalMs,
   });
   return { flex, core, id };
 }
 
 describe('flexicast shells on loopback', () => {
-  it('a flow receiver and a --no-multicast receiver both complete; unicast bytes ≈ file size for the latter', async () => {
+  it('a flow receiver and a --no-multicast receiver both complete; unicast bytes ≈ file size for the latter; the key rotates periodically', async () => {
     const size = 2_500_000;
     const path = join(work, 'a.bin');
     writeFileSync(path, randomBytes(size));
-    const { flex, core, id } = await startSender(path, size, () => true);
+    const { flex, core, id } = await startSender(path, size, () => true, 400);
     try {
       const rx = [false, true].map((noMulticast, i) => flexReceive({
         host: '127.0.0.1', port: flex.port, senderKey: id.publicKey, identity: identity(), noMulticast,
@@ -65,6 +65,9 @@ describe('flexicast shells on loopback', () => {
       const s = flex.stats();
       expect(s.receivers.length).toBe(2);
       expect(s.flowPackets).toBeGreaterThan(0);
+      // Rotations every 400 ms while the flow receiver kept opening the flow (no leave before the end).
+      expect(s.controller.rotations).toBeGreaterThanOrEqual(2);
+      expect(flow!.flex.flowDropped).toEqual({});
     } finally {
       await flex.close();
     }

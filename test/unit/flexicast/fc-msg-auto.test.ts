@@ -18,7 +18,7 @@ interface Rx { id: string; multicast: (t: number) => boolean; seen: [number, num
 interface Ev { t: number; a: ControllerAction }
 
 /** Receivers join at t=0; the flow sends every 5 ms; each reports [multicast, copies] every R ms. */
-function simulate(mode: FcMsgMode, rxs: Rx[], until: number): { ctl: FlexController; log: Ev[] } {
+function simulate(mode: FcMsgMode, rxs: Rx[], until: number, flowFrom = 0): { ctl: FlexController; log: Ev[] } {
   const ctl = new FlexController({ announce: announce(mode), unicastBudgetBytesPerSec: 1e6 });
   const log: Ev[] = [];
   let copying = mode === 'on';
@@ -29,7 +29,7 @@ function simulate(mode: FcMsgMode, rxs: Rx[], until: number): { ctl: FlexControl
     ctl.handleState(0, r.id, state('listening'));
   }
   for (let t = 0; t < until; t++) {
-    if (t % 5 === 0) {
+    if (t >= flowFrom && t % 5 === 0) {
       ctl.noteFlowSent(t, 1);
       for (const r of rxs) {
         if (r.multicast(t)) r.seen[0]++;
@@ -88,6 +88,15 @@ describe('FC-msg auto', () => {
     const { ctl, log } = simulate('auto', [{ id: 'a', multicast: () => true, seen: [0, 0] }, { id: 'b', multicast: () => false, seen: [0, 0] }], 3000);
     expect(pick(log, 'fc-msg')).toEqual([]);
     expect(ctl.stats()).toMatchObject({ copying: false, copiesOn: 0, members: { listening: 1, fallback: 1 } });
+  });
+
+  it('receivers listening long before the flow starts: D_fb is counted from the flow start, so working multicast keeps copies off', () => {
+    const { ctl, log } = simulate('auto', [{ id: 'a', multicast: () => true, seen: [0, 0] }], 3000, 1000);
+    expect(pick(log, 'fc-msg')).toEqual([]);
+    expect(ctl.stats()).toMatchObject({ copying: false, copiesOn: 0, members: { listening: 1 } });
+    // Without multicast, the copies come D_fb after the flow started.
+    const cut = simulate('auto', [{ id: 'b', multicast: () => false, seen: [0, 0] }], 3000, 1000);
+    expect(pick(cut.log, 'fc-msg').map((e) => [e.t, (e.a as { on: boolean }).on])).toEqual([[1000 + DFB, true]]);
   });
 
   it("'on' copies from the start and 'off' never, with no switching", () => {
