@@ -14,7 +14,7 @@
 // a file outside DIR. The final name may be an old symlink: rename replaces the link itself.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fdatasync, fdatasyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, createReadStream, createWriteStream, fdatasync, fdatasyncSync, lstatSync, mkdirSync, openSync, read, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -24,9 +24,14 @@ import { InternetChecksum } from '../wire/checksum.js';
 import type { FcastObjectInfo } from '../assembly/object-info.js';
 import type { ReceiverState } from './spool.js';
 
+/** Read-back chunk for verification: one buffer per delivery, reused (no stream, no per-chunk allocation). */
+const VERIFY_CHUNK = 1 << 20;
+
 export class OutputDir {
   readonly root: string;
   private readonly parts = new Map<number, number>();
+  /** Directories under root this run created or found to be real directories (not links). */
+  private readonly dirsOk = new Set<string>();
 
   constructor(
     dir: string,
@@ -39,9 +44,8 @@ export class OutputDir {
   private part(toi: number): number {
     let fd = this.parts.get(toi);
     if (fd === undefined) {
-      fd = openSync(this.state.partPath(toi), 'a+');
-      closeSync(fd);
-      fd = openSync(this.state.partPath(toi), 'r+');
+      // Read-write, created if missing, never truncated ('a+' would append whatever the offset).
+      fd = openSync(this.state.partPath(toi), fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
       this.parts.set(toi, fd);
     }
     return fd;
@@ -85,11 +89,20 @@ export class OutputDir {
    * Returns the final absolute path.
    */
   async deliver(toi: number, info: FcastObjectInfo, headerBytes: Uint8Array): Promise<string> {
+    // A 0-byte object never wrote a block: create its (empty) part file now. The sync runs on the
+    // thread pool: with many small files, one fdatasync each must not hold up the receive loop.
+    const fd = this.part(toi);
+    this.parts.delete(toi);
+    try {
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
+      return await this.verifyAndPlace(fd, toi, info, headerBytes);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private async verifyAndPlace(fd: number, toi: number, info: FcastObjectInfo, headerBytes: Uint8Array): Promise<string> {
     const path = info.path!;
-    // A 0-byte object never wrote a block: create its (empty) part file now.
-    this.part(toi);
-    this.syncPart(toi);
-    this.closePart(toi);
     const partFile = this.state.partPath(toi);
     let content = partFile;
     try {
@@ -126,9 +139,12 @@ export class OutputDir {
           throw new RemoteProtocolError('FCAST_CONTENT_ENCODING', `gzip: ${(e as Error).message}`);
         }
       } else {
-        const raw = createReadStream(partFile, { highWaterMark: 1 << 20 });
-        raw.on('data', (c) => checksum?.update(c as Buffer));
-        await pipeline(raw, sink);
+        await readAll(fd, (chunk) => {
+          checksum?.update(chunk);
+          sha256?.update(chunk);
+          sha1?.update(chunk);
+          length += chunk.length;
+        });
       }
       if (checksum !== undefined && !checksum.verify()) throw new RemoteProtocolError('FCAST_CHECKSUM', path);
       if (info.contentLength !== undefined && length !== info.contentLength) {
@@ -155,6 +171,8 @@ export class OutputDir {
     let dir = this.root;
     for (const seg of segments.slice(0, -1)) {
       dir = join(dir, seg);
+      if (this.dirsOk.has(dir)) continue;
+      this.dirsOk.add(dir);
       let st;
       try {
         st = lstatSync(dir);
@@ -176,5 +194,16 @@ export class OutputDir {
 
   close(): void {
     for (const toi of [...this.parts.keys()]) this.closePart(toi);
+  }
+}
+
+/** Read a whole file from offset 0 through one reused buffer, chunk by chunk. */
+async function readAll(fd: number, each: (chunk: Buffer) => void): Promise<void> {
+  const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
+  for (let pos = 0; ; ) {
+    const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, pos, (e, got) => (e === null ? resolve(got) : reject(e))));
+    if (n === 0) return;
+    each(buf.subarray(0, n));
+    pos += n;
   }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loopSend, treeDigests } from '../helpers/loop-sender.js';
+import { readJournal } from '../../src/store/spool.js';
 
 const CHILD = join(import.meta.dirname, '../helpers/recv-child.ts');
 const VITE_NODE = join(import.meta.dirname, '../../node_modules/.bin/vite-node');
@@ -69,16 +70,12 @@ function writeRandomFile(path: string, size: number): void {
 
 const E = 1400;
 
-/** The state files of the one file object (TOI 2; TOI 1 is the CID). */
+/** The state of the one file object (TOI 2; TOI 1 is the CID): its journal entry and spool. */
 function objectState(state: string): { json: { header?: string; done: number[] }; spool: string; records: number } | undefined {
-  const json = join(state, '2.json');
+  const json = readJournal(state).objects.get(2);
   const spool = join(state, '2.spool');
-  if (!existsSync(json) || !existsSync(spool)) return undefined;
-  try {
-    return { json: JSON.parse(readFileSync(json, 'utf8')) as { header?: string; done: number[] }, spool, records: Math.floor(statSync(spool).size / (8 + E)) };
-  } catch {
-    return undefined;
-  }
+  if (json === undefined || !existsSync(spool)) return undefined;
+  return { json, spool, records: Math.floor(statSync(spool).size / (8 + E)) };
 }
 
 describe('loopback multicast end to end', () => {

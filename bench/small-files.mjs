@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Many small files over loopback multicast (127.0.0.1, TTL 0): `fcast receive GROUP:PORT` and
+// `fcast send TREE` as two processes, the tree made of --files files of 1-4 KB in directories of
+// 100. Measures the receiver's time from the sender's start to its exit, its CPU time (from
+// /proc), the kernel's UDP RcvbufErrors delta, and checks every file byte for byte. A benchmark,
+// not a test: run by hand after `npm run build`.
+//
+//   node bench/small-files.mjs [--files 2000] [--rate 100M] [--rounds 1] [--work /tmp]
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RUN = join(ROOT, 'bin', 'run.js');
+const { values } = parseArgs({
+  options: {
+    files: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '100M' },
+    rounds: { type: 'string', default: '1' },
+    work: { type: 'string', default: '/tmp' },
+  },
+});
+const count = Number(values.files);
+const work = mkdtempSync(join(values.work, 'fcast-small-'));
+const tree = join(work, 'tree');
+const CLK_TCK = 100;
+
+function makeTree() {
+  for (let i = 0; i < count; i++) {
+    const dir = join(tree, `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `f${i}.bin`), randomBytes(1024 + randomInt(0, 3073)));
+  }
+}
+
+function digests(root) {
+  const m = new Map();
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.fcast') walk(p);
+      } else m.set(relative(root, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
+    }
+  };
+  walk(root);
+  return m;
+}
+
+function rcvbufErrors() {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0].split(/\s+/);
+  return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
+}
+
+/** utime + stime of a live process, seconds. */
+function cpuOf(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** RX_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the receiver's node only. */
+function run(args) {
+  const flags = args[0] === 'receive' && process.env.RX_NODE_FLAGS ? process.env.RX_NODE_FLAGS.split(' ') : [];
+  const child = spawn(process.execPath, [...flags, RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+async function round(want) {
+  const out = join(work, 'out');
+  rmSync(out, { recursive: true, force: true });
+  const group = `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`;
+  const port = randomInt(20000, 60000);
+  const rx = run(['receive', `${group}:${port}`, '-o', out, '--iface', '127.0.0.1', '--timeout', '120s', '--json']);
+  let cpu = 0;
+  const sampler = setInterval(() => (cpu = cpuOf(rx.child.pid) ?? cpu), 100);
+  await new Promise((r) => setTimeout(r, 1500));
+  const load = loadavg()[0];
+  const drops0 = rcvbufErrors();
+  const t0 = performance.now();
+  const tx = run(['send', tree, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
+  const r = await rx.done;
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  tx.child.kill('SIGINT');
+  await tx.done;
+  const summary = r.stdout.trim().startsWith('{') ? JSON.parse(r.stdout) : { status: `exit ${r.code}: ${r.stderr.slice(-300)}` };
+  // `fcast send DIR` names files relative to DIR's parent (tree/d0/f0.bin).
+  const got = digests(join(out, 'tree'));
+  let same = 0;
+  for (const [k, v] of want) if (got.get(k) === v) same++;
+  return {
+    files: count,
+    rate: values.rate,
+    status: summary.status,
+    identical: same,
+    seconds: Number(seconds.toFixed(2)),
+    receiverCpuSeconds: Number(cpu.toFixed(2)),
+    packets: summary.packets,
+    kernelRcvbufDrops: rcvbufErrors() - drops0,
+    load1: Number(load.toFixed(2)),
+  };
+}
+
+try {
+  makeTree();
+  const want = digests(tree);
+  for (let i = 0; i < Number(values.rounds); i++) console.log(JSON.stringify(await round(want)));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
