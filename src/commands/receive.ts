@@ -2,7 +2,6 @@
 // (RFC 6968 §3.8 over RFC 5775 §4.4). Thin: parse flags, resolve the session, run the receive
 // loop (src/net/receive-session.ts), draw progress, return the --json summary.
 import { Args, Flags } from '@oclif/core';
-import { Listr } from 'listr2';
 import { FcastCommand } from '../cli/base.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { parseDuration, resolveTarget } from '../cli/receive-target.js';
@@ -82,6 +81,8 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
 
   private async withListr(base: ReceiveOptions, run: (o: ReceiveOptions) => Promise<FlexResult>): Promise<FlexResult> {
     let result: FlexResult | undefined;
+    // Loaded only on a terminal: eight receivers started by a script never need it.
+    const { Listr } = await import('listr2');
     await new Listr(
       [
         {

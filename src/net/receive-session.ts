@@ -14,7 +14,8 @@ import { OutputDir } from '../store/output.js';
 import { ReceiverState } from '../store/spool.js';
 import type { WebrcParams } from '../rate/index.js';
 import { joinChannel, type McastChannel } from './mcast-recv.js';
-import { WebrcGroups, type WebrcStatus } from './webrc-groups.js';
+// Types only: the WEBRC module (and src/rate behind it) loads when a session uses WEBRC.
+import type { WebrcGroups, WebrcStatus } from './webrc-groups.js';
 
 export interface ReceiveChannel {
   readonly group: string;
@@ -174,7 +175,8 @@ class ReceiveRun {
     }
   }
 
-  private openWebrc(params: WebrcParams): Promise<WebrcGroups> {
+  private async openWebrc(params: WebrcParams): Promise<WebrcGroups> {
+    const { WebrcGroups } = await import('./webrc-groups.js');
     const channels = this.opts.channels.map((c) => ({ cn: c.cn ?? 0, group: c.group, port: c.port }));
     return WebrcGroups.open({
       params, channels, iface: this.opts.iface, source: this.opts.source, tsi: this.opts.tsi, recvBufferSize: this.opts.recvBufferSize,
@@ -190,7 +192,7 @@ class ReceiveRun {
     this.finished?.(status);
   }
 
-  private onDatagram(bytes: Buffer, from: string): void {
+  private onDatagram(bytes: Uint8Array, from: string): void {
     const alc = this.opts.flow === undefined ? bytes : this.opts.flow.open(this.now(), bytes);
     if (alc !== undefined) this.handlePacket(alc, from);
   }
