@@ -20,7 +20,9 @@ export interface NativeDecoderHandle {
 
 export interface NativeCodec {
   readonly LdpcCode: new (k: number, n: number, n1: number, seed: number) => NativeCode;
-  readonly LdpcDecoder: new (code: NativeCode, symbolSize: number, blockLength: number, iterativeOnly: boolean, out: Uint8Array, state: Int32Array) => NativeDecoderHandle;
+  readonly LdpcDecoder: new (
+    code: NativeCode, symbolSize: number, blockLength: number, iterativeOnly: boolean, out: Uint8Array, state: Int32Array, repair?: Uint8Array,
+  ) => NativeDecoderHandle;
   encodeRepair(code: NativeCode, symbolSize: number, source: Uint8Array, repair: Uint8Array): void;
 }
 

@@ -6,7 +6,8 @@
 //
 // Source symbols are copied straight into the output buffer: the caller's arena when it gives one
 // (DecoderOptions.arena, reused by the receiver), else one block.length buffer per decoder. Repair
-// symbols and bookkeeping live in native memory released as soon as the block completes.
+// symbols go to the arena's tail (it holds n·E bytes) or else to native memory; that and the
+// bookkeeping are released as soon as the block completes.
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
 import type { BlockDecoder, DecoderProgress, SourceBlock } from '../types.js';
 import { rethrow, type NativeCode, type NativeCodec, type NativeDecoderHandle } from './native-code.js';
@@ -22,7 +23,8 @@ export class NativeLdpcDecoder implements BlockDecoder {
 
   /**
    * `code` must be the code of (block.k, block.n) for this OTI; `arena`, when given, holds at
-   * least block.length bytes and becomes the decoded block (sourceBlock() is a view of it).
+   * least block.length bytes and becomes the decoded block (sourceBlock() is a view of it); when it
+   * holds n·E bytes (DecoderOptions.arena's contract) its tail takes the repair symbols too.
    */
   constructor(codec: NativeCodec, code: NativeCode, block: SourceBlock, symbolSize: number, iterativeOnly: boolean, arena?: Uint8Array) {
     this.block = block;
@@ -33,8 +35,10 @@ export class NativeLdpcDecoder implements BlockDecoder {
     }
     // A fresh ArrayBuffer, never a small on-heap typed array: the addon keeps its address.
     this.out = arena?.subarray(0, block.length) ?? new Uint8Array(new ArrayBuffer(block.length));
+    const { k, n } = block;
+    const repair = arena !== undefined && arena.length >= n * symbolSize ? arena.subarray(k * symbolSize, n * symbolSize) : undefined;
     try {
-      this.handle = new codec.LdpcDecoder(code, symbolSize, block.length, iterativeOnly, this.out, this.state);
+      this.handle = new codec.LdpcDecoder(code, symbolSize, block.length, iterativeOnly, this.out, this.state, repair);
     } catch (e) {
       rethrow(e, false);
     }

@@ -86,8 +86,10 @@ class CodeWrap : public Napi::ObjectWrap<CodeWrap> {
 struct DecoderState {
   napi_env env = nullptr;
   std::unique_ptr<LdpcDecoderCore> core;
-  // `out` and `state` stay alive (and, being referenced, in place) while the core may write them.
+  // `out`, `repair` and `state` stay alive (and, being referenced, in place) while the core may
+  // write them.
   Napi::ObjectReference out_ref;
+  Napi::ObjectReference repair_ref;
   Napi::ObjectReference state_ref;
   int32_t* state = nullptr;
   uint32_t k = 0, n = 0, e = 0, last_len = 0;
@@ -143,6 +145,7 @@ napi_value PushJs(napi_env env, napi_callback_info cb) {
     // The block is in `out`: drop that reference and tell the GC the native memory is gone.
     st.released = true;
     st.out_ref.Reset();
+    st.repair_ref.Reset();
     st.Account();
   }
   napi_value result;
@@ -160,13 +163,14 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
     });
   }
 
-  // new LdpcDecoder(code, symbolSize, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array)
-  // `out` (blockLength bytes) receives the source symbols; state[0..2] mirror received,
-  // knownSource and complete after every call, so progress costs JavaScript no native call.
-  // The new object has its own `push` (PushJs).
+  // new LdpcDecoder(code, symbolSize, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array,
+  //                 repair?: Uint8Array)
+  // `out` (blockLength bytes) receives the source symbols, `repair` ((n-k)*E bytes) when given the
+  // repair symbols; state[0..2] mirror received, knownSource and complete after every call, so
+  // progress costs JavaScript no native call. The new object has its own `push` (PushJs).
   explicit DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
     Napi::Env env = info.Env();
-    std::shared_ptr<const LdpcCode> code = info.Length() == 6 ? CodeWrap::Of(info[0]) : nullptr;
+    std::shared_ptr<const LdpcCode> code = info.Length() == 6 || info.Length() == 7 ? CodeWrap::Of(info[0]) : nullptr;
     uint32_t e = 0;
     uint64_t length = 0;
     uint8_t* out = nullptr;
@@ -184,14 +188,22 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
       Throw(env, "FEC_PARAMS: LdpcDecoder: blockLength must be in ((k-1)*E, k*E], out exactly blockLength bytes, n*E <= 2^30");
       return;
     }
+    uint8_t* repair = nullptr;
+    size_t repair_len = 0;
+    const bool has_repair = info.Length() == 7 && !info[6].IsUndefined();
+    if (has_repair && (!TypedOf(info[6], napi_uint8_array, &repair, &repair_len) || repair_len != static_cast<uint64_t>(code->rows) * e)) {
+      Throw(env, "FEC_PARAMS: LdpcDecoder: repair must be a Uint8Array of exactly (n-k)*E bytes");
+      return;
+    }
     auto st = std::make_shared<DecoderState>();
     st->env = env;
-    st->core = std::make_unique<LdpcDecoderCore>(code, e, length, info[3].As<Napi::Boolean>().Value(), out);
+    st->core = std::make_unique<LdpcDecoderCore>(code, e, length, info[3].As<Napi::Boolean>().Value(), out, has_repair ? repair : nullptr);
     if (!st->core->ok()) {
       Throw(env, "FEC_PARAMS: LdpcDecoder: out of memory for the repair symbols");
       return;
     }
     st->out_ref = Napi::Persistent(info[4].As<Napi::Object>());
+    if (has_repair) st->repair_ref = Napi::Persistent(info[6].As<Napi::Object>());
     st->state_ref = Napi::Persistent(info[5].As<Napi::Object>());
     st->state = state;
     st->k = code->k;

@@ -19,7 +19,7 @@ void Free(std::vector<T>* v) {
 }  // namespace
 
 LdpcDecoderCore::LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t symbol_size, uint64_t block_length,
-                                 bool iterative_only, uint8_t* out)
+                                 bool iterative_only, uint8_t* out, uint8_t* repair)
     : code_(std::move(code)),
       e_(symbol_size),
       iterative_only_(iterative_only),
@@ -28,7 +28,13 @@ LdpcDecoderCore::LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t 
   const LdpcCode& c = *code_;
   // Uninitialised on purpose: every repair slot is written (copied in, or by a set record) before
   // it is read.
-  if (c.n > c.k) repair_.reset(new (std::nothrow) uint8_t[static_cast<size_t>(c.n - c.k) * e_]);
+  const size_t repair_bytes = static_cast<size_t>(c.n - c.k) * e_;
+  if (repair != nullptr || c.n == c.k) {
+    repair_ = repair;
+  } else {
+    owned_repair_.reset(new (std::nothrow) uint8_t[repair_bytes]);
+    repair_ = owned_repair_.get();
+  }
   if (last_len_ < e_) pad_.assign(e_, 0);
   seen_.assign(c.n, 0);
   known_.assign(c.n, 0);
@@ -45,14 +51,14 @@ LdpcDecoderCore::LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t 
     count_[r] = row_start[r + 1] - row_start[r] + (r > 0 ? 2 : 1);
   }
   live_rows_ = c.rows;
-  held_ = static_cast<size_t>(c.n - c.k) * e_ + pad_.size() + 2 * static_cast<size_t>(c.n) + 4 * static_cast<size_t>(c.n) +
+  held_ = (owned_repair_ != nullptr ? repair_bytes : 0) + pad_.size() + 2 * static_cast<size_t>(c.n) + 4 * static_cast<size_t>(c.n) +
           8 * static_cast<size_t>(c.rows);
 }
 
 uint8_t* LdpcDecoderCore::Sym(uint32_t j) {
   const uint32_t k = code_->k;
   if (j < k) return j == k - 1 && !pad_.empty() ? pad_.data() : out_ + static_cast<size_t>(j) * e_;
-  if (j < code_->n) return repair_.get() + static_cast<size_t>(j - k) * e_;
+  if (j < code_->n) return repair_ + static_cast<size_t>(j - k) * e_;
   return scratch_.data() + static_cast<size_t>(j - code_->n) * e_;
 }
 
@@ -149,7 +155,8 @@ void LdpcDecoderCore::Complete() {
   RunDeferred();
   if (!pad_.empty()) std::memcpy(out_ + static_cast<size_t>(code_->k - 1) * e_, pad_.data(), last_len_);
   // The block is in `out_`: everything else goes now, not when the GC finalises this object.
-  repair_.reset();
+  repair_ = nullptr;
+  owned_repair_.reset();
   Free(&pad_);
   Free(&scratch_);
   Free(&known_);

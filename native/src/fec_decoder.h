@@ -10,7 +10,9 @@
 //
 // Memory: source symbols go straight into the caller's output buffer (block_length bytes; the
 // short last symbol of an object lives in a padded slot and is copied out at the end); repair
-// symbols, bookkeeping and ML scratch are this object's and are released when the block completes.
+// symbols go to the caller's repair buffer when it gives one ((n-k)*E bytes, e.g. the tail of a
+// pooled arena), else to one of ours; that, the bookkeeping and ML scratch are released when the
+// block completes.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,9 +26,9 @@ namespace fcast {
 class LdpcDecoderCore {
  public:
   // Preconditions (checked by the caller): (k-1)*E < block_length <= k*E, `out` holds
-  // block_length bytes and outlives the decoding.
+  // block_length bytes, `repair` (may be null) (n-k)*E bytes, and both outlive the decoding.
   LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t symbol_size, uint64_t block_length, bool iterative_only,
-                  uint8_t* out);
+                  uint8_t* out, uint8_t* repair);
   // False when the repair buffer could not be allocated (the object is then unusable).
   bool ok() const { return repair_ != nullptr || code_->n == code_->k; }
 
@@ -58,7 +60,9 @@ class LdpcDecoderCore {
   uint8_t* const out_;
   // Bytes of the last source symbol in `out_` (< E for an object's short last symbol).
   const size_t last_len_;
-  std::unique_ptr<uint8_t[]> repair_;
+  // Repair symbol j at repair_ + (j-k)*E: the caller's buffer or owned_repair_.
+  uint8_t* repair_ = nullptr;
+  std::unique_ptr<uint8_t[]> owned_repair_;
   std::vector<uint8_t> pad_;
   std::vector<uint8_t> scratch_;
   std::vector<uint8_t> seen_, known_;

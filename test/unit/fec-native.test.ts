@@ -304,7 +304,7 @@ describe('native LDPC-Staircase decoder and encoder (native-decoder.ts, native-e
     }
   });
 
-  it('decodes into the caller\'s arena (DecoderOptions.arena): sourceBlock() is a view of it, stale bytes are overwritten', () => {
+  it('decodes into the caller\'s arena (DecoderOptions.arena, repair symbols in its tail): sourceBlock() is a view of it, stale bytes are overwritten', () => {
     const { at, plan, source, symbol, n } = randomBlock(77, 500);
     const e = plan.oti.symbolSize;
     const arena = new Uint8Array(n * e + 64).fill(0xa5);
@@ -313,6 +313,13 @@ describe('native LDPC-Staircase decoder and encoder (native-decoder.ts, native-e
     const out = d.sourceBlock();
     expect(out.buffer, at).toBe(arena.buffer);
     expect(Buffer.from(out).equals(Buffer.from(source)), at).toBe(true);
+    // The received repair symbol n−1 sits in its slot of the arena's tail.
+    expect(Buffer.from(arena.subarray((n - 1) * e, n * e)).equals(Buffer.from(symbol(n - 1))), at).toBe(true);
+    // A buffer of block.length bytes only: the repair symbols go to native memory instead.
+    const small = new Uint8Array(source.length);
+    const d2 = ldpcStaircase.createDecoder(plan, 0, { native: true, arena: small });
+    for (let esi = n - 1; esi >= 0 && !d2.progress().complete; esi--) d2.push(esi, symbol(esi));
+    expect(Buffer.from(small).equals(Buffer.from(source)), at).toBe(true);
     expect(codeOf(() => ldpcStaircase.createDecoder(plan, 0, { native: true, arena: new Uint8Array(source.length - 1) }))).toBe('FEC_PARAMS');
   });
 
@@ -356,6 +363,8 @@ describe('native LDPC-Staircase decoder and encoder (native-decoder.ts, native-e
     expect(() => new Decoder(code, 8, 72, false, new Uint8Array(72), state)).toThrow(/^FEC_PARAMS/);
     expect(() => new Decoder(code, 2 ** 16, 80, false, new Uint8Array(80), state)).toThrow(/^FEC_PARAMS/);
     expect(() => new Decoder(code, 8, 80, false, new Uint8Array(80), new Int32Array(2))).toThrow(/^FEC_PARAMS/);
+    expect(() => new Decoder(code, 8, 80, false, new Uint8Array(80), state, new Uint8Array(79))).toThrow(/^FEC_PARAMS/);
+    expect(() => new Decoder(code, 8, 80, false, new Uint8Array(80), state, [])).toThrow(/^FEC_PARAMS/);
     const raw = new Decoder(code, 8, 80, false, new Uint8Array(80), state);
     expect(() => raw['push']!(20, new Uint8Array(8))).toThrow(/^FEC_ESI/);
     expect(() => raw['push']!(-1, new Uint8Array(8))).toThrow(/^FEC_ESI/);
