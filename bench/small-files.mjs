@@ -92,11 +92,12 @@ async function round(want) {
   const drops0 = rcvbufErrors();
   const t0 = performance.now();
   const tx = run(['send', tree, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
-  const r = await rx.done;
+  const r = await rx.done; if (process.env.SHOW_RX_ERR) process.stderr.write(r.stderr);
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   tx.child.kill('SIGINT');
-  await tx.done;
+  const sent = await tx.done;
+  const txSummary = sent.stdout.trim().startsWith('{') ? JSON.parse(sent.stdout) : {};
   const summary = r.stdout.trim().startsWith('{') ? JSON.parse(r.stdout) : { status: `exit ${r.code}: ${r.stderr.slice(-300)}` };
   // `fcast send DIR` names files relative to DIR's parent (tree/d0/f0.bin).
   const got = digests(join(out, 'tree'));
@@ -110,6 +111,7 @@ async function round(want) {
     seconds: Number(seconds.toFixed(2)),
     receiverCpuSeconds: Number(cpu.toFixed(2)),
     packets: summary.packets,
+    senderSeconds: txSummary.durationSeconds,
     kernelRcvbufDrops: rcvbufErrors() - drops0,
     load1: Number(load.toFixed(2)),
   };

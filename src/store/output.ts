@@ -139,7 +139,7 @@ export class OutputDir {
           throw new RemoteProtocolError('FCAST_CONTENT_ENCODING', `gzip: ${(e as Error).message}`);
         }
       } else {
-        await readAll(fd, (chunk) => {
+        await readAll(fd, info.dataLength, (chunk) => {
           checksum?.update(chunk);
           sha256?.update(chunk);
           sha1?.update(chunk);
@@ -197,9 +197,10 @@ export class OutputDir {
   }
 }
 
-/** Read a whole file from offset 0 through one reused buffer, chunk by chunk. */
-async function readAll(fd: number, each: (chunk: Buffer) => void): Promise<void> {
-  const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
+/** Read a whole file (`expected` bytes long) from offset 0 through one reused buffer, chunk by chunk. */
+async function readAll(fd: number, expected: number, each: (chunk: Buffer) => void): Promise<void> {
+  // A small file gets a small buffer (one byte more, so its end is seen at once).
+  const buf = Buffer.allocUnsafe(Math.min(VERIFY_CHUNK, expected + 1));
   for (let pos = 0; ; ) {
     const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, pos, (e, got) => (e === null ? resolve(got) : reject(e))));
     if (n === 0) return;
