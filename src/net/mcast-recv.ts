@@ -40,7 +40,11 @@ export interface McastChannel {
   close(): Promise<void>;
 }
 
-export type DatagramHandler = (bytes: Uint8Array, sourceAddress: string) => void;
+/**
+ * One datagram. `at` is performance.now() when its batch was read (native path: one clock read
+ * per recvmmsg call instead of one per datagram); undefined means "now".
+ */
+export type DatagramHandler = (bytes: Uint8Array, sourceAddress: string, at?: number) => void;
 
 function ipv6Iface(iface: string | undefined): string | undefined {
   if (iface === undefined) return undefined;
@@ -106,6 +110,7 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
     // Drain what is queued, yielding to the event loop between full batches.
     for (let rounds = 0; rounds < 16; rounds++) {
       const n = addon.mcastRecvBatch(fd, buf, SLOT, meta);
+      const at = n > 0 ? performance.now() : 0;
       for (let i = 0; i < n; i++) {
         const len = meta[META * i]!;
         if (len === 0) continue;
@@ -118,8 +123,8 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
         const seg = meta[META * i + 2]! || len;
         if (seg < len) groBuffers++;
         const end = i * SLOT + len;
-        for (let at = i * SLOT; at < end; at += seg) {
-          onDatagram(buf.subarray(at, Math.min(at + seg, end)), lastAddress);
+        for (let off = i * SLOT; off < end; off += seg) {
+          onDatagram(buf.subarray(off, Math.min(off + seg, end)), lastAddress, at);
           if (closed) return;
         }
       }

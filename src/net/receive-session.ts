@@ -145,7 +145,7 @@ class ReceiveRun {
         this.channels.push(
           await joinChannel(
             { group: ch.group, port: ch.port, iface: this.opts.iface, source: this.opts.source, recvBufferSize: this.opts.recvBufferSize },
-            (bytes, from) => this.onDatagram(bytes, from),
+            (bytes, from, at) => this.onDatagram(bytes, from, at),
           ),
         );
       }
@@ -192,14 +192,15 @@ class ReceiveRun {
     this.finished?.(status);
   }
 
-  private onDatagram(bytes: Uint8Array, from: string): void {
-    const alc = this.opts.flow === undefined ? bytes : this.opts.flow.open(this.now(), bytes);
-    if (alc !== undefined) this.handlePacket(alc, from);
+  private onDatagram(bytes: Uint8Array, from: string, at?: number): void {
+    const now = at === undefined ? this.now() : at - this.t0;
+    const alc = this.opts.flow === undefined ? bytes : this.opts.flow.open(now, bytes);
+    if (alc !== undefined) this.handlePacket(alc, from, now);
   }
 
-  private handlePacket(bytes: Uint8Array, from: string): void {
+  private handlePacket(bytes: Uint8Array, from: string, now = this.now()): void {
     if (this.ended) return;
-    this.lastPacketAt = this.now();
+    this.lastPacketAt = now;
     this.receiver.handleDatagram(this.lastPacketAt, bytes, from);
     this.drain();
   }
