@@ -34,7 +34,11 @@ void BuildLeft(uint32_t k, uint32_t n, uint32_t n1, uint32_t seed, LdpcLeft* out
   const size_t total = static_cast<size_t>(n1) * k;
   std::vector<int32_t> col_entries(total);
   std::vector<int32_t> u(total);
-  for (size_t h = 0; h < total; h++) u[h] = static_cast<int32_t>(h % rows);
+  // u[h] = h mod rows, counted (a division per entry cost a fifth of a k=1000 build).
+  for (size_t h = 0, r = 0; h < total; h++) {
+    u[h] = static_cast<int32_t>(r);
+    if (++r == rows) r = 0;
+  }
 
   size_t t = 0;
   uint32_t fallback = 0;
