@@ -93,7 +93,11 @@ export async function startFlexicast(
   const hp = parseHostPort(flags.flexicast!);
   if (isIP(hp.host) === 0) throw new LocalProtocolError('USAGE', `--flexicast ${flags.flexicast}: HOST must be an IP address`);
   if (hp.host === '0.0.0.0' || hp.host === '::') throw new LocalProtocolError('USAGE', '--flexicast: give the address receivers connect to, not a wildcard');
-  if (session.rate.control === 'webrc') throw new LocalProtocolError('USAGE', '--flexicast with WEBRC rate control is not supported yet (use a fixed --rate)');
+  // Not cheap enough to do now: WEBRC receivers read each datagram's CCI (RFC 3738 channel,
+  // PSN) before anything else to drive their joins and leaves (src/net/webrc-groups.ts), and a
+  // sealed flow hides it; ANNOUNCE would also have to carry the WEBRC parameters and the
+  // controller's liveness would have to follow each receiver's layers.
+  if (session.rate.control === 'webrc') throw new LocalProtocolError('USAGE', '--flexicast needs a fixed --rate: WEBRC receivers read each packet\'s CCI before anything else, and the sealed flow hides it');
   if (flags.key === undefined) throw new LocalProtocolError('USAGE', '--flexicast needs --key FILE (fcast keygen)');
   const identity = readIdentityFile(flags.key);
   const allow = flags.allow === undefined ? undefined : readAllowList(flags.allow);

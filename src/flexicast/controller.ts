@@ -68,9 +68,11 @@ export interface ControllerConfig {
   /** Most symbols in one grant (default 32): smaller grants interleave receivers fairly. */
   readonly grantSymbols?: number;
   /**
-   * Symbols granted but never reported received within this time are written off as lost (a
-   * stream reset, a failed send) and may be granted again (default max(4 R, 1000 ms); a
-   * receiver's RTT from noteRtt lengthens it).
+   * Symbols of a block granted but not reported received are written off as lost (a stream
+   * reset, a failed send) and may be granted again once that block has gone this long with
+   * neither a grant nor a rise in what the receiver reports received (default max(4 R, 1000 ms);
+   * a receiver's RTT from noteRtt lengthens it). A slow receiver that is still taking symbols
+   * in is never re-granted what is on its way.
    */
   readonly writeOffMs?: number;
   /** Periodic key rotation (default 600 000 ms; 0 = only on leave and packet limit). */
@@ -89,6 +91,9 @@ export interface ControllerConfig {
   readonly randomSecret?: () => Uint8Array;
 }
 
+/** The write-off scan walks every block a receiver needs: bounded to once per this many ms. */
+const WRITE_OFF_SCAN_MS = 50;
+
 /** DATA frame bytes beyond the symbol: frame header 6 + TOI 6 + SBN 4 + ESI 4. */
 const DATA_OVERHEAD = 20;
 
@@ -103,6 +108,10 @@ interface Member {
   /** Symbols granted per block, cumulative while the receiver is a member. */
   granted: Map<string, number>;
   lastGrantAt: number;
+  /** Per block: the received count last reported and when the block last saw a grant or a rise in it. */
+  progress: Map<string, { received: number; at: number }>;
+  /** When writeOff last scanned this member's blocks (it runs at most every WRITE_OFF_SCAN_MS). */
+  scannedAt: number;
   completed: Set<number>;
   rttMs: number;
   /** Flow packets seen on the multicast channels (the REPORT's counts without the copies). */
@@ -199,7 +208,7 @@ export class FlexController {
     if (this.members.has(id)) return;
     this.members.set(id, {
       id, state: 'connected', forced: false, seen: 0, deadline: undefined,
-      needs: new Map(), granted: new Map(), lastGrantAt: 0, completed: new Set(), rttMs: 0,
+      needs: new Map(), granted: new Map(), lastGrantAt: 0, progress: new Map(), scannedAt: -Infinity, completed: new Set(), rttMs: 0,
       multicastSeen: 0, multicastAt: undefined, since: undefined,
     });
     this.send(id, this.announce);
@@ -267,9 +276,16 @@ export class FlexController {
       this.event({ kind: 'completed', receiver: id, toi: c.toi, digest: c.digest });
     }
     m.needs = new Map();
-    for (const b of r.needs) if (b.needed > 0) m.needs.set(blockKey(b.toi, b.sbn), b);
+    for (const b of r.needs) {
+      if (b.needed <= 0) continue;
+      const k = blockKey(b.toi, b.sbn);
+      m.needs.set(k, b);
+      const p = m.progress.get(k);
+      if (p === undefined || b.received > p.received) m.progress.set(k, { received: b.received, at: now });
+    }
     // Blocks no longer reported are done: forget their counts.
     for (const k of m.granted.keys()) if (!m.needs.has(k)) m.granted.delete(k);
+    for (const k of m.progress.keys()) if (!m.needs.has(k)) m.progress.delete(k);
     const seen = r.packetsSeen.reduce((s, n) => s + n, 0);
     const multicast = r.packetsSeen.slice(0, this.announce.channels.length).reduce((s, n) => s + n, 0);
     if (multicast > m.multicastSeen) {
@@ -473,10 +489,18 @@ export class FlexController {
     return false;
   }
 
-  /** Symbols granted long ago and still not received were lost on the way: stop waiting for them. */
+  /** Symbols of a block with no grant and no receipt for the write-off time were lost on the way: stop waiting for them. */
   private writeOff(m: Member, now: number): void {
-    if (now - m.lastGrantAt < Math.max(this.writeOffMs, 4 * m.rttMs)) return;
-    for (const [k, b] of m.needs) if (this.inFlight(m, k, b) > 0) m.granted.set(k, b.received);
+    if (now - m.scannedAt < WRITE_OFF_SCAN_MS) return;
+    m.scannedAt = now;
+    const after = Math.max(this.writeOffMs, 4 * m.rttMs);
+    for (const [k, b] of m.needs) {
+      if (this.inFlight(m, k, b) === 0) continue;
+      const p = m.progress.get(k);
+      if (now - (p?.at ?? m.lastGrantAt) < after) continue;
+      m.granted.set(k, b.received);
+      m.progress.set(k, { received: b.received, at: now });
+    }
   }
 
   /** Turn budget into grants, one receiver after another. */
@@ -497,6 +521,7 @@ export class FlexController {
         if (k2 <= 0) continue;
         m.granted.set(k, (m.granted.get(k) ?? 0) + k2);
         m.lastGrantAt = now;
+        m.progress.set(k, { received: b.received, at: now });
         this.tokens -= k2 * this.symbolCost;
         this.counters.unicastSymbols += k2;
         this.counters.unicastBytes += k2 * this.symbolCost;

@@ -13,6 +13,21 @@
 // associated data, so epoch and seq cannot be altered either. Replays are caught by a sliding
 // window per epoch after authentication (RFC 4303 §3.4.3 style), so forged packets never move it.
 //
+// Not covered, by decision (issue 6, measured with bench/flexicast-sign.ts): the flow key is shared,
+// so an admitted receiver could forge flow packets to the other members (outsiders cannot). A
+// per-packet Ed25519 signature would stop that but costs ~8x the AEAD (sign 41 us, verify 87 us
+// per packet here: 29 s sender / 62 s receiver CPU per GB). One signature per B packets over their
+// SHA-256 digests costs about the AEAD again (+4.6 us sender, +5.3 us receiver per packet with
+// node:crypto hashing, B = 64), holds B packets back and turns one lost signature packet into B
+// lost packets; receivers' per-packet CPU is what limits a fleet on small machines today, so it is
+// left out until hashing runs native and batched: OpenSSL's SHA-256 alone takes 0.96 us per
+// 1427-byte packet here (`openssl speed -evp sha256 -bytes 1427`, 1.48 GB/s; AES-256-GCM 0.95 us),
+// so most of the 4-5 us is node:crypto's per-call overhead, which one call per B packets removes.
+// So a member that forges symbols makes the others reject an object (its SHA-256 in the FCAST
+// header no longer matches), and one that also forges the header block first can substitute the
+// object: admit only receivers trusted as much as the sender, or receive with --no-multicast
+// (everything over the receiver's own QUIC connection, authenticated by the sender's key).
+//
 // Pure computation: AES-GCM runs in the native addon (OpenSSL EVP, one call per packet) or, without
 // it, in node:crypto; both give identical bytes. @noble/hashes does HKDF. No I/O, no clock.
 

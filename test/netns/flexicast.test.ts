@@ -282,7 +282,9 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     const outs = n.receivers.map((r) => join(work, `t3-out${r.index}`));
     const rx = n.receivers.map((r) => receive(r.index, port, keys[r.index]!, outs[r.index]!));
     await new Promise((r) => setTimeout(r, 2500));
-    const sent = await send(src, group, port, keys, ['--rate', '20M', '--cycles', '3']);
+    // A small unicast budget (1 Mbit/s for all 8): the QUIC fallback alone could not finish them,
+    // the copies must carry the data.
+    const sent = await send(src, group, port, keys, ['--rate', '20M', '--cycles', '3', '--unicast-budget', '1M']);
     expect(sent.code, sent.stderr).toBe(0);
     const tx = JSON.parse(sent.stdout) as TxJson;
     const want = digests(src);

@@ -326,4 +326,27 @@ describe('flexicast controller: in-flight accounting', () => {
     report(3100, 3, 24);
     expect(granted()).toBe(6);
   });
+
+  it('a slow receiver still taking symbols in is not re-granted what is on its way', () => {
+    const c = controller({ writeOffMs: 1000 });
+    join(c, 'a', 0);
+    c.handleState(0, 'a', state('fallback'));
+    drain(c);
+    const report = (t: number, needed: number, received: number) =>
+      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
+    const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+    report(100, 20, 0);
+    expect(granted()).toBe(24);
+    // A starved receiver takes 1 symbol per report for 2 s: long past the write-off time since
+    // the grant, but its reports keep rising, so nothing is granted twice.
+    let total = 0;
+    for (let t = 200, got = 1; t <= 2100; t += 100, got++) {
+      report(t, Math.max(1, 20 - got), got);
+      total += granted();
+    }
+    expect(total).toBe(0);
+    // Then it stalls: one write-off time later the rest is granted again.
+    report(3200, 1, 20);
+    expect(granted()).toBe(4); // ceil(1 * 1.1) + 2, nothing in flight after the write-off
+  });
 });
