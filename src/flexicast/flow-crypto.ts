@@ -15,8 +15,9 @@
 //
 // Not covered, by decision (issue 6, measured with bench/flexicast-sign.ts): the flow key is shared,
 // so an admitted receiver could forge flow packets to the other members (outsiders cannot). A
-// per-packet Ed25519 signature would stop that but costs ~8x the AEAD (sign 41 us, verify 87 us
-// per packet here: 29 s sender / 62 s receiver CPU per GB). One signature per B packets over their
+// per-packet Ed25519 signature would stop that but costs 6-8x the AEAD at the sender and ~20x at
+// a receiver (sign 41-43 us, verify 87-104 us per packet here: ~30 s sender / 62-74 s receiver CPU
+// per GB; bench/README.md). One signature per B packets over their
 // SHA-256 digests costs about the AEAD again (+4.6 us sender, +5.3 us receiver per packet with
 // node:crypto hashing, B = 64), holds B packets back and turns one lost signature packet into B
 // lost packets; receivers' per-packet CPU is what limits a fleet on small machines today, so it is
