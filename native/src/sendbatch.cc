@@ -93,7 +93,9 @@ Napi::Value McastSndbuf(const Napi::CallbackInfo& info) {
 // in the stage, goes as one message that the kernel (or the NIC) cuts into the same datagrams.
 // One skb crosses the IP stack, the bridge and the veth instead of one per packet. A device that
 // cannot (no checksum offload: EIO; no UDP_SEGMENT: ENOPROTOOPT / EOPNOTSUPP) turns GSO off for
-// the process; a segment above the path MTU (EINVAL) sends that run packet by packet.
+// the process; a segment above the path MTU (EINVAL, or EMSGSIZE when the datagram is larger
+// than the device MTU: `fcast send --allow-fragments`) sends that run packet by packet, which
+// the kernel then fragments.
 std::atomic<bool> g_gsoOff{false};
 
 bool GsoUnsupported(int err) { return err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT; }
@@ -191,7 +193,7 @@ Napi::Value SendBatch4(const Napi::CallbackInfo& info) {
     if (r < 0) {
       const int err = errno;
       if (err == EINTR) continue;
-      if (b.count[done] > 1 && (GsoUnsupported(err) || err == EINVAL)) {
+      if (b.count[done] > 1 && (GsoUnsupported(err) || err == EINVAL || err == EMSGSIZE)) {
         if (GsoUnsupported(err)) g_gsoOff.store(true, std::memory_order_relaxed);
         const int64_t k = SendSingly(static_cast<int>(fd), b, done, stage, meta);
         if (k < 0) return Num(env, sent > 0 ? sent : k);
@@ -209,12 +211,16 @@ Napi::Value SendBatch4(const Napi::CallbackInfo& info) {
   return Num(env, sent);
 }
 
+// sendGsoOff() -> bool: UDP GSO was turned off for this process (the device cannot segment).
+Napi::Value SendGsoOff(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), g_gsoOff.load(std::memory_order_relaxed)); }
+
 #else  // not Linux: no sendmmsg(2)
 
 Napi::Value NoSys(const Napi::CallbackInfo& info) { return Num(info.Env(), -ENOSYS); }
 #define McastSendOpen4 NoSys
 #define McastSndbuf NoSys
 #define SendBatch4 NoSys
+#define SendGsoOff NoSys
 
 #endif
 
@@ -226,6 +232,7 @@ void RegisterSendBatch(Napi::Env env, Napi::Object exports) {
   exports.Set("mcastSendOpen4", Napi::Function::New(env, McastSendOpen4));
   exports.Set("mcastSndbuf", Napi::Function::New(env, McastSndbuf));
   exports.Set("sendBatch4", Napi::Function::New(env, SendBatch4));
+  exports.Set("sendGsoOff", Napi::Function::New(env, SendGsoOff));
 }
 
 }  // namespace fcast

@@ -16,9 +16,12 @@ import type { FlexSenderStats } from '../net/flex-sender.js';
 import { webrcChannels } from '../carousel/channels.js';
 import { fromSessionParams, toSessionParams, type WebrcParams } from '../rate/index.js';
 import { parseDuration, parseGroupPort } from '../cli/receive-target.js';
+import { IP_UDP_BYTES, chooseSymbolSize, outgoingMtu } from '../cli/path-mtu.js';
+import { FLOW_OVERHEAD } from '../flexicast/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { parseHostPort, serveAnnounce, type AnnounceServer } from '../net/announce.js';
 import { sendSession, type SendOptions, type SendProgress, type SendRunResult } from '../net/send-session.js';
+import { sendPathInUse } from '../net/batch-send.js';
 import { hashFile, scanSources, type SourceFile } from '../store/source-tree.js';
 import { alcHeaderSize, encodeContentLocation, encodeSdp, encodeSessionJson, type SessionDescription, type SessionFec } from '../wire/index.js';
 
@@ -51,6 +54,12 @@ export interface SendResult {
   readonly windowBlocks: number;
   readonly skipped: readonly string[];
   readonly sendBufferSize: number;
+  /** How the datagrams went out: native sendmmsg batches with UDP GSO runs, without, or node:dgram (IPv6, no addon, FCAST_SEND_PATH=dgram). */
+  readonly sendPath: 'sendmmsg+GSO' | 'sendmmsg' | 'dgram';
+  /** Bytes per encoding symbol used (--symbol-size, or the default lowered to fit the MTU). */
+  readonly symbolSize: number;
+  /** The outgoing interface, its MTU and the largest symbol that fits it (absent when unknown). */
+  readonly pathMtu?: { readonly iface: string; readonly mtu: number; readonly largestSymbol: number };
   /** --flexicast: receivers, their paths and unicast bytes, and how the linger ended. */
   readonly flexicast?: FlexSenderStats & { readonly linger: 'complete' | 'timeout' | 'aborted' | 'none' };
 }
@@ -115,7 +124,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
     fec: Flags.string({ description: 'FEC scheme.', options: ['ldpc', 'nocode'], default: 'ldpc' }),
     'code-rate': Flags.string({ description: 'k/n: LDPC sends n = k/R symbols per block; No-Code repeats each symbol ceil(1/R) times.' }),
     n1: Flags.integer({ description: 'LDPC N1: ones per source column (3..10).', default: DEFAULTS.n1, min: 3, max: 10 }),
-    'symbol-size': Flags.integer({ description: 'Bytes per encoding symbol (one symbol per packet).', default: DEFAULTS.symbolSize, min: 16, max: 65_000 }),
+    'symbol-size': Flags.integer({ description: `Bytes per encoding symbol, one symbol per packet (default ${DEFAULTS.symbolSize}, lowered to fit the outgoing interface's MTU; a larger value than fits is refused).`, min: 16, max: 65_000 }),
+    'allow-fragments': Flags.boolean({ description: 'Accept a --symbol-size whose packets exceed the outgoing interface MTU (IP fragments; reassembly may fail under load).', default: false }),
     'block-length': Flags.integer({ description: 'Source symbols per block at most (B).', default: DEFAULTS.blockLength, min: 1 }),
     rate: Flags.string({ description: 'Sending rate in bits/s counting IP/UDP/ALC headers (k, M, G suffixes).', default: DEFAULTS.rate }),
     tsi: Flags.integer({ description: 'Transport Session Identifier (default random).', min: 1, max: 0xffff_ffff }),
@@ -141,9 +151,19 @@ The session description (SDP and JSON) is written with --session-file, served ov
       throw new LocalProtocolError('USAGE', '--duration and --until apply to --mode on-demand');
     }
     const encodingId: FecEncodingId = flags.fec === 'nocode' ? 0 : 3;
+    const pathMtu = outgoingMtu(to.group, flags.iface);
+    const size = chooseSymbolSize({
+      requested: flags['symbol-size'],
+      defaultSize: DEFAULTS.symbolSize,
+      overhead: IP_UDP_BYTES[family] + maxAlcHeader(mode) + (flags.flexicast === undefined ? 0 : FLOW_OVERHEAD),
+      path: pathMtu,
+      allowFragments: flags['allow-fragments'],
+      family,
+    });
+    if (size.capped && !this.jsonEnabled()) this.warn(`--symbol-size ${size.symbolSize}: the default ${DEFAULTS.symbolSize} does not fit the MTU ${pathMtu!.mtu} of ${pathMtu!.iface}`);
     const fec: FecSettings = {
       encodingId,
-      symbolSize: flags['symbol-size'],
+      symbolSize: size.symbolSize,
       maxSourceBlockLength: flags['block-length'],
       codeRate: parseCodeRate(flags['code-rate'] ?? (encodingId === 3 ? DEFAULTS.codeRate : '1')),
       n1m3: flags.n1 - 3,
@@ -220,11 +240,14 @@ The session description (SDP and JSON) is written with --session-file, served ov
       windowBlocks: result.windowBlocks,
       skipped: tree.skipped,
       sendBufferSize: result.sendBufferSize,
+      sendPath: sendPathInUse(family),
+      symbolSize: size.symbolSize,
+      ...(pathMtu === undefined || size.largest === undefined ? {} : { pathMtu: { iface: pathMtu.iface, mtu: pathMtu.mtu, largestSymbol: size.largest } }),
       ...(flexStats === undefined ? {} : { flexicast: flexStats }),
     };
     if (!this.jsonEnabled()) {
       this.log(
-        `${out.status}: ${out.objects} files (${(out.bytes / 1e6).toFixed(1)} MB), ${out.packets} packets, ${out.cycles} cycles in ${out.durationSeconds} s at ${(out.achievedBitsPerSecond / 1e6).toFixed(1)} Mbit/s`,
+        `${out.status}: ${out.objects} files (${(out.bytes / 1e6).toFixed(1)} MB), ${out.packets} packets, ${out.cycles} cycles in ${out.durationSeconds} s at ${(out.achievedBitsPerSecond / 1e6).toFixed(1)} Mbit/s via ${out.sendPath}`,
       );
       if (flexStats !== undefined) {
         const c = flexStats.controller;
@@ -275,7 +298,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     };
     // Small objects always go as No-Code (src/carousel/plan.ts), so codepoint 0 is always declared.
     const nocode: SessionFec = { codepoint: 0, encodingId: 0, symbolSize: fec.symbolSize, maxSourceBlockLength: Math.min(fec.maxSourceBlockLength, 65_536) };
-    const header = alcHeaderSize({ tsi: p.tsi, toi: 1, codepoint: 3, fti: { encodingId: 3, transferLength: 0, symbolSize: fec.symbolSize, maxSourceBlockLength: 1, maxEncodingSymbols: 1, n1m3: 0, symbolsPerPacket: 1, seed: 1 }, time: p.mode === 'on-demand' ? { ert: 0 } : undefined, sbn: 0, esi: 0 });
+    const header = maxAlcHeader(p.mode);
     const name = p.name ?? `fcast-${p.tsi.toString(16).padStart(8, '0')}`;
     // WEBRC: LENP_B is the largest datagram, so the parameters are resolved here (src/cli/webrc-flags.ts).
     const wr: WebrcParams | undefined = p.webrc === undefined ? undefined : webrcParams(p.webrc, header + fec.symbolSize, p.family);
@@ -343,4 +366,10 @@ function progressLine(p: SendProgress, opts: SendOptions): string {
   const cycle = finished ? total : s.cycle + 1;
   const pct = finished || s.cycleTotal === 0 ? 100 : (100 * s.cyclePackets) / s.cycleTotal;
   return `cycle ${cycle}${push ? `/${total}` : ''} ${pct.toFixed(1)}%  objects ${s.objects}  packets ${s.packets}  ${(p.bitsPerSecond / 1e6).toFixed(1)} Mbit/s  ${(p.elapsedMs / 1000).toFixed(1)} s`;
+}
+
+/** Largest LCT+ALC header of a data packet: EXT_FTI of LDPC (the longer one), EXT_TIME in on-demand mode, the payload ID. */
+function maxAlcHeader(mode: 'push' | 'on-demand'): number {
+  const fti = { encodingId: 3, transferLength: 0, symbolSize: 1, maxSourceBlockLength: 1, maxEncodingSymbols: 1, n1m3: 0, symbolsPerPacket: 1, seed: 1 } as const;
+  return alcHeaderSize({ tsi: 1, toi: 1, codepoint: 3, fti, time: mode === 'on-demand' ? { ert: 0 } : undefined, sbn: 0, esi: 0 });
 }

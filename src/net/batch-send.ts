@@ -58,6 +58,17 @@ export function sendPath(family: 4 | 6): 'sendmmsg' | 'dgram' {
   return family === 4 && sendBatchAddon() !== undefined ? 'sendmmsg' : 'dgram';
 }
 
+/**
+ * sendPath plus whether runs go as UDP GSO messages: not with FCAST_SEND_GSO=0, nor once the
+ * addon turned GSO off for the process (the device cannot segment). For `fcast doctor` and the
+ * `fcast send --json` report (after a run it says what the run ended with).
+ */
+export function sendPathInUse(family: 4 | 6): 'sendmmsg+GSO' | 'sendmmsg' | 'dgram' {
+  if (sendPath(family) === 'dgram') return 'dgram';
+  const off = (getNative() as unknown as { sendGsoOff?: () => unknown } | undefined)?.sendGsoOff?.();
+  return GSO && off === false ? 'sendmmsg+GSO' : 'sendmmsg';
+}
+
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** The addon's -errno as the Node-style error the command layer maps to exit 6. */
