@@ -1,9 +1,12 @@
 // Receiving side of WEBRC (RFC 3738 §3.2; SPEC-NOTES §6.3, §7 row 20): the real multicast groups
 // of a session, joined and left as the sans-IO controller (src/rate WebrcReceiver) decides.
 //
-// One UDP socket per channel, all bound at the start (IPv4: bound to the channel's group, so a
-// socket sees only its group; IPv6: bound to '::' and the port, so a socket may also see the other
-// joined groups of the port, which the CN check below drops). A join is then one synchronous
+// One UDP socket per channel, all bound at the start to the channel's group, so a socket sees
+// only its group. IPv6 groups of interface- or link-local scope cannot be bound without a scope id:
+// those sockets bind '::' and the port and also see the other joined groups of the port, which the
+// CN check below drops. (Bound to '::', every one of the T + 1 sockets got every datagram of the
+// session: measured in the IPv6 netns test, the receive then ran so late that join latencies
+// read over a second.) A join is then one synchronous
 // IP_ADD_MEMBERSHIP / IP_ADD_SOURCE_MEMBERSHIP (IGMPv3/MLDv2 reports from the kernel), a leave one
 // IP_DROP_MEMBERSHIP, so the join latency the controller measures is the network's, not ours.
 //
@@ -187,7 +190,7 @@ export class WebrcGroups {
     this.members.set(ch.cn, member);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ port: ch.port, address: family === 4 ? ch.group : '::', exclusive: false }, () => {
+      socket.bind({ port: ch.port, address: family === 4 ? ch.group : ipv6BindAddress(ch.group), exclusive: false }, () => {
         socket.off('error', reject);
         resolve();
       });
@@ -315,6 +318,12 @@ export class WebrcGroups {
       if (!(e instanceof Error)) throw e;
     }
   }
+}
+
+/** The group itself unless its scope (RFC 4291 §2.7, the 4 bits after ff + flags) is 1 or 2. */
+function ipv6BindAddress(group: string): string {
+  const scope = Number.parseInt(group.split(':')[0] ?? '', 16) & 0xf;
+  return scope <= 2 ? '::' : group;
 }
 
 function ipv6Iface(iface: string | undefined): string | undefined {

@@ -65,7 +65,8 @@ async function samplePort(net: TestNet, i: number, t: number): Promise<PortSampl
   const port = net.receivers[i]!.port;
   const res = await net.exec('bridge', ['tc', '-s', '-j', 'qdisc', 'show', 'dev', port], { timeoutMs: 5000 });
   const q = (JSON.parse(res.stdout) as Array<{ kind: string; bytes: number; packets: number; drops: number }>).find((x) => x.kind === 'tbf');
-  const groups = (await net.joinedGroups(i)).length;
+  // Distinct groups (an SSM entry is listed per source too), link-local ones (MLD's own) left out.
+  const groups = new Set((await net.joinedGroups(i)).filter((g) => !/^ff02:/i.test(g))).size;
   return { t, sentBytes: q?.bytes ?? 0, drops: q?.drops ?? 0, sentPackets: q?.packets ?? 0, groups };
 }
 
@@ -208,6 +209,56 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       `groups joined ${before.groups} before, ${after} within ${half} ms after`);
     expect(rateAfter).toBeLessThan(0.8 * rateBefore);
     expect(after).toBeLessThan(before.groups);
+  });
+
+  // IPv6: the same controller over MLDv2 joins (SSM, source-specific) on IPv6 groups: the session
+  // maps CN c to the base group + c + 1 in its last 32 bits. One receiver behind 10 Mbit/s must
+  // climb, settle near its link and complete; its port must see left groups stop (MLD snooping).
+  it('IPv6 SSM: a receiver behind 10 Mbit/s settles near its link over MLD joins and completes', { retry: 1, timeout: 100_000 }, async (ctx) => {
+    const n = net!;
+    const source = n.sender.ip6;
+    if (source === undefined) ctx.skip();
+    const src = join(work, 'v6');
+    mkdirSync(src, { recursive: true });
+    writeRandomFile(join(src, 'v6.bin'), 24_000_000);
+    const session = join(work, 'v6.json');
+    const out = join(work, 'v6-out');
+    rmSync(session, { force: true });
+    rmSync(out, { recursive: true, force: true });
+    for (let i = 0; i < 3; i++) await n.setRate(i, i === 0 ? 10 : undefined);
+    const t0 = Date.now();
+    const sender = n.spawn('sender', [process.execPath, RUN, 'send', src, '--to', '[ff3e::77:6000]:4806', '--iface', 'eth0', '--source', source!, '--ttl', '1',
+      '--mode', 'on-demand', '--duration', '80s', '--rate', '40M', '--code-rate', '1/4', ...WEBRC, '--session-file', session, '--json']);
+    await waitFor(() => existsSync(session), 15_000);
+    const rx = n.spawn(0, [process.execPath, RUN, 'receive', session, '-o', out, '--iface', 'eth0', '--timeout', '70s', '--json']);
+    let done = false;
+    void rx.exited.then(() => (done = true));
+    const samples: PortSample[] = [];
+    while (!done && Date.now() - t0 < 75_000) {
+      samples.push(await samplePort(n, 0, Date.now() - t0));
+      await new Promise((r) => setTimeout(r, 1000 - ((Date.now() - t0) % 1000)));
+    }
+    const r = await rx.exited;
+    await sender.stop(2000);
+    expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    const summary = JSON.parse(r.stdout) as WebrcSummary;
+    const trace = samples.slice(1).map((b, j) => `${windowOf(samples[j]!, b).offeredMbit.toFixed(0)}/${b.groups}`);
+    // Settled: from the first second at 70% of the link to the last whole second before the end.
+    const from = samples.findIndex((b, k) => k > 0 && windowOf(samples[k - 1]!, b).offeredMbit >= 7);
+    const w = windowOf(samples[Math.max(0, from - 1)]!, samples.at(-2)!);
+    const maxGroups = Math.max(...samples.map((x) => x.groups));
+    console.log(`IPv6 receiver (10 Mbit/s) offered Mbit/s / groups per second: ${trace.join(' ')}`);
+    console.log(`IPv6: ${summary.status} in ${(summary.elapsedMs / 1000).toFixed(1)} s, settled ${w.offeredMbit.toFixed(1)} Mbit/s offered (${(10 * w.offeredMbit).toFixed(0)}% of link), ` +
+      `tbf loss ${(100 * w.loss).toFixed(2)}%, layers ${summary.webrc.layers} at the end, CN mismatches ${summary.webrc.mismatched}, joins ${summary.webrc.joins}, leaves ${summary.webrc.leaves}, groups at the port up to ${maxGroups}, ARTT ${summary.webrc.arttMs.toFixed(1)} ms`);
+    expect(summary.status).toBe('complete');
+    expect(sha(join(out, 'v6', 'v6.bin'))).toBe(sha(join(src, 'v6.bin')));
+    expect(from).toBeGreaterThan(0);
+    expect(w.offeredMbit).toBeGreaterThan(7);
+    expect(w.offeredMbit).toBeLessThan(13);
+    expect(w.loss).toBeLessThan(0.05);
+    // Leaves reached the bridge: the port never carried every group of the session at once.
+    expect(summary.webrc.leaves).toBeGreaterThan(0);
+    expect(maxGroups).toBeLessThan(summary.webrc.maxLayers + 1);
   });
 
   // [60 s] The long test of this file: RFC 3738's TCP-friendliness on a shared bottleneck, against
