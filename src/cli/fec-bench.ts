@@ -111,11 +111,12 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   const source = sourceBlockBytes(k, e);
   const block: SourceBlock = { sbn: 0, k, n, offset: 0, length: bytes };
   // Every trial builds its code (matrix) cold, as OpenFEC's session does. The native decoder
-  // decodes into one reused block buffer and the native encoder into one reused repair buffer, as
+  // decodes into one reused n·E arena and the native encoder into one reused repair buffer, as
   // the OpenFEC harness reuses its output block and (through malloc) its repair buffer; the
   // TypeScript encoder writes into the same reused repair buffer, and the TypeScript decoder keeps
   // its symbols in one reused n·E arena, zeroed (as its contract asks) inside every timed run.
-  const output = new Uint8Array(new ArrayBuffer(bytes));
+  // n·E, like a receiver's pooled arena: the native decoder keeps its repair symbols in the tail.
+  const output = new Uint8Array(new ArrayBuffer(n * e));
   const tsArena = codec === undefined ? new Uint8Array(n * e) : undefined;
   // `cold: false` (the untimed overhead runs) reuses one native code: the addon frees a code only
   // when the event loop runs its finalizer, so thousands of fresh ones would pile up meanwhile.
