@@ -52,6 +52,9 @@ export class NativeLdpcDecoder implements BlockDecoder {
     if (symbol.length !== this.e && !(esi === k - 1 && symbol.length === this.shortLen)) {
       throw new RemoteProtocolError('FEC_SYMBOL_SIZE', `ESI ${esi}: ${symbol.length} bytes, expected ${this.e}`);
     }
+    // The addon writes into `out` (and the arena's tail) by address: never after the caller has
+    // detached (transferred) that buffer, which a view reports as length 0.
+    if (this.out.byteLength === 0) throw new LocalProtocolError('FEC_PARAMS', `block ${this.block.sbn}: the decoder's arena was detached`);
     try {
       return this.handle.push(esi, symbol);
     } catch (e) {

@@ -70,7 +70,8 @@ bool LdpcDecoderCore::Push(uint32_t esi, const uint8_t* symbol, size_t len) {
   const uint32_t k = code_->k;
   // Only the object's bytes of the short last symbol: its padding must stay zero, or it would
   // leak into the symbols recovered through it.
-  std::memcpy(Sym(esi), symbol, esi == k - 1 ? last_len_ : (len < e_ ? len : e_));
+  // memmove: a caller may hand in a view that overlaps its own slot.
+  std::memmove(Sym(esi), symbol, esi == k - 1 ? last_len_ : (len < e_ ? len : e_));
   Learn(esi);
   if (known_source_ == k) Complete();
   else if (!iterative_only_) MaybeMl();

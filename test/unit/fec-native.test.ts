@@ -315,6 +315,11 @@ describe('native LDPC-Staircase decoder and encoder (native-decoder.ts, native-e
     expect(Buffer.from(out).equals(Buffer.from(source)), at).toBe(true);
     // The received repair symbol n−1 sits in its slot of the arena's tail.
     expect(Buffer.from(arena.subarray((n - 1) * e, n * e)).equals(Buffer.from(symbol(n - 1))), at).toBe(true);
+    // A detached arena is refused before the addon could write into it.
+    const lent = new Uint8Array(n * e);
+    const d3 = ldpcStaircase.createDecoder(plan, 0, { native: true, arena: lent });
+    structuredClone(lent.buffer, { transfer: [lent.buffer] });
+    expect(codeOf(() => d3.push(0, symbol(0))), at).toBe('FEC_PARAMS');
     // A buffer of block.length bytes only: the repair symbols go to native memory instead.
     const small = new Uint8Array(source.length);
     const d2 = ldpcStaircase.createDecoder(plan, 0, { native: true, arena: small });
