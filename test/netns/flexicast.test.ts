@@ -7,7 +7,8 @@
 //     verifies nothing; an attacker's replays and forgeries are dropped and counted; a member that
 //     leaves early makes the sender rotate the flow key, and the others still complete.
 //  2. Flapping (the issue's figures): multicast to a receiver is cut for 10 s every 20 s, twice
-//     (FC-msg off, which would otherwise copy the flow to a session's only, cut receiver): it falls back within D_fb + one report interval (plus scheduling slack) of each cut,
+//     (FC-msg off, which would otherwise copy the flow to a session's only, cut receiver); the
+//     receiver joins mid-session, so it starts on unicast and moves to multicast once confirmed; it falls back within D_fb + one report interval (plus scheduling slack) of each cut,
 //     returns after each repair, and completes. Latencies per cut and the receiver's packets per
 //     second by path (seed Figure 10 style) are printed.
 //  3. FC-msg chosen automatically: no multicast anywhere (blocked on every link), no --fc-msg
@@ -80,6 +81,17 @@ function figure10(t: RxJson['flexicast']['timeline'], cuts: ReadonlyArray<{ cut:
     rows.push(`${String(Math.round((b * t.bucketMs) / 1000)).padStart(3)} s ${cut} ${String(flow).padStart(5)} ${String(uni).padStart(5)}  ${'#'.repeat(Math.round(flow / 100))}${'u'.repeat(Math.round(uni / 100))}`);
   }
   return rows.join('\n');
+}
+
+/** Wait until the sender's QUIC port is bound (the flexicast sender runs; its carousel starts next). */
+async function waitListening(n: TestNet, port: number, limitMs: number): Promise<void> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const r = await n.exec('sender', ['ss', '-Hlun', 'sport', `= :${port}`], { timeoutMs: 5000 });
+    if (r.stdout.trim() !== '') return;
+    if (Date.now() > end) throw new Error(`nothing listens on UDP ${port} within ${limitMs} ms`);
+    await new Promise((r2) => setTimeout(r2, 100));
+  }
 }
 
 function digests(root: string): Map<string, string> {
@@ -218,18 +230,21 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
   it('flapping multicast (cut 10 s every 20 s, twice, FC-msg off): fallback within D_fb + R of each cut, return after each repair, complete', async () => {
     const n = net!;
     await n.blockMulticast(2, false);
-    // 24 MB at 8 Mbit/s, one cycle: the flow runs ~38 s, past the second repair (at ~32 s).
-    const src = tree('t2', 24_000_000);
+    // 26 MB at 8 Mbit/s, one cycle: the flow runs ~41 s, past the second repair (at ~36 s).
+    const src = tree('t2', 26_000_000);
     const group = `${n.groupBase}.22`;
     const port = 47482;
     const keys = [key('flap0')];
     const outs = [join(work, 't2-out0')];
-    const rx = [receive(0, port, keys[0]!, outs[0]!, '100s')];
-    await new Promise((r) => setTimeout(r, 2000));
     // A small unicast budget, so the receiver cannot finish by unicast within one cut. No FC-msg:
     // with its only receiver cut, 'auto' would rightly copy the flow to it by unicast UDP, and
     // this test measures the QUIC fallback and the return to multicast.
     const sending = send(src, group, port, keys, ['--rate', '8M', '--cycles', '1', '--unicast-budget', '4M', '--no-fc-msg']);
+    // The receiver joins mid-session (the flow has been sending for a while): unicast first,
+    // multicast once a report confirms flow packets arrive.
+    await waitListening(n, port, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const rx = [receive(0, port, keys[0]!, outs[0]!, '100s')];
     await waitJoined(n, [0], group, 60_000);
     await new Promise((r) => setTimeout(r, 2000));
     const cuts: Array<{ cut: number; repair: number }> = [];
@@ -254,6 +269,10 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     const tx = JSON.parse(sent.stdout) as TxJson;
     expect(tx.flexicast.fcMsg).toBeUndefined();
     const log = tx.flexicast.receivers[0]!.pathLog;
+    expect(log[0]).toMatchObject({ path: 'unicast', reason: 'join' });
+    expect(log[1]).toMatchObject({ path: 'multicast', reason: 'flow-resumed' });
+    console.log(`flexicast mid-session join: unicast first, multicast confirmed ${log[1]!.at - log[0]!.at} ms later`);
+    expect(log[1]!.at - log[0]!.at).toBeLessThanOrEqual(4 * R_MS + 750);
     const lat = cuts.map(({ cut, repair }) => {
       const fb = log.find((e) => e.path === 'unicast' && e.at >= cut);
       const back = log.find((e) => e.path === 'multicast' && e.at >= repair);
