@@ -337,15 +337,31 @@ export class TestNet {
     await this.applyFilter(i);
   }
 
-  /** Packets dropped by receiver i's filter rules since they were last changed. */
+  /**
+   * Packets dropped by receiver i's filter rules since they were last changed. A UDP GSO buffer
+   * (fcast's sender sends runs of up to 16 datagrams as one) reaches the netdev hook whole and
+   * counts as one packet; droppedBytes() counts what it held.
+   */
   async droppedPackets(i: number): Promise<number> {
+    return (await this.dropCounters(i)).packets;
+  }
+
+  /** Bytes (IP packets, whole GSO buffers) dropped by receiver i's filter rules since they were last changed. */
+  async droppedBytes(i: number): Promise<number> {
+    return (await this.dropCounters(i)).bytes;
+  }
+
+  private async dropCounters(i: number): Promise<{ packets: number; bytes: number }> {
     this.receiverOf(i);
     const res = await this.exec(i, ['nft', '-j', 'list', 'ruleset'], { timeoutMs: 5000 });
-    let total = 0;
-    const json = JSON.parse(res.stdout) as { nftables?: Array<{ rule?: { table: string; expr?: Array<{ counter?: { packets: number } }> } }> };
+    const total = { packets: 0, bytes: 0 };
+    const json = JSON.parse(res.stdout) as { nftables?: Array<{ rule?: { table: string; expr?: Array<{ counter?: { packets: number; bytes: number } }> } }> };
     for (const item of json.nftables ?? []) {
       if (item.rule?.table !== NFT_TABLE) continue;
-      for (const e of item.rule.expr ?? []) total += e.counter?.packets ?? 0;
+      for (const e of item.rule.expr ?? []) {
+        total.packets += e.counter?.packets ?? 0;
+        total.bytes += e.counter?.bytes ?? 0;
+      }
     }
     return total;
   }
