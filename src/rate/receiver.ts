@@ -18,7 +18,13 @@
 // (option `mrrP`). Not implemented: learning T, LENP_B or BCR_P from packets (the session
 // description carries them, §3.2.1 MAY).
 //
-// [ours]: NWC in the MRTT correction is the value after the join's increment; a join that times
+// [ours]: JoinTime is when the join is made (the epoch timer may run late; the epoch's rates are
+// still computed for its boundary); losses are grouped into loss events by when they happened,
+// interpolated between the arrivals around the gap (RFC 5348 §5.2 does the same), not by when
+// the reorder rules found them: "all subsequent packet loss for a period of ARTT seconds" is read
+// as loss that happened within ARTT of the event's first one (§3.2.3.4); LOSS_EVENT, which blocks
+// joins, still runs ARTT from when the event was found.
+// NWC in the MRTT correction is the value after the join's increment; a join that times
 // out also sends a leave for that channel, so the network state matches NWC; packets from channels
 // we are not joined to (late after a leave) are counted in `stats.ignored` and not used; ARTT is
 // kept >= `minArtt` so the equation and timers stay finite when the join latency measures 0.
