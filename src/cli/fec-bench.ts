@@ -3,12 +3,10 @@
 // implementation would be: matrix construction is part of encoding and of every decoding.
 // Reception orders are drawn with a PRNG any implementation can reproduce (bench/README.md),
 // so both sides of a comparison decode exactly the same symbol sequences.
-import { executorFor, tsExecutor, type SymbolExecutor } from '../../codecs/ldpc-staircase/executor.js';
+import { tsExecutor, type SymbolExecutor } from '../../codecs/ldpc-staircase/executor.js';
 import { LdpcDecoder } from '../../codecs/ldpc-staircase/decoder.js';
 import { encodeRepair } from '../../codecs/ldpc-staircase/encoder.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
-import { nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
-import { nativeMatrixBuilder } from '../../codecs/ldpc-staircase/native-matrix.js';
 import { buildNativeCode, nativeCodec, nativeCodeFor, type NativeCodec } from '../../codecs/ldpc-staircase/native-code.js';
 import { NativeLdpcDecoder } from '../../codecs/ldpc-staircase/native-decoder.js';
 import { encodeRepairNative } from '../../codecs/ldpc-staircase/native-encoder.js';
@@ -93,15 +91,14 @@ function timing(ms: number[], bytes: number): Timing {
 
 /**
  * What the bench measures: the native codec (native-decoder.ts, native-encoder.ts) when asked for
- * and loaded, else the TypeScript codec (decoder.ts, encoder.ts with the TypeScript executor).
+ * and loaded, else the TypeScript codec (decoder.ts, encoder.ts, matrix.ts with the TypeScript
+ * executor).
  */
 function pathOf(native: boolean): { executor: SymbolExecutor; matrix: typeof buildMatrix; codec: NativeCodec | undefined; label: string } {
-  if (!native) return { executor: tsExecutor, matrix: buildMatrix, codec: undefined, label: 'typescript' };
-  const codec = nativeCodec();
-  const nat = nativeExecutor();
-  if (codec === undefined || nat === undefined) return { executor: executorFor(false), matrix: buildMatrix, codec: undefined, label: 'typescript (native addon unavailable)' };
+  const codec = native ? nativeCodec() : undefined;
   const s = nativeStatus();
-  return { executor: nat, matrix: nativeMatrixBuilder() ?? buildMatrix, codec, label: `native ${s.loaded ? s.xorPath : ''}`.trim() };
+  const label = codec !== undefined ? `native ${s.loaded ? s.xorPath : ''}`.trim() : native ? 'typescript (native addon unavailable)' : 'typescript';
+  return { executor: tsExecutor, matrix: buildMatrix, codec, label };
 }
 
 export function runFecBench(o: FecBenchOptions): FecBenchResult {
