@@ -69,10 +69,10 @@ export interface ControllerConfig {
   readonly grantSymbols?: number;
   /**
    * Symbols of a block granted but not reported received are written off as lost (a stream
-   * reset, a failed send) and may be granted again once that block has gone this long with
-   * neither a grant nor a rise in what the receiver reports received (default max(4 R, 1000 ms);
-   * a receiver's RTT from noteRtt lengthens it). A slow receiver that is still taking symbols
-   * in is never re-granted what is on its way.
+   * reset, a failed send) and may be granted again once that block has gone this long, and two
+   * REPORTs, with neither a grant nor a rise in what the receiver reports received (default
+   * max(4 R, 1000 ms); a receiver's RTT from noteRtt lengthens it). A slow receiver still taking
+   * symbols in, or a starved one that sends no reports, is never re-granted what is on its way.
    */
   readonly writeOffMs?: number;
   /** Periodic key rotation (default 600 000 ms; 0 = only on leave and packet limit). */
@@ -93,6 +93,8 @@ export interface ControllerConfig {
 
 /** The write-off scan walks every block a receiver needs: bounded to once per this many ms. */
 const WRITE_OFF_SCAN_MS = 50;
+/** REPORTs that must show no progress on a block before its in-flight symbols count as lost. */
+const WRITE_OFF_REPORTS = 2;
 
 /** DATA frame bytes beyond the symbol: frame header 6 + TOI 6 + SBN 4 + ESI 4. */
 const DATA_OVERHEAD = 20;
@@ -108,8 +110,10 @@ interface Member {
   /** Symbols granted per block, cumulative while the receiver is a member. */
   granted: Map<string, number>;
   lastGrantAt: number;
-  /** Per block: the received count last reported and when the block last saw a grant or a rise in it. */
-  progress: Map<string, { received: number; at: number }>;
+  /** Per block: the received count last reported, and when (time, report count) the block last saw a grant or a rise in it. */
+  progress: Map<string, { received: number; at: number; reports: number }>;
+  /** REPORTs taken from this receiver. */
+  reports: number;
   /** When writeOff last scanned this member's blocks (it runs at most every WRITE_OFF_SCAN_MS). */
   scannedAt: number;
   completed: Set<number>;
@@ -208,7 +212,7 @@ export class FlexController {
     if (this.members.has(id)) return;
     this.members.set(id, {
       id, state: 'connected', forced: false, seen: 0, deadline: undefined,
-      needs: new Map(), granted: new Map(), lastGrantAt: 0, progress: new Map(), scannedAt: -Infinity, completed: new Set(), rttMs: 0,
+      needs: new Map(), granted: new Map(), lastGrantAt: 0, progress: new Map(), reports: 0, scannedAt: -Infinity, completed: new Set(), rttMs: 0,
       multicastSeen: 0, multicastAt: undefined, since: undefined,
     });
     this.send(id, this.announce);
@@ -275,13 +279,14 @@ export class FlexController {
       m.completed.add(c.toi);
       this.event({ kind: 'completed', receiver: id, toi: c.toi, digest: c.digest });
     }
+    m.reports++;
     m.needs = new Map();
     for (const b of r.needs) {
       if (b.needed <= 0) continue;
       const k = blockKey(b.toi, b.sbn);
       m.needs.set(k, b);
       const p = m.progress.get(k);
-      if (p === undefined || b.received > p.received) m.progress.set(k, { received: b.received, at: now });
+      if (p === undefined || b.received > p.received) m.progress.set(k, { received: b.received, at: now, reports: m.reports });
     }
     // Blocks no longer reported are done: forget their counts.
     for (const k of m.granted.keys()) if (!m.needs.has(k)) m.granted.delete(k);
@@ -497,9 +502,9 @@ export class FlexController {
     for (const [k, b] of m.needs) {
       if (this.inFlight(m, k, b) === 0) continue;
       const p = m.progress.get(k);
-      if (now - (p?.at ?? m.lastGrantAt) < after) continue;
+      if (now - (p?.at ?? m.lastGrantAt) < after || m.reports - (p?.reports ?? 0) < WRITE_OFF_REPORTS) continue;
       m.granted.set(k, b.received);
-      m.progress.set(k, { received: b.received, at: now });
+      m.progress.set(k, { received: b.received, at: now, reports: m.reports });
     }
   }
 
@@ -521,7 +526,7 @@ export class FlexController {
         if (k2 <= 0) continue;
         m.granted.set(k, (m.granted.get(k) ?? 0) + k2);
         m.lastGrantAt = now;
-        m.progress.set(k, { received: b.received, at: now });
+        m.progress.set(k, { received: b.received, at: now, reports: m.reports });
         this.tokens -= k2 * this.symbolCost;
         this.counters.unicastSymbols += k2;
         this.counters.unicastBytes += k2 * this.symbolCost;

@@ -345,8 +345,27 @@ describe('flexicast controller: in-flight accounting', () => {
       total += granted();
     }
     expect(total).toBe(0);
-    // Then it stalls: one write-off time later the rest is granted again.
+    // Then its reports stop rising: after the write-off time and two reports the rest is granted again.
+    report(2600, 1, 20);
+    expect(granted()).toBe(0);
     report(3200, 1, 20);
     expect(granted()).toBe(4); // ceil(1 * 1.1) + 2, nothing in flight after the write-off
+  });
+
+  it('a starved receiver that sends no reports is not re-granted either', () => {
+    const c = controller({ writeOffMs: 1000 });
+    join(c, 'a', 0);
+    c.handleState(0, 'a', state('fallback'));
+    drain(c);
+    const report = (t: number, needed: number, received: number) =>
+      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
+    const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+    report(100, 20, 0);
+    expect(granted()).toBe(24);
+    // Silent for 5 s (timers still run), then one late report that shows the symbols arrived.
+    for (let t = 200; t < 5000; t += 100) c.handleTimeout(t);
+    expect(granted()).toBe(0);
+    report(5100, 0, 24);
+    expect(granted()).toBe(0);
   });
 });
