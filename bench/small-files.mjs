@@ -67,9 +67,10 @@ function cpuOf(pid) {
   }
 }
 
-/** RX_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the receiver's node only. */
+/** RX_NODE_FLAGS / TX_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the receiver's / sender's node only. */
 function run(args) {
-  const flags = args[0] === 'receive' && process.env.RX_NODE_FLAGS ? process.env.RX_NODE_FLAGS.split(' ') : [];
+  const env = args[0] === 'receive' ? process.env.RX_NODE_FLAGS : process.env.TX_NODE_FLAGS;
+  const flags = env ? env.split(' ') : [];
   const child = spawn(process.execPath, [...flags, RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

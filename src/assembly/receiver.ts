@@ -249,6 +249,8 @@ export class Receiver {
   private sessionClosed = false;
   private instance: (CidInfo & { readonly toi: number }) | undefined;
   private instanceAnnounced = false;
+  /** Objects of the instance before this index are verified (verification never goes back): O(n) over a receive, not O(n²). */
+  private instanceScan = 0;
   private last: LastHeader | undefined;
   private readonly stats = {
     packets: 0,
@@ -768,13 +770,14 @@ export class Receiver {
     if (cur !== undefined && cur.ciid === cid.ciid && cur.complete && !cid.complete) return;
     this.instance = { toi, ...cid };
     this.instanceAnnounced = false;
+    this.instanceScan = 0;
     this.checkInstance();
   }
 
   private checkInstance(): void {
     const inst = this.instance;
     if (inst === undefined || !inst.complete || this.instanceAnnounced) return;
-    for (const toi of inst.tois) if (!this.isVerified(toi, inst.equivalent)) return;
+    for (; this.instanceScan < inst.tois.length; this.instanceScan++) if (!this.isVerified(inst.tois[this.instanceScan]!, inst.equivalent)) return;
     this.instanceAnnounced = true;
     this.events.push({ kind: 'instance-complete', ciid: inst.ciid, tois: inst.tois });
   }

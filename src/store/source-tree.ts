@@ -8,7 +8,7 @@
 // with the same Content-Location are a usage error.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FcastError, LocalProtocolError } from '../errors.js';
@@ -69,10 +69,25 @@ export async function scanSources(paths: readonly string[]): Promise<SourceTree>
   return { files, skipped };
 }
 
-/** SHA-256 of a file, streamed. */
+/** Reads up to this size are synchronous: for a small file the promise round trips (open, read, close on the thread pool) cost more than the read (2000 files of 1-4 KB: 1.5 s of the sender's CPU). */
+const SYNC_READ_BYTES = 64 * 1024;
+const HASH_CHUNK = 1 << 20;
+
+/** SHA-256 of a file, read through one buffer sized to it (no stream: with many small files a 1 MiB stream buffer per file was most of the cost). */
 export async function hashFile(path: string): Promise<Uint8Array> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, size + 1));
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return new Uint8Array(h.digest());
 }
 
@@ -81,6 +96,10 @@ export async function hashFile(path: string): Promise<Uint8Array> {
  * than when it was scanned (it changed under us; its digest would no longer match).
  */
 export async function readRange(path: string, offset: number, target: Uint8Array): Promise<void> {
+  if (target.length <= SYNC_READ_BYTES) {
+    readRangeSync(path, offset, target);
+    return;
+  }
   const fh = await open(path, 'r');
   try {
     let done = 0;
@@ -91,5 +110,19 @@ export async function readRange(path: string, offset: number, target: Uint8Array
     }
   } finally {
     await fh.close();
+  }
+}
+
+function readRangeSync(path: string, offset: number, target: Uint8Array): void {
+  const fd = openSync(path, 'r');
+  try {
+    let done = 0;
+    while (done < target.length) {
+      const n = readSync(fd, target, done, target.length - done, offset + done);
+      if (n === 0) throw new FcastError('INPUT_FILE', 'io', `${path} shrank while being sent`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
