@@ -57,6 +57,8 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       timeoutMs,
       signal: abort.signal,
       ...(target.rate?.control === 'webrc' ? { webrc: fromSessionParams(target.rate.params), webrcMinArtt: flags['webrc-min-artt'] / 1000 } : {}),
+      // A bare GROUP:PORT of a WEBRC session: say how to get more than its base channel.
+      onNotice: (text) => process.stderr.write(`fcast: ${text}\n`),
     };
     const run = target.flexicast === undefined ? receiveSession : flexRunner(target.flexicast, flags);
     let result: FlexResult;

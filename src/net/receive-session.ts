@@ -59,6 +59,8 @@ export interface ReceiveOptions {
   readonly webrc?: WebrcParams;
   /** WEBRC ARTT floor, seconds. */
   readonly webrcMinArtt?: number;
+  /** Called once with a line for the user: the channel heard is a WEBRC base channel, alone. */
+  readonly onNotice?: (text: string) => void;
 }
 
 /** How the flexicast shell plugs into the receive loop. */
@@ -123,6 +125,7 @@ class ReceiveRun {
   private finished: ((s: ReceiveStatus) => void) | undefined;
   private ended = false;
   private instanceComplete = false;
+  private layoutChecked = false;
 
   constructor(private readonly opts: ReceiveOptions) {
     this.receiver = new Receiver({ schemes: opts.schemes, tsi: opts.tsi, source: opts.source, cciLength: 4 });
@@ -195,7 +198,23 @@ class ReceiveRun {
   private onDatagram(bytes: Uint8Array, from: string, at?: number): void {
     const now = at === undefined ? this.now() : at - this.t0;
     const alc = this.opts.flow === undefined ? bytes : this.opts.flow.open(now, bytes);
-    if (alc !== undefined) this.handlePacket(alc, from, now);
+    if (alc === undefined) return;
+    if (!this.layoutChecked) this.checkLayout(alc);
+    this.handlePacket(alc, from, now);
+  }
+
+  /**
+   * Without a WEBRC description, a first packet whose short CCI (RFC 3738 §5.1: LCT V 1, C 0)
+   * names channel CN > 0 comes from the base channel (CN = T) of a WEBRC session: the waves are
+   * not known, so say once how to get them (fcast sends CN 0 on a fixed-rate session's channel).
+   */
+  private checkLayout(alc: Uint8Array): void {
+    this.layoutChecked = true;
+    if (this.opts.webrc !== undefined || this.opts.channels.length !== 1 || alc.length < 8) return;
+    if (alc[0]! >> 4 !== 1 || ((alc[0]! >> 2) & 3) !== 0 || alc[5] === 0) return;
+    const { group, port } = this.opts.channels[0]!;
+    this.opts.onNotice?.(`${group.includes(':') ? `[${group}]` : group}:${port} is the base channel of a WEBRC session (T = ${alc[5]}): ` +
+      'only it is heard, at its base rate; receive from the session description (file, or the URL of fcast send --announce) to take the layers the path carries');
   }
 
   private handlePacket(bytes: Uint8Array, from: string, now = this.now()): void {

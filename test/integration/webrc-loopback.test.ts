@@ -3,7 +3,8 @@
 // the base and then wave groups as its controller says, and the file arrives byte for byte. No
 // snooping on lo (every joined group arrives), so this checks the plumbing, not the rates (those
 // are test/netns/webrc.test.ts). Forged datagrams whose CN does not match the group they came in
-// on are counted and dropped (SPEC-NOTES §7 row 20).
+// on are counted and dropped (SPEC-NOTES §7 row 20). A receiver given the bare base GROUP:PORT
+// says that it hears the base channel only and how to get the layers.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -56,6 +57,8 @@ describe('WEBRC over loopback', () => {
       expect(desc.channels.find((c) => c.cn === t)?.group).toBe(group);
       const out = join(work, 'out');
       const rx = fcast(['receive', session, '-o', out, '--iface', '127.0.0.1', '--timeout', '40s', '--json'], { timeoutMs: 45_000 });
+      // The bare base address instead of the description: it hears the base channel only and says so.
+      const bare = fcast(['receive', `${group}:${port}`, '-o', join(work, 'bare'), '--iface', '127.0.0.1', '--timeout', '3s', '--json'], { timeoutMs: 15_000 });
       // Once the receiver is up: datagrams on the base group claiming wave channel 0.
       await new Promise((r) => setTimeout(r, 3000));
       await sendForged(group, port, [0, 0, 0, 1], 5);
@@ -66,6 +69,9 @@ describe('WEBRC over loopback', () => {
       expect(sha(join(out, 'src', 'a.bin'))).toBe(sha(join(src, 'a.bin')));
       expect(summary.webrc.joins).toBeGreaterThan(1);
       expect(summary.webrc.mismatched).toBe(5);
+      const b = await bare;
+      expect(b.code, b.stderr).toBe(4);
+      expect(b.stderr).toContain(`${group}:${port} is the base channel of a WEBRC session (T = ${t})`);
     } finally {
       sender.kill('SIGTERM');
     }
