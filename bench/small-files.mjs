@@ -5,7 +5,10 @@
 // /proc), the kernel's UDP RcvbufErrors delta, and checks every file byte for byte. A benchmark,
 // not a test: run by hand after `npm run build`.
 //
-//   node bench/small-files.mjs [--files 2000] [--rate 100M] [--rounds 1] [--work /tmp]
+//   node bench/small-files.mjs [--files 2000] [--rate 100M] [--rounds 1] [--work /tmp] [--cli A,B]
+//
+// --cli: bin/run.js of one or more fcast checkouts (default this one); each round runs each of
+// them in turn on the same tree, so that machine load hits them alike (before/after figures).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '100M' },
     rounds: { type: 'string', default: '1' },
     work: { type: 'string', default: '/tmp' },
+    cli: { type: 'string' },
   },
 });
 const count = Number(values.files);
@@ -68,10 +72,10 @@ function cpuOf(pid) {
 }
 
 /** RX_NODE_FLAGS / TX_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the receiver's / sender's node only. */
-function run(args) {
+function run(cli, args) {
   const env = args[0] === 'receive' ? process.env.RX_NODE_FLAGS : process.env.TX_NODE_FLAGS;
   const flags = env ? env.split(' ') : [];
-  const child = spawn(process.execPath, [...flags, RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...flags, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -80,19 +84,19 @@ function run(args) {
   return { child, done };
 }
 
-async function round(want) {
+async function round(cli, want) {
   const out = join(work, 'out');
   rmSync(out, { recursive: true, force: true });
   const group = `239.255.${randomInt(1, 255)}.${randomInt(1, 255)}`;
   const port = randomInt(20000, 60000);
-  const rx = run(['receive', `${group}:${port}`, '-o', out, '--iface', '127.0.0.1', '--timeout', '120s', '--json']);
+  const rx = run(cli, ['receive', `${group}:${port}`, '-o', out, '--iface', '127.0.0.1', '--timeout', '120s', '--json']);
   let cpu = 0;
   const sampler = setInterval(() => (cpu = cpuOf(rx.child.pid) ?? cpu), 100);
   await new Promise((r) => setTimeout(r, 1500));
   const load = loadavg()[0];
   const drops0 = rcvbufErrors();
   const t0 = performance.now();
-  const tx = run(['send', tree, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
+  const tx = run(cli, ['send', tree, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
   const r = await rx.done; if (process.env.SHOW_RX_ERR) process.stderr.write(r.stderr);
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
@@ -105,6 +109,7 @@ async function round(want) {
   let same = 0;
   for (const [k, v] of want) if (got.get(k) === v) same++;
   return {
+    cli,
     files: count,
     rate: values.rate,
     status: summary.status,
@@ -121,7 +126,8 @@ async function round(want) {
 try {
   makeTree();
   const want = digests(tree);
-  for (let i = 0; i < Number(values.rounds); i++) console.log(JSON.stringify(await round(want)));
+  const clis = values.cli === undefined ? [RUN] : values.cli.split(',');
+  for (let i = 0; i < Number(values.rounds); i++) for (const cli of clis) console.log(JSON.stringify(await round(cli, want)));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
