@@ -18,10 +18,26 @@ const VITE_NODE = join(import.meta.dirname, '../../node_modules/.bin/vite-node')
 const CG_NAME = `fcast-starved-${process.pid}`;
 const CPU_PERCENT = 10;
 
-/** A cgroup limited to CPU_PERCENT of one CPU: its directory and how to put a pid in it. */
+/** A cgroup limited to CPU_PERCENT of one CPU (its directory and how to put a pid in it), or why not. */
 function cpuCgroup(): { dir: string; add: (pid: number) => void } | string {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux (cgroup cpu limit)';
-  const v2 = '/sys/fs/cgroup/cgroup.controllers';
+  try {
+    return makeCgroup();
+  } catch (e) {
+    for (const root of ['/sys/fs/cgroup', '/sys/fs/cgroup/cpu']) {
+      try {
+        rmdirSync(join(root, CG_NAME));
+      } catch {
+        // not made there
+      }
+    }
+    return `cannot make a cpu cgroup: ${(e as Error).message}`;
+  }
+}
+
+function makeCgroup(): { dir: string; add: (pid: number) => void } | string {
+  // v2: the cpu controller must be enabled for the root's children (we do not change that).
+  const v2 = '/sys/fs/cgroup/cgroup.subtree_control';
   if (existsSync(v2) && readFileSync(v2, 'utf8').split(/\s+/).includes('cpu')) {
     const dir = join('/sys/fs/cgroup', CG_NAME);
     mkdirSync(dir);
