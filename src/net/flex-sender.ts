@@ -14,8 +14,12 @@
 // symbol as a whole ALC packet with EXT_FTI (the same bytes the flow would carry, unsealed: the
 // QUIC connection already protects it), so the receiver's assembly takes it through its one
 // entry point and a receiver that never heard the flow still learns each object's OTI.
-// Symbols per block go round-robin from a random start, so grants to one receiver never repeat
-// a symbol until the block's n symbols are used up.
+// Symbols per block go in a strided order from a random start (ESI = start + i·stride mod n, the
+// stride coprime with n and near n/φ), so grants to one receiver never repeat a symbol until the
+// block's n symbols are used up, and any run of them is spread over sources and repairs alike.
+// (Consecutive ESIs were worse: a run of staircase repairs leaves a few source columns with no
+// equation, and with N1 = 3 a receiver then needed 15-23% more symbols than k before the ESIs
+// reached those columns: 1.24-1.27x the file bytes on loopback.)
 //
 // FC-msg registration (modes 'on' and 'auto'): a receiver binds a UDP port and sends HELLO
 // datagrams to the announced flow endpoint: 'FCH1' | its raw public key (32) | HMAC-SHA256(flow secret of a held epoch, 'fcast fc-msg
@@ -43,6 +47,14 @@ export const FCMSG_HELLO_BYTES = 4 + 32 + 32 + 4;
 /** DATA frame bytes around its payload: frame header 6 + TOI 6 + SBN 4 + ESI 4 (src/wire/flexicast.ts). */
 const DATA_FRAME_OVERHEAD = 20;
 const HELLO_LABEL = new TextEncoder().encode('fcast fc-msg hello');
+
+/** A stride near n/φ with gcd(stride, n) = 1: i -> i·stride mod n visits every ESI once, well spread. */
+export function spreadStride(n: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  let s = Math.max(1, Math.round(n * 0.6180339887));
+  while (gcd(s, n) !== 1) s++;
+  return s;
+}
 
 /** The HELLO tag: HMAC-SHA256 keyed with the epoch's flow secret over the label and the receiver key. */
 export function helloTag(secret: Uint8Array, receiverKey: Uint8Array): Uint8Array {
@@ -120,8 +132,8 @@ interface Member {
   connected: boolean;
   fcMsg: { address: string; port: number } | undefined;
   readonly pathLog: Array<{ at: number; path: 'multicast' | 'unicast'; reason: string }>;
-  /** Next symbol index per block (round-robin from a random start). */
-  readonly cursor: Map<string, number>;
+  /** Per block: where its strided ESI order starts and how many symbols were granted. */
+  readonly cursor: Map<string, { readonly start: number; readonly stride: number; sent: number }>;
 }
 
 interface CachedBlock {
@@ -390,15 +402,18 @@ export class FlexSender {
     if (obj === undefined || block === undefined) return; // a need we never sent: nothing fits it
     const cached = await this.block(obj, sbn);
     const k = `${toi}:${sbn}`;
-    let c = m.cursor.get(k) ?? randomInt(0, block.n);
+    let c = m.cursor.get(k);
+    if (c === undefined) {
+      c = { start: randomInt(0, block.n), stride: spreadStride(block.n), sent: 0 };
+      m.cursor.set(k, c);
+    }
     const frames: DataMessage[] = [];
     for (let i = 0; i < count; i++) {
-      const esi = c++ % block.n;
+      const esi = (c.start + (c.sent++ % block.n) * c.stride) % block.n;
       const packet = this.packet(cached, sbn, esi);
       frames.push({ kind: 'data', toi, sbn, esi, symbol: packet });
       m.unicastBytes += packet.length;
     }
-    m.cursor.set(k, c);
     m.unicastSymbols += count;
     await sendDataStream(m.conn, frames);
   }
