@@ -272,6 +272,7 @@ class ReceiveRun {
         return;
       case 'object-header':
         this.state.setHeader(ev.toi, ev.headerBytes, ev.info.path);
+        this.out.beginDigest(ev.toi, ev.info, ev.headerBytes);
         return;
       case 'block-data':
         if (ev.bytes.length > 0) this.out.writeBlock(ev.toi, ev.fileOffset, ev.bytes);

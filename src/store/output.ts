@@ -14,7 +14,7 @@
 // a file outside DIR. The final name may be an old symlink: rename replaces the link itself.
 
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, createReadStream, createWriteStream, fdatasync, fdatasyncSync, lstatSync, mkdirSync, openSync, read, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, createReadStream, createWriteStream, fdatasync, fdatasyncSync, lstatSync, mkdirSync, openSync, read, readSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -23,6 +23,7 @@ import { RemoteProtocolError, FcastError } from '../errors.js';
 import { InternetChecksum } from '../wire/checksum.js';
 import type { FcastObjectInfo } from '../assembly/object-info.js';
 import type { ReceiverState } from './spool.js';
+import { PrefixDigest } from './prefix-digest.js';
 
 /** Read-back chunk for verification: one buffer per delivery, reused (no stream, no per-chunk allocation). */
 const VERIFY_CHUNK = 1 << 20;
@@ -32,6 +33,9 @@ export class OutputDir {
   private readonly parts = new Map<number, number>();
   /** Directories under root this run created or found to be real directories (not links). */
   private readonly dirsOk = new Set<string>();
+  /** Hashes fed as blocks are written (src/store/prefix-digest.ts), from beginDigest to deliver. */
+  private readonly digests = new Map<number, PrefixDigest>();
+  private readBackBuf = Buffer.alloc(0);
 
   constructor(
     dir: string,
@@ -56,6 +60,24 @@ export class OutputDir {
     const fd = this.part(toi);
     let done = 0;
     while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, fileOffset + done);
+    this.digests.get(toi)?.written(fileOffset, bytes, (offset, length) => this.readBack(fd, offset, length));
+  }
+
+  /** The object's header is known: hash its data as its blocks are written (not gzip objects). */
+  beginDigest(toi: number, info: FcastObjectInfo, headerBytes: Uint8Array): void {
+    if (!info.gzip) this.digests.set(toi, new PrefixDigest(info, headerBytes));
+  }
+
+  /** Part-file bytes written earlier (a view of one reused buffer). */
+  private readBack(fd: number, offset: number, length: number): Uint8Array {
+    if (this.readBackBuf.length < length) this.readBackBuf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, this.readBackBuf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return this.readBackBuf.subarray(0, got);
   }
 
   syncPart(toi: number): void {
@@ -79,6 +101,7 @@ export class OutputDir {
 
   /** Forget a rejected object's part file. */
   discard(toi: number): void {
+    this.digests.delete(toi);
     this.closePart(toi);
     rmSync(this.state.partPath(toi), { force: true });
   }
@@ -105,11 +128,14 @@ export class OutputDir {
     const path = info.path!;
     const partFile = this.state.partPath(toi);
     let content = partFile;
+    // The data hashed while it was written: only the rest is read back.
+    const prefix = info.gzip ? undefined : this.digests.get(toi);
+    this.digests.delete(toi);
     try {
-      const checksum = info.checksumWhole ? new InternetChecksum().update(headerBytes) : undefined;
-      const sha256 = info.sha256 ? createHash('sha256') : undefined;
-      const sha1 = info.sha1 ? createHash('sha1') : undefined;
-      let length = 0;
+      const checksum = prefix !== undefined ? prefix.checksum : info.checksumWhole ? new InternetChecksum().update(headerBytes) : undefined;
+      const sha256 = prefix !== undefined ? prefix.sha256 : info.sha256 ? createHash('sha256') : undefined;
+      const sha1 = prefix !== undefined ? prefix.sha1 : info.sha1 ? createHash('sha1') : undefined;
+      let length = prefix?.length ?? 0;
       const sink = new Writable({
         write(chunk: Buffer, _enc, cb): void {
           sha256?.update(chunk);
@@ -139,7 +165,7 @@ export class OutputDir {
           throw new RemoteProtocolError('FCAST_CONTENT_ENCODING', `gzip: ${(e as Error).message}`);
         }
       } else {
-        await readAll(fd, info.dataLength, (chunk) => {
+        await readAll(fd, info.dataLength, length, (chunk) => {
           checksum?.update(chunk);
           sha256?.update(chunk);
           sha1?.update(chunk);
@@ -198,10 +224,10 @@ export class OutputDir {
 }
 
 /** Read a whole file (`expected` bytes long) from offset 0 through one reused buffer, chunk by chunk. */
-async function readAll(fd: number, expected: number, each: (chunk: Buffer) => void): Promise<void> {
+async function readAll(fd: number, expected: number, from: number, each: (chunk: Buffer) => void): Promise<void> {
   // A small file gets a small buffer (one byte more, so its end is seen at once).
-  const buf = Buffer.allocUnsafe(Math.min(VERIFY_CHUNK, expected + 1));
-  for (let pos = 0; ; ) {
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(VERIFY_CHUNK, expected - from + 1)));
+  for (let pos = from; ; ) {
     const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, pos, (e, got) => (e === null ? resolve(got) : reject(e))));
     if (n === 0) return;
     each(buf.subarray(0, n));

@@ -1,0 +1,55 @@
+// Verification hashes fed while an object is received (RFC 6968 §3.8 step 4: the FCAST checksum
+// over header and data, the SHA-256 / SHA-1 digests of the data). src/store/output.ts used to
+// read the whole part file back and hash it after the last block: 64 MB read and hashed at the
+// very end, by every receiver at the same moment. Here the hashes follow the part file's
+// contiguous prefix as blocks are written: a block at the prefix's end is hashed from the bytes
+// just written; one written beyond it waits (its offset and length only) until the gap before
+// it is filled, and is then read back from the part file. The first push cycle delivers blocks
+// nearly in file order, so little is read back; whatever is still beyond the prefix at the end
+// (blocks of an earlier run, after a resume) is read by the verification itself.
+// gzip-encoded objects are not fed (their digest is of the decoded bytes).
+
+import { createHash, type Hash } from 'node:crypto';
+import { InternetChecksum } from '../wire/checksum.js';
+import type { FcastObjectInfo } from '../assembly/object-info.js';
+
+export class PrefixDigest {
+  readonly checksum: InternetChecksum | undefined;
+  readonly sha256: Hash | undefined;
+  readonly sha1: Hash | undefined;
+  /** Data bytes hashed so far: the part file's [0, length) is in the hashes. */
+  length = 0;
+  /** Blocks written beyond the prefix: offset -> length. */
+  private readonly waiting = new Map<number, number>();
+
+  constructor(info: FcastObjectInfo, headerBytes: Uint8Array) {
+    this.checksum = info.checksumWhole ? new InternetChecksum().update(headerBytes) : undefined;
+    this.sha256 = info.sha256 ? createHash('sha256') : undefined;
+    this.sha1 = info.sha1 ? createHash('sha1') : undefined;
+  }
+
+  /**
+   * `bytes` were written to the part file at `offset`. `readBack(offset, length)` returns bytes
+   * of the part file (a view valid until the next call).
+   */
+  written(offset: number, bytes: Uint8Array, readBack: (offset: number, length: number) => Uint8Array): void {
+    if (offset !== this.length) {
+      // Beyond the prefix: hashed once the gap fills. Before it (a rewrite): already hashed.
+      if (offset > this.length && bytes.length > 0) this.waiting.set(offset, bytes.length);
+      return;
+    }
+    this.feed(bytes);
+    for (let next = this.waiting.get(this.length); next !== undefined; next = this.waiting.get(this.length)) {
+      const at = this.length;
+      this.waiting.delete(at);
+      this.feed(readBack(at, next));
+    }
+  }
+
+  private feed(chunk: Uint8Array): void {
+    this.checksum?.update(chunk);
+    this.sha256?.update(chunk);
+    this.sha1?.update(chunk);
+    this.length += chunk.length;
+  }
+}
