@@ -2,6 +2,8 @@
 // decoders pick the same pivots and inactivate the same unknowns; the symbol records differ.
 #include "fec_ml.h"
 
+#include <algorithm>
+
 #include "fec_dense.h"
 
 namespace fcast {
@@ -68,30 +70,36 @@ uint32_t MlSolver::Eliminate(const LdpcCode& code, const uint8_t* known, const i
   inact_index_.resize(n);
   np_ = 0;
   ni_ = 0;
-  // Rows that reached one active unknown (to pivot) and two (candidates for inactivation); a row
-  // enters each stack at most once, since its count only falls.
+  // Rows that reached one active unknown (to pivot; a row enters at most once, since its count
+  // only falls); unknowns by their two-unknown rows.
   ones_.resize(rows);
-  twos_.resize(rows);
   size_t n_ones = 0;
-  size_t n_twos = 0;
+  int32_t max_degree = 2;
+  for (uint32_t c = 0; c < code.k; c++) max_degree = std::max(max_degree, code.left.col_start[c + 1] - code.left.col_start[c]);
+  d2_.assign(n, 0);
+  next_.resize(n);
+  prev_.resize(n);
+  head_.assign(static_cast<size_t>(max_degree) + 1, -1);
+  top_ = 0;
   for (uint32_t r = 0; r < rows; r++) {
-    if (count_[r] == 2) twos_[n_twos++] = r;
+    if (count_[r] == 2) PairAddRow(code, r);
   }
   uint32_t active = unknowns;
   uint32_t victim = kNone;
   while (active > 0) {
     if (victim == kNone) {
-      // Stalled: inactivate an unknown of an equation with the fewest unknowns, so it peels.
-      int32_t row = -1;
-      while (n_twos > 0 && row < 0) {
-        const uint32_t r = twos_[--n_twos];
-        if (used_[r] == 0 && count_[r] == 2) row = static_cast<int32_t>(r);
+      // Stalled: inactivate the unknown in most two-unknown equations, so they all peel; with
+      // none left, an unknown of an equation with the fewest unknowns.
+      const int32_t best = PairMax();
+      if (best >= 0) {
+        victim = static_cast<uint32_t>(best);
+      } else {
+        const int32_t row = LightestRow();
+        if (row < 0) return active;
+        victim = HeaviestActive(code, static_cast<uint32_t>(row));
+        if (victim == kNone) return active;
       }
-      if (row < 0) row = LightestRow();
-      if (row < 0) return active;
       if (ni_ == kMaxInactive) return kMaxInactive >> 4;
-      victim = HeaviestActive(code, static_cast<uint32_t>(row));
-      if (victim == kNone) return active;
       mark_[victim] = kInactive;
       inact_index_[victim] = ni_;
       inact_col_[ni_++] = victim;
@@ -100,6 +108,7 @@ uint32_t MlSolver::Eliminate(const LdpcCode& code, const uint8_t* known, const i
       pivot_index_[victim] = np_;
       pivot_col_[np_++] = victim;
     }
+    PairRemove(victim);
     active--;
     // Remove the victim from the active unknowns of every unused row containing it.
     const uint32_t c = victim;
@@ -107,8 +116,14 @@ uint32_t MlSolver::Eliminate(const LdpcCode& code, const uint8_t* known, const i
       if (used_[r] != 0) return;
       const int32_t left = --count_[r];
       acc_[r] ^= static_cast<int32_t>(c);
-      if (left == 1) ones_[n_ones++] = r;
-      else if (left == 2) twos_[n_twos++] = r;
+      if (left == 1) {
+        ones_[n_ones++] = r;
+        // The row's other unknown leaves its two-unknown rows.
+        const uint32_t u = static_cast<uint32_t>(acc_[r]);
+        if (u < n) PairChange(u, -1);
+      } else if (left == 2) {
+        PairAddRow(code, r);
+      }
     });
     victim = kNone;
     while (n_ones > 0) {
@@ -128,6 +143,48 @@ uint32_t MlSolver::Eliminate(const LdpcCode& code, const uint8_t* known, const i
     if (used_[r] == 0 && count[r] > 0) leftover_.push_back(r);
   }
   return 0;
+}
+
+void MlSolver::PairAddRow(const LdpcCode& code, uint32_t r) {
+  ForEachColumn(code, r, [&](uint32_t c) {
+    if (mark_[c] == kActive) PairChange(c, 1);
+  });
+}
+
+void MlSolver::PairChange(uint32_t c, int32_t delta) {
+  const int32_t v = d2_[c];
+  if (v > 0 && v < static_cast<int32_t>(head_.size())) PairUnlink(c, v);
+  d2_[c] = v + delta;
+  // A column sits in at most max_degree rows; anything else is corrupt bookkeeping, kept out of head_.
+  if (v + delta > 0 && v + delta < static_cast<int32_t>(head_.size())) PairLink(c, v + delta);
+}
+
+void MlSolver::PairRemove(uint32_t c) {
+  const int32_t v = d2_[c];
+  if (v > 0 && v < static_cast<int32_t>(head_.size())) PairUnlink(c, v);
+  d2_[c] = 0;
+}
+
+int32_t MlSolver::PairMax() {
+  while (top_ > 0 && head_[top_] < 0) top_--;
+  return top_ > 0 ? head_[top_] : -1;
+}
+
+void MlSolver::PairLink(uint32_t c, int32_t v) {
+  const int32_t h = head_[v];
+  next_[c] = h;
+  prev_[c] = -1;
+  if (h >= 0) prev_[h] = static_cast<int32_t>(c);
+  head_[v] = static_cast<int32_t>(c);
+  if (v > top_) top_ = v;
+}
+
+void MlSolver::PairUnlink(uint32_t c, int32_t v) {
+  const int32_t a = prev_[c];
+  const int32_t b = next_[c];
+  if (a >= 0) next_[a] = b;
+  else head_[v] = b;
+  if (b >= 0) prev_[b] = a;
 }
 
 int32_t MlSolver::LightestRow() const {

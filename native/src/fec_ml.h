@@ -48,7 +48,17 @@ class MlSolver {
   std::vector<int32_t> count_, acc_;
   std::vector<uint8_t> used_;
   std::vector<uint32_t> pivot_col_, pivot_row_, pivot_index_, inact_col_, inact_index_;
-  std::vector<uint32_t> ones_, twos_, leftover_;
+  std::vector<uint32_t> ones_, leftover_;
+  // Active unknowns keyed by d2, the number of unused equations with exactly two active unknowns
+  // that contain them (ml.ts PairDegreeQueue): buckets of doubly linked lists, O(1) per change.
+  std::vector<int32_t> d2_, next_, prev_, head_;
+  int32_t top_ = 0;
+  void PairAddRow(const LdpcCode& code, uint32_t r);
+  void PairChange(uint32_t c, int32_t delta);
+  void PairRemove(uint32_t c);
+  int32_t PairMax();
+  void PairLink(uint32_t c, int32_t v);
+  void PairUnlink(uint32_t c, int32_t v);
   uint32_t np_ = 0;
   uint32_t ni_ = 0;
   std::vector<uint64_t> pivot_bits_;
