@@ -97,7 +97,7 @@ async function round(cli, want) {
   const drops0 = rcvbufErrors();
   const t0 = performance.now();
   const tx = run(cli, ['send', tree, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
-  const r = await rx.done; if (process.env.SHOW_RX_ERR) process.stderr.write(r.stderr);
+  const r = await rx.done; if (process.env.SHOW_RX_ERR) process.stderr.write(r.stderr + r.stdout.slice(0, 600));
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   tx.child.kill('SIGINT');

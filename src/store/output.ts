@@ -27,12 +27,20 @@ import { PrefixDigest } from './prefix-digest.js';
 
 /** Read-back chunk for verification: one buffer per delivery, reused (no stream, no per-chunk allocation). */
 const VERIFY_CHUNK = 1 << 20;
+/**
+ * Verifications at once. Small files decode far faster than they are synced and read back; each
+ * waiting one holds no descriptor, so thousands of them do not run out (EMFILE at `ulimit -n 512`
+ * with 2000 files before this bound).
+ */
+const MAX_VERIFYING = 16;
 
 export class OutputDir {
   readonly root: string;
   private readonly parts = new Map<number, number>();
   /** Directories under root this run created or found to be real directories (not links). */
   private readonly dirsOk = new Set<string>();
+  private verifying = 0;
+  private readonly waiting: Array<() => void> = [];
   /** Hashes fed as blocks are written (src/store/prefix-digest.ts), from beginDigest to deliver. */
   private readonly digests = new Map<number, PrefixDigest>();
   private readBackBuf = Buffer.alloc(0);
@@ -112,15 +120,25 @@ export class OutputDir {
    * Returns the final absolute path.
    */
   async deliver(toi: number, info: FcastObjectInfo, headerBytes: Uint8Array): Promise<string> {
-    // A 0-byte object never wrote a block: create its (empty) part file now. The sync runs on the
-    // thread pool: with many small files, one fdatasync each must not hold up the receive loop.
-    const fd = this.part(toi);
-    this.parts.delete(toi);
+    // A 0-byte object never wrote a block: create its (empty) part file now. Its descriptor is
+    // closed until a verification slot is free.
+    this.part(toi);
+    this.closePart(toi);
+    this.state.objectDecoded(toi);
+    if (this.verifying >= MAX_VERIFYING) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.verifying++;
     try {
-      await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
-      return await this.verifyAndPlace(fd, toi, info, headerBytes);
+      const fd = openSync(this.state.partPath(toi), 'r');
+      try {
+        // On the thread pool: with many small files, one fdatasync each must not hold up the receive loop.
+        await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
+        return await this.verifyAndPlace(fd, toi, info, headerBytes);
+      } finally {
+        closeSync(fd);
+      }
     } finally {
-      closeSync(fd);
+      this.verifying--;
+      this.waiting.shift()?.();
     }
   }
 

@@ -139,6 +139,8 @@ export class ReceiverState {
   private journalFd: number | undefined;
   /** Objects of an earlier run: their spool files may exist. */
   private readonly resumed = new Set<number>();
+  /** Objects whose spool file was opened (so it exists until removed). */
+  private readonly onDisk = new Set<number>();
 
   constructor(outDir: string) {
     this.dir = join(outDir, STATE_DIR);
@@ -229,13 +231,26 @@ export class ReceiverState {
     st.done = [];
     this.dirtyObjects.delete(toi);
     this.lines.push(JSON.stringify({ v: toi }));
+    this.dropSpool(toi);
     // Unlinking a large spool takes a while: off the receive loop. One never written needs nothing.
-    if (this.dropSpool(toi)) rm(this.spoolPath(toi), { force: true }, () => undefined);
+    if (this.onDisk.delete(toi)) rm(this.spoolPath(toi), { force: true }, () => undefined);
+  }
+
+  /**
+   * Every block of the object is in its part file (it is being verified): its spool records are
+   * not needed any more, so its write-behind buffer and descriptor go now, not at verification
+   * (thousands of small files decoded ahead of their verification would otherwise each open a
+   * spool file at the next flush: EMFILE). A crash before the next flush costs receiving its
+   * blocks again, nothing else. The file itself goes at markVerified or dropObject.
+   */
+  objectDecoded(toi: number): void {
+    this.dropSpool(toi);
   }
 
   /** The object was rejected: forget everything about it. */
   dropObject(toi: number): void {
     this.dropSpool(toi);
+    this.onDisk.delete(toi);
     rmSync(this.spoolPath(toi), { force: true });
     rmSync(this.partPath(toi), { force: true });
     this.objects.delete(toi);
@@ -243,14 +258,12 @@ export class ReceiverState {
     this.lines.push(JSON.stringify({ x: toi }));
   }
 
-  /** Close an object's spool, its buffered records discarded. Returns whether a file may exist. */
-  private dropSpool(toi: number): boolean {
+  /** Close an object's spool, its buffered records discarded. */
+  private dropSpool(toi: number): void {
     const s = this.spools.get(toi);
-    if (s === undefined) return true;
+    if (s === undefined) return;
     this.spools.delete(toi);
-    if (s.fd === undefined) return false;
-    closeSync(s.fd);
-    return true;
+    if (s.fd !== undefined) closeSync(s.fd);
   }
 
   private spool(toi: number): OpenSpool {
@@ -267,6 +280,7 @@ export class ReceiverState {
 
   private openFile(toi: number, s: OpenSpool): number {
     const fd = openSync(this.spoolPath(toi), 'a+');
+    this.onDisk.add(toi);
     const size = RECORD_HEADER + this.symbolSize.get(toi)!;
     const bytes = fstatSync(fd).size;
     const records = Math.floor(bytes / size);

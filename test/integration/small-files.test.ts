@@ -1,6 +1,8 @@
 // Many small files over loopback multicast (127.0.0.1, TTL 0), issue 4: a tree of 1000 files of
 // 1-4 KB arrives complete and byte for byte, in bounded time. Per-object costs in the receiver
-// (state writes, spool files, verification) used to make 2000 such files take 45 s.
+// (state writes, spool files, verification) used to make 2000 such files take 45 s. The receiver
+// runs with `ulimit -n 256`: files decoded faster than they are verified must not each hold a
+// descriptor (EMFILE).
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,9 +29,11 @@ describe('many small files over loopback multicast', () => {
     const out = join(work, 'out');
     const group = `239.255.${randomInt(1, 251)}.${randomInt(1, 251)}`;
     const port = randomInt(20000, 50000);
-    const child = spawn(VITE_NODE, [CHILD, out, group, String(port), '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', VITE_NODE, CHILD, out, group, String(port), '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       // vite-node needs a moment to start and join.
@@ -41,7 +45,7 @@ describe('many small files over loopback multicast', () => {
       const seconds = (performance.now() - t0) / 1000;
       stop.abort();
       await sending;
-      process.stderr.write(`small files: ${FILES} in ${seconds.toFixed(1)} s\n`);
+      process.stderr.write(`small files: ${FILES} in ${seconds.toFixed(1)} s${code === 0 ? '' : `; receiver exit ${code}: ${stderr.slice(-1500)}`}\n`);
       expect(code).toBe(0);
       const r = JSON.parse(stdout.trim().split('\n').pop()!) as { status: string; missing: unknown[] };
       expect(r.status).toBe('complete');
