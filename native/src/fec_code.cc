@@ -1,6 +1,7 @@
 // See fec_code.h and fec_encoder.h.
 #include "fec_code.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -23,6 +24,7 @@ std::shared_ptr<const LdpcCode> BuildCode(uint32_t k, uint32_t n, uint32_t n1, u
     code->left.row_start.assign(1, 0);
     code->left.col_start.assign(k + 1, 0);
   }
+  for (uint32_t c = 0; c < k; c++) code->max_degree = std::max(code->max_degree, code->left.col_start[c + 1] - code->left.col_start[c]);
   return code;
 }
 

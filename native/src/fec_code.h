@@ -16,6 +16,8 @@ struct LdpcCode {
   uint32_t seed = 0;
   // n - k: one parity equation per repair symbol.
   uint32_t rows = 0;
+  // Most equations any column is in (N1 plus row fix-ups; 2 for repair columns).
+  int32_t max_degree = 2;
   LdpcLeft left;
 };
 

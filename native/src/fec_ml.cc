@@ -2,8 +2,6 @@
 // decoders pick the same pivots and inactivate the same unknowns; the symbol records differ.
 #include "fec_ml.h"
 
-#include <algorithm>
-
 #include "fec_dense.h"
 
 namespace fcast {
@@ -74,12 +72,10 @@ uint32_t MlSolver::Eliminate(const LdpcCode& code, const uint8_t* known, const i
   // only falls); unknowns by their two-unknown rows.
   ones_.resize(rows);
   size_t n_ones = 0;
-  int32_t max_degree = 2;
-  for (uint32_t c = 0; c < code.k; c++) max_degree = std::max(max_degree, code.left.col_start[c + 1] - code.left.col_start[c]);
   d2_.assign(n, 0);
   next_.resize(n);
   prev_.resize(n);
-  head_.assign(static_cast<size_t>(max_degree) + 1, -1);
+  head_.assign(static_cast<size_t>(code.max_degree) + 1, -1);
   top_ = 0;
   for (uint32_t r = 0; r < rows; r++) {
     if (count_[r] == 2) PairAddRow(code, r);
