@@ -27,12 +27,14 @@ try {
 // <prefix>/include/node): they match exactly and need no download, so offline builds work.
 const prefix = resolve(dirname(process.execPath), '..');
 const localHeaders = existsSync(join(prefix, 'include', 'node', 'node_api.h')) && !process.env.npm_config_nodedir;
-const args = [gyp, 'rebuild', '--release', `--directory=${here}`, ...(localHeaders ? [`--nodedir=${prefix}`] : [])];
+const common = ['--release', `--directory=${here}`, ...(localHeaders ? [`--nodedir=${prefix}`] : [])];
 
-const r = spawnSync(process.execPath, args, {
-  stdio: 'inherit',
-  env: process.env,
-});
+// configure + build rather than rebuild: rebuild first deletes build/, so for the whole compile a
+// running fcast (or a test) would find no addon and quietly take the TypeScript paths. An
+// incremental build keeps the last good addon until the linker replaces it.
+const gypRun = (step) => spawnSync(process.execPath, [gyp, step, ...common], { stdio: 'inherit', env: process.env });
+let r = gypRun('configure');
+if (r.status === 0) r = gypRun('build');
 if (r.status !== 0) {
   console.error(`fcast: building the native addon failed (exit ${r.status}); TypeScript paths will be used`);
 } else {
