@@ -11,7 +11,10 @@ class ParkMiller {
  public:
   explicit ParkMiller(uint32_t seed) : state_(seed) {}
   uint32_t Rand(uint32_t maxv) {
-    state_ = (state_ * 16807ULL) % 2147483647ULL;
+    // x mod (2^31 - 1) by folding (2^31 = 1 modulo it): x < 2^46, so one subtraction at most.
+    const uint64_t x = state_ * 16807ULL;
+    state_ = (x & 0x7fffffffULL) + (x >> 31);
+    if (state_ >= 2147483647ULL) state_ -= 2147483647ULL;
     return static_cast<uint32_t>(static_cast<double>(maxv) * static_cast<double>(state_) / 2147483647.0);
   }
 
