@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { ROOT, ensureBuilt } from '../test/cli/cli-helpers.js';
 import { TestNet } from '../test/helpers/netns.js';
 import type { TraceEvent } from '../src/rate/index.js';
+import { TCP_SOURCE } from '../test/helpers/tcp-flow.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -67,20 +68,6 @@ const srv = net.createServer((s) => {
 });
 srv.listen(5201, () => console.log('listening'));
 setTimeout(() => process.exit(1), 180000).unref();`;
-
-/** TCP source: writes as fast as the connection takes for argv[2] ms. */
-const TCP_SOURCE = `
-const net = require('node:net');
-const [host, ms] = [process.argv[1], Number(process.argv[2])];
-const buf = Buffer.alloc(65536);
-const s = net.connect(5201, host, () => {
-  const end = Date.now() + ms;
-  const pump = () => {
-    while (Date.now() < end) if (!s.write(buf)) { s.once('drain', pump); return; }
-    s.end();
-  };
-  pump();
-});`;
 
 interface RunResult {
   readonly cc: string;

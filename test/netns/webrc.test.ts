@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
 import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js';
+import { TCP_SOURCE } from '../helpers/tcp-flow.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -320,20 +321,6 @@ const srv = net.createServer((s) => {
 });
 srv.listen(5201, () => console.log('listening'));
 setTimeout(() => process.exit(1), 120000).unref();`;
-
-/** TCP source: writes as fast as the connection takes for argv[2] ms (argv[1] = sink address). */
-const TCP_SOURCE = `
-const net = require('node:net');
-const [host, ms] = [process.argv[1], Number(process.argv[2])];
-const buf = Buffer.alloc(65536);
-const s = net.connect(5201, host, () => {
-  const end = Date.now() + ms;
-  const pump = () => {
-    while (Date.now() < end) if (!s.write(buf)) { s.once('drain', pump); return; }
-    s.end();
-  };
-  pump();
-});`;
 
 async function waitForLine(p: NetProcess, re: RegExp): Promise<void> {
   await waitFor(() => re.test(p.output().stdout), 10_000);
