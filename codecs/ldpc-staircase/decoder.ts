@@ -2,14 +2,15 @@
 // Symbols arrive in any order; each new one is copied into the block arena and peeled at once
 // (every equation left with a single unknown solves it), so progress is exact after every push.
 // When peeling stalls and the equations could determine all unknowns, maximum-likelihood
-// decoding (ml.ts) runs; it is retried only after as many new symbols as its last rank shortfall,
-// since each symbol lowers that shortfall by at most one — exact and cheap.
+// decoding (ml.ts) runs. After a failure for rank deficiency d it is retried only when d new
+// symbols have raised the rank: tracked exactly through the failed attempt's solution space
+// (ml.ts NullSpace) when d ≤ 32, else counted (each symbol raises the rank by at most one).
 // Symbol work is deferred: records accumulate in a program that runs when the block completes.
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
 import type { BlockDecoder, DecoderProgress, SourceBlock } from '../types.js';
 import { ProgramBuilder, type SymbolExecutor } from './executor.js';
 import type { LdpcMatrix } from './matrix.js';
-import { decodeMl } from './ml.js';
+import { decodeMl, type NullSpace } from './ml.js';
 
 export interface LdpcDecoderConfig {
   readonly block: SourceBlock;
@@ -41,6 +42,10 @@ export class LdpcDecoder implements BlockDecoder {
   private liveRows: number;
   /** New symbols still needed before ML can succeed (a lower bound on the rank shortfall). */
   private mlWait = 0;
+  /** After ML failed for rank deficiency d ≤ 32: basis solutions left, and each column's bits. */
+  private nullDim = 0;
+  private nullCols: Int32Array = new Int32Array(0);
+  private nullBits: Int32Array = new Int32Array(0);
   private done = false;
 
   constructor(cfg: LdpcDecoderConfig) {
@@ -89,7 +94,7 @@ export class LdpcDecoder implements BlockDecoder {
     this.arena.set(esi === k - 1 && shortLen < e ? symbol.subarray(0, shortLen) : symbol, esi * e);
     this.learn(esi);
     if (this.knownSource === k) this.complete();
-    else if (!this.iterativeOnly) this.maybeMl();
+    else if (!this.iterativeOnly) this.maybeMl(esi);
     return true;
   }
 
@@ -166,7 +171,33 @@ export class LdpcDecoder implements BlockDecoder {
     p.buf[mAt] = p.length - mAt - 1;
   }
 
-  private maybeMl(): void {
+  /**
+   * Column esi leaves the unknowns: the solutions where it is 0 remain. One basis solution with it
+   * set is dropped, after being added to the others with it set.
+   */
+  private raisesRank(esi: number): boolean {
+    const bits = this.nullBits;
+    const m = bits[esi]!;
+    if (m === 0) return false;
+    const low = m & -m;
+    for (const c of this.nullCols) if ((bits[c]! & low) !== 0) bits[c]! ^= m;
+    this.nullDim--;
+    return true;
+  }
+
+  private keepNull(ns: NullSpace): void {
+    this.nullDim = ns.dim;
+    this.nullCols = ns.cols;
+    this.nullBits = new Int32Array(this.m.n);
+    for (let i = 0; i < ns.cols.length; i++) this.nullBits[ns.cols[i]!] = ns.bits[i]!;
+  }
+
+  private maybeMl(esi: number): void {
+    if (this.nullDim > 0) {
+      if (!this.raisesRank(esi) || this.nullDim > 0) return;
+      this.nullBits = new Int32Array(0);
+      this.mlWait = 0;
+    }
     if (this.mlWait > 0) this.mlWait--;
     if (this.mlWait > 0) return;
     const unknowns = this.m.n - this.knownTotal;
@@ -174,7 +205,7 @@ export class LdpcDecoder implements BlockDecoder {
       this.mlWait = unknowns - this.liveRows;
       return;
     }
-    const shortfall = decodeMl(this.m, { known: this.known, count: this.count, acc: this.acc }, this.program, this.executor.solveDense);
+    const shortfall = decodeMl(this.m, { known: this.known, count: this.count, acc: this.acc }, this.program, (ns) => this.keepNull(ns));
     if (shortfall > 0) {
       this.mlWait = shortfall;
       return;
@@ -190,6 +221,8 @@ export class LdpcDecoder implements BlockDecoder {
     const length = pruneDead(this.program.buf, this.program.length, this.m.k, this.m.n);
     this.executor.run(arena, this.e, this.program.buf, length);
     this.program.clear();
+    this.nullDim = 0;
+    this.nullBits = new Int32Array(0);
   }
 }
 

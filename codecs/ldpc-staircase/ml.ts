@@ -55,11 +55,27 @@ interface Elimination {
 }
 
 /**
+ * The solutions of the homogeneous system left when ML fails for rank deficiency d ≤ 32: per
+ * unknown column that some solution sets, bit t = its value in basis solution t. A new symbol
+ * raises the rank (by exactly one) iff its column is among them, so the decoder can tell exactly
+ * when the rank becomes full instead of retrying after every d symbols.
+ */
+export interface NullSpace {
+  readonly dim: number;
+  readonly cols: Int32Array;
+  readonly bits: Int32Array;
+}
+
+/** Basis solutions tracked in one 32-bit word per column. */
+const MAX_NULL_DIM = 32;
+
+/**
  * Try ML decoding. On success appends the records that compute every unknown to `out` and
  * returns 0; otherwise appends nothing and returns a lower bound (≥ 1) on how many more
- * independent symbols are needed (the rank deficiency, or the equation shortfall).
+ * independent symbols are needed (the rank deficiency, or the equation shortfall). When that is
+ * the exact rank deficiency d ≤ 32, `onNull` receives the solution space.
  */
-export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solve: typeof solveDense = solveDense): number {
+export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, onNull?: (ns: NullSpace) => void): number {
   const el = eliminate(m, st);
   if (typeof el === 'number') return el;
   const { np, ni, leftover } = el;
@@ -69,8 +85,11 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solv
   for (let i = 0; i < np; i++) rowBits(m, el, pivotBits, w, el.pivotRow[i]!, el.pivotCol[i]!, pivotBits, i * w);
   const dense = new Uint32Array(leftover.length * w);
   for (let e = 0; e < leftover.length; e++) rowBits(m, el, pivotBits, w, leftover[e]!, -1, dense, e * w);
-  const sol = solve(dense, leftover.length, ni);
-  if (sol.rank < ni) return ni - sol.rank;
+  const sol = solveDense(dense, leftover.length, ni);
+  if (sol.rank < ni) {
+    if (onNull !== undefined && ni - sol.rank <= MAX_NULL_DIM) onNull(nullSpace(m, el, pivotBits, w));
+    return ni - sol.rank;
+  }
 
   // A, B, D, then C1 or C2 per pivot (see the top of the file).
   const startA = new Int32Array(np);
@@ -92,6 +111,62 @@ export function decodeMl(m: LdpcMatrix, st: PeelState, out: ProgramBuilder, solv
   for (let i = 0; i < np; i++) if (redo[i] === 0) emitSubstitution(out, el, pivotBits, i, w);
   for (let i = 0; i < np; i++) if (redo[i] === 1) emitRow(out, m, el.mark, el.pivotRow[i]!, el.pivotCol[i]!, true);
   return 0;
+}
+
+/**
+ * The solution space from the failed attempt. The dense rows again, fully reduced (solveDense
+ * skips words left of each pivot, so its free columns are not kept reduced): basis solution t
+ * sets free column f_t and each pivot column the bit f_t of its row; a peeled pivot is its row's
+ * combination of inactivated unknowns (known columns being 0).
+ */
+function nullSpace(m: LdpcMatrix, el: Elimination, pivotBits: Uint32Array, w: number): NullSpace {
+  const { ni, np, leftover } = el;
+  const rows = leftover.length;
+  const a = new Uint32Array(rows * w);
+  for (let e = 0; e < rows; e++) rowBits(m, el, pivotBits, w, leftover[e]!, -1, a, e * w);
+  const rowOfCol = new Int32Array(ni).fill(-1);
+  const used = new Uint8Array(rows);
+  for (let c = 0; c < ni; c++) {
+    const word = c >>> 5;
+    const bit = 1 << (c & 31);
+    let p = 0;
+    while (p < rows && (used[p] === 1 || (a[p * w + word]! & bit) === 0)) p++;
+    if (p === rows) continue;
+    used[p] = 1;
+    rowOfCol[c] = p;
+    for (let r = 0; r < rows; r++) {
+      if (r === p || (a[r * w + word]! & bit) === 0) continue;
+      for (let x = 0; x < w; x++) a[r * w + x] ^= a[p * w + x]!;
+    }
+  }
+  const inact = new Int32Array(ni);
+  let t = 0;
+  for (let f = 0; f < ni; f++) {
+    if (rowOfCol[f]! >= 0) continue;
+    const bit = 1 << t++;
+    inact[f]! |= bit;
+    for (let c = 0; c < ni; c++) {
+      const r = rowOfCol[c]!;
+      if (r >= 0 && ((a[r * w + (f >>> 5)]! >>> (f & 31)) & 1) !== 0) inact[c]! |= bit;
+    }
+  }
+  const cols: number[] = [];
+  const bits: number[] = [];
+  for (let i = 0; i < ni; i++) {
+    if (inact[i] === 0) continue;
+    cols.push(el.inactCol[i]!);
+    bits.push(inact[i]!);
+  }
+  for (let p = 0; p < np; p++) {
+    let v = 0;
+    for (let y = 0; y < w; y++) {
+      for (let b = pivotBits[p * w + y]!; b !== 0; b &= b - 1) v ^= inact[y * 32 + (31 - Math.clz32(b & -b))]!;
+    }
+    if (v === 0) continue;
+    cols.push(el.pivotCol[p]!);
+    bits.push(v);
+  }
+  return { dim: t, cols: Int32Array.from(cols), bits: Int32Array.from(bits) };
 }
 
 /**

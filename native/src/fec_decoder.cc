@@ -74,7 +74,7 @@ bool LdpcDecoderCore::Push(uint32_t esi, const uint8_t* symbol, size_t len) {
   std::memmove(Sym(esi), symbol, esi == k - 1 ? last_len_ : (len < e_ ? len : e_));
   Learn(esi);
   if (known_source_ == k) Complete();
-  else if (!iterative_only_) MaybeMl();
+  else if (!iterative_only_) MaybeMl(esi);
   return true;
 }
 
@@ -130,7 +130,25 @@ void LdpcDecoderCore::EmitSolve(uint32_t r, uint32_t u) {
   prog_[head + 1] = static_cast<uint32_t>(prog_.size() - head - 2);
 }
 
-void LdpcDecoderCore::MaybeMl() {
+bool LdpcDecoderCore::RaisesRank(uint32_t esi) {
+  // Column esi leaves the unknowns: the solutions where it is 0 remain. One basis solution with
+  // it set is dropped, after being added to the others with it set.
+  const uint64_t m = null_bits_[esi];
+  if (m == 0) return false;
+  const uint64_t low = m & (~m + 1);
+  for (uint32_t c : null_.cols) {
+    if ((null_bits_[c] & low) != 0) null_bits_[c] ^= m;
+  }
+  null_.dim--;
+  return true;
+}
+
+void LdpcDecoderCore::MaybeMl(uint32_t esi) {
+  if (null_.dim > 0) {
+    if (!RaisesRank(esi) || null_.dim > 0) return;
+    Free(&null_bits_);
+    ml_wait_ = 0;
+  }
   if (ml_wait_ > 0) ml_wait_--;
   if (ml_wait_ > 0) return;
   const uint32_t unknowns = code_->n - known_total_;
@@ -139,9 +157,13 @@ void LdpcDecoderCore::MaybeMl() {
     return;
   }
   uint32_t scratch = 0;
-  const uint32_t shortfall = ml_.Solve(*code_, known_.data(), count_.data(), acc_.data(), &prog_, &scratch);
+  const uint32_t shortfall = ml_.Solve(*code_, known_.data(), count_.data(), acc_.data(), &prog_, &scratch, &null_);
   if (shortfall > 0) {
     ml_wait_ = shortfall;
+    if (null_.dim > 0) {
+      null_bits_.assign(code_->n, 0);
+      for (size_t i = 0; i < null_.cols.size(); i++) null_bits_[null_.cols[i]] = null_.bits[i];
+    }
     return;
   }
   scratch_symbols_ = scratch;
@@ -165,6 +187,8 @@ void LdpcDecoderCore::Complete() {
   Free(&acc_);
   Free(&queue_);
   Free(&prog_);
+  Free(&null_bits_);
+  null_ = NullSpace();
   ml_ = MlSolver();
   held_ = seen_.size();
 }

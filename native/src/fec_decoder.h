@@ -1,8 +1,9 @@
 // Native incremental LDPC-Staircase decoder of one source block (RFC 5170 §6.4: the decoder is
 // free). The same decoder as codecs/ldpc-staircase/decoder.ts (the reference): each new symbol is
 // copied into its slot and peeled at once, so progress is exact after every push; when peeling
-// stalls and the equations could determine every unknown, ML decoding (fec_ml.h) runs, retried
-// only after as many new symbols as its last rank shortfall. Same acceptance, progress and
+// stalls and the equations could determine every unknown, ML decoding (fec_ml.h) runs; after a
+// failure for rank deficiency d it is retried only when d symbols have raised the rank (tracked
+// exactly through the failed attempt's solution space when d <= 64, else counted). Same acceptance, progress and
 // completion as the TypeScript decoder, symbol for symbol.
 //
 // Symbol work is deferred: solving appends records (fec_ml.h format) that run once, when every
@@ -50,7 +51,8 @@ class LdpcDecoderCore {
   void Learn(uint32_t c0);
   void SetKnown(uint32_t c);
   void EmitSolve(uint32_t r, uint32_t u);
-  void MaybeMl();
+  void MaybeMl(uint32_t esi);
+  bool RaisesRank(uint32_t esi);
   void Complete();
   void RunDeferred();
 
@@ -76,6 +78,10 @@ class LdpcDecoderCore {
   uint32_t known_total_ = 0;
   uint32_t live_rows_ = 0;
   uint32_t ml_wait_ = 0;
+  // After ML failed for rank deficiency d <= 64: the solution space (NullSpace), with null_bits_[c]
+  // the bits of column c, so ML waits for exactly the symbols that raise the rank.
+  NullSpace null_;
+  std::vector<uint64_t> null_bits_;
   bool done_ = false;
   size_t held_ = 0;
 };

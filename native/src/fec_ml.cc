@@ -234,6 +234,63 @@ void MlSolver::RowBits(const LdpcCode& code, uint32_t r, uint32_t self, uint64_t
   });
 }
 
+void MlSolver::NullSolutions(const LdpcCode& code, uint32_t rank, NullSpace* null) const {
+  const uint32_t d = ni_ - rank;
+  if (d > 64) return;
+  // The dense rows again, fully reduced (SolveDense skips words left of each pivot, so its free
+  // columns are not kept reduced): basis solution t sets free column f_t and each pivot column the
+  // bit f_t of its row.
+  const size_t w = (ni_ + 63) / 64;
+  const size_t nl = leftover_.size();
+  std::vector<uint64_t> a(nl * w, 0);
+  for (size_t e = 0; e < nl; e++) RowBits(code, leftover_[e], kNone, a.data() + e * w);
+  std::vector<int32_t> row_of_col(ni_, -1);
+  std::vector<uint8_t> used(nl, 0);
+  for (uint32_t c = 0; c < ni_; c++) {
+    const size_t word = c >> 6;
+    const uint64_t bit = uint64_t{1} << (c & 63);
+    size_t p = 0;
+    while (p < nl && (used[p] != 0 || (a[p * w + word] & bit) == 0)) p++;
+    if (p == nl) continue;
+    used[p] = 1;
+    row_of_col[c] = static_cast<int32_t>(p);
+    for (size_t r = 0; r < nl; r++) {
+      if (r == p || (a[r * w + word] & bit) == 0) continue;
+      for (size_t x = 0; x < w; x++) a[r * w + x] ^= a[p * w + x];
+    }
+  }
+  std::vector<uint64_t> inact(ni_, 0);
+  uint32_t t = 0;
+  for (uint32_t f = 0; f < ni_; f++) {
+    if (row_of_col[f] >= 0) continue;
+    const uint64_t bit = uint64_t{1} << t++;
+    inact[f] |= bit;
+    for (uint32_t c = 0; c < ni_; c++) {
+      const int32_t r = row_of_col[c];
+      if (r >= 0 && ((a[static_cast<size_t>(r) * w + (f >> 6)] >> (f & 63)) & 1) != 0) inact[c] |= bit;
+    }
+  }
+  null->cols.clear();
+  null->bits.clear();
+  for (uint32_t i = 0; i < ni_; i++) {
+    if (inact[i] == 0) continue;
+    null->cols.push_back(inact_col_[i]);
+    null->bits.push_back(inact[i]);
+  }
+  // A pivot is its row's combination of inactivated unknowns (pivot_bits_), known columns being 0.
+  for (uint32_t p = 0; p < np_; p++) {
+    const uint64_t* bits = pivot_bits_.data() + static_cast<size_t>(p) * w;
+    uint64_t v = 0;
+    for (size_t y = 0; y < w; y++) {
+      for (uint64_t b = bits[y]; b != 0; b &= b - 1) v ^= inact[y * 64 + __builtin_ctzll(b)];
+    }
+    if (v == 0) continue;
+    null->cols.push_back(pivot_col_[p]);
+    null->bits.push_back(v);
+  }
+  null->dim = d;
+}
+
 void MlSolver::EmitRow(const LdpcCode& code, uint32_t r, uint32_t dst, bool with_inactive, bool set, std::vector<uint32_t>* prog) const {
   const size_t head = prog->size();
   prog->push_back(dst | (set ? kRecordSet : 0));
@@ -246,7 +303,8 @@ void MlSolver::EmitRow(const LdpcCode& code, uint32_t r, uint32_t dst, bool with
 }
 
 uint32_t MlSolver::Solve(const LdpcCode& code, const uint8_t* known, const int32_t* count, const int32_t* acc,
-                         std::vector<uint32_t>* prog, uint32_t* scratch) {
+                         std::vector<uint32_t>* prog, uint32_t* scratch, NullSpace* null) {
+  null->dim = 0;
   const uint32_t short_by = Eliminate(code, known, count, acc);
   if (short_by > 0) return short_by;
   const uint32_t nl = static_cast<uint32_t>(leftover_.size());
@@ -270,7 +328,10 @@ uint32_t MlSolver::Solve(const LdpcCode& code, const uint8_t* known, const int32
     }
     row_of_col_.resize(ni_);
     const size_t rank = SolveDense(dense_.data(), nl, ni_, row_of_col_.data(), &ops_);
-    if (rank < ni_) return ni_ - static_cast<uint32_t>(rank);
+    if (rank < ni_) {
+      NullSolutions(code, static_cast<uint32_t>(rank), null);
+      return ni_ - static_cast<uint32_t>(rank);
+    }
     // Replay the row operations on the identity over the ni basis rows: combo i names the
     // right-hand sides whose XOR is inactivated unknown i.
     slot_of_row_.assign(nl, kNone);

@@ -27,20 +27,32 @@ constexpr uint32_t kRecordIndex = kRecordSet - 1;
 // for more symbols (1/16 of that count), as ml.ts MAX_INACTIVE.
 constexpr uint32_t kMaxInactive = 8192;
 
+// The solutions of the homogeneous system left when ML fails for rank deficiency d <= 64: per
+// unknown column that some solution sets, bit t = its value in basis solution t. A new symbol
+// raises the rank (by exactly one) iff its column is among them, so the decoder can tell exactly
+// when the rank becomes full instead of retrying after every d symbols.
+struct NullSpace {
+  uint32_t dim = 0;
+  std::vector<uint32_t> cols;
+  std::vector<uint64_t> bits;
+};
+
 class MlSolver {
  public:
   // known[c] = 1 for known columns; count[r] / acc[r]: unknowns per row and the XOR of their
   // indices (the peeling state). On success appends the records that compute every unknown to
   // *prog, sets *scratch to the number of scratch symbols they use and returns 0. Otherwise appends
-  // nothing and returns a lower bound (>= 1) on how many more symbols are needed.
+  // nothing and returns a lower bound (>= 1) on how many more symbols are needed; when that is the
+  // exact rank deficiency d <= 64, *null receives the solution space (else null->dim = 0).
   uint32_t Solve(const LdpcCode& code, const uint8_t* known, const int32_t* count, const int32_t* acc,
-                 std::vector<uint32_t>* prog, uint32_t* scratch);
+                 std::vector<uint32_t>* prog, uint32_t* scratch, NullSpace* null);
 
  private:
   uint32_t Eliminate(const LdpcCode& code, const uint8_t* known, const int32_t* count, const int32_t* acc);
   int32_t LightestRow() const;
   uint32_t HeaviestActive(const LdpcCode& code, uint32_t r) const;
   void RowBits(const LdpcCode& code, uint32_t r, uint32_t self, uint64_t* target) const;
+  void NullSolutions(const LdpcCode& code, uint32_t rank, NullSpace* null) const;
   void EmitRow(const LdpcCode& code, uint32_t r, uint32_t dst, bool with_inactive, bool set, std::vector<uint32_t>* prog) const;
 
   // Scratch kept between attempts (a block may try ML several times).
