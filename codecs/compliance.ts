@@ -2,7 +2,7 @@
 // random data, random reception orders, loss, duplicates, the short last symbol, one-symbol
 // blocks, multi-block objects, progress after every symbol, bad input. Framework-free: each case
 // throws on failure, so a test file wraps them (`for (const c of complianceCases(...)) it(c.name, c.run)`)
-// and runs the same suite over No-Code, LDPC in TypeScript and LDPC on the native executor.
+// and runs the same suite over No-Code, LDPC in TypeScript and LDPC on the native codec.
 import { isFcastError, type ErrorCode } from '../src/errors.js';
 import { createOti } from './index.js';
 import type { BlockDecoder, DecoderOptions, EncoderOptions, FecOti, FecScheme } from './types.js';

@@ -34,7 +34,6 @@ export const ERROR_CODES = {
   FEC_ESI: 'encoding symbol ID out of range',
   FEC_SYMBOL_SIZE: 'encoding symbol has the wrong length',
   FEC_NOT_DECODABLE: 'not enough symbols to decode the block',
-  FEC_PROGRAM: 'symbol program has an out-of-range index or a malformed record',
   // FCAST (§7 rows 23-32)
   FCAST_VERSION: 'FCAST version is not 0',
   FCAST_FORMAT: 'FCAST metadata format or encoding not supported',

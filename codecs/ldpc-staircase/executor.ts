@@ -2,16 +2,12 @@
 // which: index arithmetic in encoder.ts, decoder.ts, ml.ts, dense.ts). A block lives in an
 // arena where symbol j is bytes [j·E, (j+1)·E). A program is a Uint32Array of records
 // `[dst, m, src_1, ..., src_m]` meaning arena[dst] ^= arena[src_1] ^ ... ^ arena[src_m], run in
-// order. dst never appears among its own sources. The same program can run on any executor
-// (pure TypeScript here, native kernels in native/), which is how they are cross-checked.
-import type { DenseSolution } from './dense.js';
-import { nativeExecutor } from './native-executor.js';
+// order. dst never appears among its own sources. This is the pure TypeScript codec's executor
+// (the native codec, native-code.ts, runs its own records in C++).
 
 export interface SymbolExecutor {
   /** Run records program[0 .. length) on `arena` with symbols of `symbolSize` bytes. */
   run(arena: Uint8Array, symbolSize: number, program: Uint32Array, length: number): void;
-  /** The ML dense core with dense.ts's contract, when this executor has its own (native). */
-  readonly solveDense?: (matrix: Uint32Array, rows: number, cols: number) => DenseSolution;
 }
 
 /**
@@ -125,15 +121,6 @@ function runBytes(a: Uint8Array, e: number, program: Uint32Array, length: number
       for (let i = 0; i < e; i++) a[d + i] ^= a[s + i]!;
     }
   }
-}
-
-/**
- * The executor for a codec instance: the native one (native/) when the addon provides it, unless
- * `native: false` forces the TypeScript path.
- */
-export function executorFor(native: boolean | undefined): SymbolExecutor {
-  if (native === false) return tsExecutor;
-  return nativeExecutor() ?? tsExecutor;
 }
 
 /** A growable program buffer (records appended by the symbolic passes). */

@@ -4,7 +4,6 @@
 // fix-up that gives every row at least two 1s; every draw comes from one PRNG stream seeded once
 // per block. The right side is the staircase: row r holds repair ESIs k+r and (r ≥ 1) k+r−1,
 // so it is implicit and not stored.
-import { nativeMatrixBuilder } from './native-matrix.js';
 import { ParkMiller } from './prng.js';
 
 /** The left side of H in both orientations (compressed rows and compressed columns). */
@@ -154,11 +153,8 @@ function inColumn(colEntries: Int32Array, base: number, placed: number, row: num
 const CACHE_SIZE = 4;
 const cache: LdpcMatrix[] = [];
 
-/**
- * buildMatrix with a small most-recently-used cache (matrices are immutable, and both builders
- * give the same entries). `native: false` builds in TypeScript: nothing native runs on that path.
- */
-export function matrixFor(k: number, n: number, n1: number, seed: number, native?: boolean): LdpcMatrix {
+/** buildMatrix with a small most-recently-used cache (matrices are immutable). */
+export function matrixFor(k: number, n: number, n1: number, seed: number): LdpcMatrix {
   for (let i = 0; i < cache.length; i++) {
     const m = cache[i]!;
     if (m.k === k && m.n === n && m.n1 === n1 && m.seed === seed) {
@@ -169,8 +165,7 @@ export function matrixFor(k: number, n: number, n1: number, seed: number, native
       return m;
     }
   }
-  // The native port gives the same entries (native-matrix.ts), several times faster.
-  const m = (n > k && native !== false ? nativeMatrixBuilder() : undefined)?.(k, n, n1, seed) ?? buildMatrix(k, n, n1, seed);
+  const m = buildMatrix(k, n, n1, seed);
   cache.unshift(m);
   if (cache.length > CACHE_SIZE) cache.pop();
   return m;

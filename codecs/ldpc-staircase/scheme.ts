@@ -8,7 +8,7 @@ import { MAX_BLOCK_BYTES, ldpcBlockN, partitionBlocks, partitionCounts } from '.
 import type { BlockDecoder, BlockEncoder, BlockPlan, DecoderOptions, EncoderOptions, FecOti, FecScheme, SourceBlock } from '../types.js';
 import { LdpcDecoder } from './decoder.js';
 import { LdpcEncoder } from './encoder.js';
-import { executorFor } from './executor.js';
+import { tsExecutor } from './executor.js';
 import { matrixFor, type LdpcMatrix } from './matrix.js';
 import { nativeCodec, nativeCodeFor } from './native-code.js';
 import { NativeLdpcDecoder } from './native-decoder.js';
@@ -72,9 +72,9 @@ function blockOf(plan: BlockPlan, sbn: number): SourceBlock {
   return block;
 }
 
-function matrixOf(plan: BlockPlan, block: SourceBlock, native: boolean | undefined): LdpcMatrix {
+function matrixOf(plan: BlockPlan, block: SourceBlock): LdpcMatrix {
   const p = ldpcParams(plan.oti);
-  return matrixFor(block.k, block.n, p.n1, p.seed, native);
+  return matrixFor(block.k, block.n, p.n1, p.seed);
 }
 
 export const ldpcStaircase: FecScheme = {
@@ -98,7 +98,7 @@ export const ldpcStaircase: FecScheme = {
       const p = ldpcParams(plan.oti);
       return new NativeLdpcEncoder(block, plan.oti.symbolSize, source, codec, () => nativeCodeFor(codec, block.k, block.n, p.n1, p.seed));
     }
-    return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block, opts?.native), executorFor(opts?.native));
+    return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block), tsExecutor);
   },
   createDecoder(plan, sbn, opts?: DecoderOptions): BlockDecoder {
     const block = blockOf(plan, sbn);
@@ -111,8 +111,8 @@ export const ldpcStaircase: FecScheme = {
     return new LdpcDecoder({
       block,
       symbolSize: plan.oti.symbolSize,
-      matrix: matrixOf(plan, block, opts?.native),
-      executor: executorFor(opts?.native),
+      matrix: matrixOf(plan, block),
+      executor: tsExecutor,
       iterativeOnly: opts?.iterativeOnly ?? false,
       ...(opts?.arena === undefined ? {} : { arena: opts.arena }),
     });

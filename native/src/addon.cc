@@ -37,7 +37,7 @@ Napi::Value XorIntoJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xorInto", Napi::Function::New(env, XorIntoJs));
   exports.Set("xorPath", Napi::String::New(env, fcast::XorPath()));
-  fcast::RegisterFec(env, exports);
+  fcast::RegisterFecCodec(env, exports);
   fcast::RegisterSendmmsg(env, exports);
   fcast::RegisterRecvmmsg(env, exports);
   fcast::RegisterSendBatch(env, exports);

@@ -1,4 +1,4 @@
-// Fused multi-source XOR over a symbol arena (see fec_program.h). Same dispatch as xor.cc: the
+// Fused multi-source XOR of symbols (see fec_program.h). Same dispatch as xor.cc: the
 // AVX2 path is compiled with a target attribute and picked at run time.
 #include "fec_program.h"
 
@@ -104,13 +104,6 @@ bool HasAvx2() {
   return has;
 }
 
-// Symbols are read in program order, which is random over a block larger than L2 (k=10000,
-// E=1024 is 10 MB): fetch the heads of the next record's symbols while this one runs.
-inline void PrefetchRecord(const uint8_t* arena, size_t e, const uint32_t* rec, size_t words) {
-  for (size_t j = 0; j < words; j++) _mm_prefetch(reinterpret_cast<const char*>(arena + rec[j] * e), _MM_HINT_T0);
-}
-#else
-inline void PrefetchRecord(const uint8_t*, size_t, const uint32_t*, size_t) {}
 #endif
 
 using FusedFn = void (*)(uint8_t*, const uint8_t* const*, size_t, size_t);
@@ -128,46 +121,6 @@ FusedFn PickFused() {
 }
 
 }  // namespace
-
-ProgramCheck CheckProgram(const uint32_t* program, size_t length, size_t symbols) {
-  size_t pos = 0;
-  while (pos < length) {
-    if (length - pos < 2) return {ProgramFault::kTruncated, pos};
-    const uint32_t dst = program[pos];
-    const size_t m = program[pos + 1];
-    if (m > length - pos - 2) return {ProgramFault::kTruncated, pos};
-    if (dst >= symbols) return {ProgramFault::kIndex, pos};
-    for (size_t j = 0; j < m; j++) {
-      const uint32_t s = program[pos + 2 + j];
-      if (s >= symbols) return {ProgramFault::kIndex, pos};
-      if (s == dst) return {ProgramFault::kSelf, pos};
-    }
-    pos += 2 + m;
-  }
-  return {ProgramFault::kOk, pos};
-}
-
-void RunProgram(uint8_t* arena, size_t symbol_size, const uint32_t* program, size_t length) {
-  static const FusedFn fused = PickFused();
-  const uint8_t* src[kGroup];
-  size_t pos = 0;
-  while (pos < length) {
-    const size_t m = program[pos + 1];
-    const size_t next = pos + 2 + m;
-    if (next + 1 < length) {
-      const size_t m_next = program[next + 1];
-      PrefetchRecord(arena, symbol_size, program + next, 1);
-      PrefetchRecord(arena, symbol_size, program + next + 2, m_next < 4 ? m_next : 4);
-    }
-    uint8_t* dst = arena + static_cast<size_t>(program[pos]) * symbol_size;
-    for (size_t done = 0; done < m; done += kGroup) {
-      const size_t g = m - done < kGroup ? m - done : kGroup;
-      for (size_t j = 0; j < g; j++) src[j] = arena + static_cast<size_t>(program[pos + 2 + done + j]) * symbol_size;
-      fused(dst, src, g, symbol_size);
-    }
-    pos = next;
-  }
-}
 
 void XorSources(uint8_t* dst, const uint8_t* const* src, size_t m, size_t len, bool set) {
   static const FusedFn fused = PickFused();

@@ -1,14 +1,10 @@
-// Native FEC kernels against the TypeScript reference: the same symbol programs must leave the
-// same bytes, and a malformed program must be refused with FEC_PROGRAM before anything changes.
+// The native LDPC-Staircase codec (native-code.ts, native-decoder.ts, native-encoder.ts) against
+// the TypeScript reference codec: same repair bytes, same progress after every symbol, same blocks.
 import { describe, expect, it, vi } from 'vitest';
 import { getNative } from '../../codecs/native.js';
-import { tsExecutor } from '../../codecs/ldpc-staircase/executor.js';
-import { checkProgram, nativeExecutor } from '../../codecs/ldpc-staircase/native-executor.js';
-import { solveDense } from '../../codecs/ldpc-staircase/dense.js';
-import { nativeDenseSolver } from '../../codecs/ldpc-staircase/native-dense.js';
 import { ldpcStaircase } from '../../codecs/ldpc-staircase/scheme.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
-import { nativeMatrixBuilder } from '../../codecs/ldpc-staircase/native-matrix.js';
+import { nativeCodec } from '../../codecs/ldpc-staircase/native-code.js';
 import type { FecOti } from '../../codecs/types.js';
 
 /** xorshift32: reproducible, and a failure message can name its seed. */
@@ -26,23 +22,6 @@ function randomBytes(n: number, r: () => number): Uint8Array {
   return out;
 }
 
-/** A random well-formed program over `symbols` symbols, with some long records (> 32 sources). */
-function randomProgram(symbols: number, records: number, r: () => number): Uint32Array {
-  const words: number[] = [];
-  for (let i = 0; i < records; i++) {
-    const dst = Math.floor(r() * symbols);
-    const long = r() < 0.1;
-    const m = Math.min(symbols - 1, Math.floor(r() * (long ? 80 : 9)));
-    words.push(dst, m);
-    for (let j = 0; j < m; j++) {
-      let s = Math.floor(r() * (symbols - 1));
-      if (s >= dst) s++;
-      words.push(s);
-    }
-  }
-  return Uint32Array.from(words);
-}
-
 function codeOf(f: () => void): string | undefined {
   try {
     f();
@@ -52,79 +31,13 @@ function codeOf(f: () => void): string | undefined {
   }
 }
 
-describe('native symbol executor', () => {
-  it('is available (the addon is built with the FEC kernels)', () => {
-    expect(getNative()?.['xorProgram']).toBeTypeOf('function');
-    expect(nativeExecutor()).toBeDefined();
-  });
-
-  it('agrees with the TypeScript executor on random programs, symbol sizes and alignments', () => {
-    const native = nativeExecutor()!;
-    for (let seed = 1; seed <= 60; seed++) {
-      const r = rng(seed);
-      const e = [1, 3, 4, 16, 31, 32, 33, 100, 127, 128, 129, 1024, 1400][seed % 13]!;
-      const symbols = 2 + Math.floor(r() * 120);
-      const offset = seed % 3 === 0 ? 1 : 0; // an odd byteOffset takes the TS byte path and unaligned loads natively
-      const backing = randomBytes(symbols * e + offset + Math.floor(r() * e), r);
-      const arena = backing.subarray(offset, offset + symbols * e + (seed % 2));
-      const program = randomProgram(symbols, 1 + Math.floor(r() * 40), r);
-      const a = arena.slice();
-      const b = arena.slice();
-      tsExecutor.run(a, e, program, program.length);
-      native.run(b, e, program, program.length);
-      expect(Buffer.from(b).equals(Buffer.from(a)), `seed ${seed} E ${e}`).toBe(true);
-    }
-  });
-
-  it('runs only the first `length` words of the program array', () => {
-    const e = 64;
-    const arena = randomBytes(4 * e, rng(7));
-    const program = new Uint32Array([0, 1, 1, 2, 1, 3, 99, 99]); // trailing garbage past length 6
-    const a = arena.slice();
-    const b = arena.slice();
-    tsExecutor.run(a, e, program, 6);
-    nativeExecutor()!.run(b, e, program, 6);
-    expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
-  });
-
-  const bad: Array<[string, number[], number?]> = [
-    ['a dst outside the arena', [8, 1, 0]],
-    ['a source outside the arena', [0, 2, 1, 8]],
-    ['a truncated record', [0, 3, 1, 2]],
-    ['a lone dst', [0, 1, 1, 2]],
-    ['dst among its sources', [3, 2, 1, 3]],
-    ['a length past the array', [0, 1, 1], 5],
-  ];
-  for (const [what, words, length] of bad) {
-    it(`refuses ${what} with FEC_PROGRAM and leaves the arena untouched`, () => {
-      const e = 40;
-      const arena = randomBytes(8 * e + 7, rng(words.length + 3));
-      const before = arena.slice();
-      const program = Uint32Array.from(words);
-      const len = length ?? program.length;
-      expect(codeOf(() => checkProgram(arena, e, program, len))).toBe('FEC_PROGRAM');
-      expect(codeOf(() => nativeExecutor()!.run(arena, e, program, len))).toBe('FEC_PROGRAM');
-      // The kernel's own checks, reached without the TypeScript ones: an Error, never a crash.
-      const raw = getNative()!['xorProgram'] as (a: Uint8Array, e: number, p: Uint32Array, l: number) => void;
-      expect(() => raw(arena, e, program, len)).toThrow(/^FEC_PROGRAM/);
-      expect(Buffer.from(arena).equals(Buffer.from(before))).toBe(true);
-    });
-  }
-
-  it('the kernel refuses wrong argument types', () => {
-    const raw = getNative()!['xorProgram'] as (...args: unknown[]) => void;
-    expect(() => raw(new Uint16Array(4), 2, new Uint32Array(0), 0)).toThrow(/^FEC_PROGRAM/);
-    expect(() => raw(new Uint8Array(4), 0, new Uint32Array(0), 0)).toThrow(/^FEC_PROGRAM/);
-    expect(() => raw(new Uint8Array(4), 2, new Int32Array(2), 2)).toThrow(/^FEC_PROGRAM/);
-    expect(() => raw(new Uint8Array(4), 2, new Uint32Array(2), -1)).toThrow(/^FEC_PROGRAM/);
-  });
-
-  it('is absent when the addon is disabled, so callers take the TypeScript path', async () => {
+describe('native codec availability', () => {
+  it('is absent when the addon is disabled, so the scheme builds the TypeScript codec', async () => {
     vi.resetModules();
     process.env['FCAST_NO_NATIVE'] = '1';
     try {
-      const fresh = await import('../../codecs/ldpc-staircase/native-executor.js');
-      expect(fresh.nativeExecutor()).toBeUndefined();
+      const fresh = await import('../../codecs/ldpc-staircase/native-code.js');
+      expect(fresh.nativeCodec()).toBeUndefined();
       // The scheme then builds the TypeScript codec even when native is asked for.
       const { ldpcStaircase: scheme } = await import('../../codecs/ldpc-staircase/scheme.js');
       const plan = scheme.partition({ encodingId: 3, transferLength: 800, symbolSize: 8, maxSourceBlockLength: 100, maxEncodingSymbols: 150, n1m3: 0, seed: 1 });
@@ -137,51 +50,9 @@ describe('native symbol executor', () => {
   });
 });
 
-describe('native dense core', () => {
-  /** A random rows x cols bit matrix, packed as dense.ts expects; density p. */
-  function randomMatrix(rows: number, cols: number, p: number, r: () => number): Uint32Array {
-    const w = (cols + 31) >>> 5;
-    const m = new Uint32Array(rows * w);
-    for (let i = 0; i < rows; i++) for (let c = 0; c < cols; c++) if (r() < p) m[i * w + (c >>> 5)]! |= 1 << (c & 31);
-    return m;
-  }
-
-  it('gives exactly the solution of dense.ts (rank, pivot rows, row operations, final matrix)', () => {
-    const solve = nativeDenseSolver()!;
-    expect(solve).toBeDefined();
-    let fullRank = 0;
-    for (let seed = 1; seed <= 80; seed++) {
-      const r = rng(seed * 97);
-      const cols = [0, 1, 5, 31, 32, 33, 63, 64, 65, 100, 130, 257][seed % 12]!;
-      const rows = cols + Math.floor(r() * 6) - (seed % 5 === 0 ? 2 : 0);
-      if (rows < 0) continue;
-      const m = randomMatrix(rows, cols, [0.05, 0.2, 0.5][seed % 3]!, r);
-      const a = m.slice();
-      const b = m.slice();
-      const ts = solveDense(a, rows, cols);
-      const nat = solve(b, rows, cols);
-      const at = `seed ${seed}, ${rows} x ${cols}`;
-      expect(nat.rank, at).toBe(ts.rank);
-      expect(Array.from(nat.rowOfCol), at).toEqual(Array.from(ts.rowOfCol));
-      expect(Array.from(nat.ops), at).toEqual(Array.from(ts.ops));
-      expect(Array.from(b), at).toEqual(Array.from(a));
-      if (ts.rank === cols) fullRank++;
-    }
-    expect(fullRank).toBeGreaterThan(10);
-  });
-
-  it('refuses a matrix shorter than rows x cols with FEC_PROGRAM', () => {
-    expect(codeOf(() => nativeDenseSolver()!(new Uint32Array(3), 4, 32))).toBe('FEC_PROGRAM');
-    expect(codeOf(() => nativeDenseSolver()!(new Uint32Array(3), -1, 32))).toBe('FEC_PROGRAM');
-    const raw = getNative()!['solveDense'] as (...args: unknown[]) => unknown;
-    expect(() => raw(new Uint32Array(3), 4, 32, new Int32Array(32))).toThrow(/^FEC_PROGRAM/);
-    expect(() => raw(new Uint32Array(4), 4, 32, new Int32Array(8))).toThrow(/^FEC_PROGRAM/);
-  });
-});
-
 describe('LDPC-Staircase codec: native and TypeScript paths agree', () => {
   it('on random (k, n, N1, seed, E) and reception orders: repair bytes, progress, bitmaps, decoded blocks', () => {
-    expect(nativeExecutor()?.solveDense).toBeTypeOf('function');
+    expect(nativeCodec()).toBeDefined();
     for (let c = 1; c <= 24; c++) {
       const r = rng(c * 7919);
       const k = 1 + Math.floor(r() * 400);
@@ -227,33 +98,29 @@ describe('LDPC-Staircase codec: native and TypeScript paths agree', () => {
   });
 });
 
-describe('native matrix builder', () => {
-  it('gives exactly the entries of matrix.ts (RFC 5170 §6.2, incl. fallback placements and row fix-up)', () => {
-    const build = nativeMatrixBuilder()!;
-    expect(build).toBeDefined();
+describe('native code (its matrix builder, fec_matrix.cc) against matrix.ts', () => {
+  it('gives the same repair symbols on codes with fallback placements, row fix-up and large k (RFC 5170 §6.2)', () => {
+    // Staircase repair r is the XOR of row r's source columns and repair r-1: any differing
+    // matrix entry changes the repair symbols from there on (random source, E = 8).
     const fixed: Array<[number, number, number, number]> = [
-      [1, 5, 3, 9], [2, 4, 2, 1], [5, 10, 3, 2], [10, 30, 3, 5], [50, 150, 3, 21], [1000, 1500, 3, 1], [500, 1000, 3, 2147483646], [2000, 3000, 3, 555],
+      [1, 5, 3, 9], [5, 10, 3, 2], [10, 30, 3, 5], [50, 150, 3, 21], [1000, 1500, 3, 1], [500, 1000, 3, 2147483646], [2000, 3000, 3, 555],
     ];
     const r = rng(4242);
-    const random = Array.from({ length: 40 }, (): [number, number, number, number] => {
+    const random = Array.from({ length: 30 }, (): [number, number, number, number] => {
       const k = 1 + Math.floor(r() * 3000);
       const n1 = 3 + Math.floor(r() * 8);
       return [k, k + n1 + Math.floor(r() * 2 * k), n1, 1 + Math.floor(r() * 0x7ffffffe)];
     });
     for (const [k, n, n1, seed] of [...fixed, ...random]) {
-      const ts = buildMatrix(k, n, n1, seed);
-      const nat = build(k, n, n1, seed);
-      const at = `k=${k} n=${n} N1=${n1} seed=${seed}`;
-      for (const f of ['rowStart', 'rowCols', 'colStart', 'colRows'] as const) expect(Array.from(nat[f]), `${at} ${f}`).toEqual(Array.from(ts[f]));
-      expect([nat.fallbackPlacements, nat.rowfixAdded, nat.rows], at).toEqual([ts.fallbackPlacements, ts.rowfixAdded, ts.rows]);
+      const e = 8;
+      const oti: FecOti = { encodingId: 3, transferLength: k * e, symbolSize: e, maxSourceBlockLength: k, maxEncodingSymbols: n, n1m3: n1 - 3, symbolsPerPacket: 1, seed };
+      const plan = ldpcStaircase.partition(oti);
+      const source = randomBytes(k * e, r);
+      const encN = ldpcStaircase.createEncoder(plan, 0, source, { native: true });
+      const encT = ldpcStaircase.createEncoder(plan, 0, source, { native: false });
+      const at = `k=${k} n=${n} N1=${n1} seed=${seed} (${buildMatrix(k, n, n1, seed).fallbackPlacements} fallbacks)`;
+      expect(Buffer.from(encN.symbol(n - 1)).equals(Buffer.from(encT.symbol(n - 1))), at).toBe(true);
     }
-  });
-
-  it('refuses parameters that would never finish (N1 > n - k) with FEC_PARAMS', () => {
-    expect(codeOf(() => nativeMatrixBuilder()!(10, 12, 3, 1))).toBe('FEC_PARAMS');
-    const raw = getNative()!['buildLeft'] as (...args: unknown[]) => unknown;
-    expect(() => raw(10, 12, 3, 1)).toThrow(/^FEC_PARAMS/);
-    expect(() => raw(10, 20, 3, 0)).toThrow(/^FEC_PARAMS/);
   });
 });
 
