@@ -17,21 +17,15 @@
 //
 // Spool record, fixed size so record r sits at r · (8 + E): sbn (u32) | esi (u32) | E bytes; a
 // short last symbol is zero-padded, as decoders expect anyway (RFC 5052 §9.1). Records are never
-// rewritten; a torn tail after a crash is cut to whole records on resume.
-//
-// Records are held in memory until they must reach the disk: at a flush, for a read-back, or
-// when all objects' held records pass HOLD_BYTES. Records of a block that decoded meanwhile are
-// dropped then, not written (issue 4: every symbol went to the disk twice, spool and part file,
-// on the 2 cores eight receivers share): with our sender's 16-block window most blocks decode
-// within a flush interval, so most symbols never touch the spool. File record numbers therefore
-// differ from the core's record numbers; `slots` maps one to the other.
+// rewritten; a torn tail after a crash is cut to whole records on resume. Records wait in a
+// write-behind buffer; the spool file is created only when they must reach the disk (buffer
+// full, a read-back, a flush), so an object delivered within a flush interval (a small file)
+// never touches the disk for its spool.
 //
 // Why it is safe after kill -9: a block is journalled as done only after its bytes were written
 // and fdatasync'd to .part (flush: spools and parts synced first, then the journal appended and
 // synced); a spool's records are synced before the journal line that opens its object, so every
-// symbol persisted at a flush is either in a done block or in a spool the journal knows. A block
-// whose held records were dropped is journalled as done in the same flush that would have written
-// them; a crash before that flush loses only what no flush had persisted. Spools and parts the
+// received symbol is either in a done block or in a spool the journal knows. Spools and parts the
 // journal does not know are deleted on resume. A verified object's part was renamed into place
 // before its "v" line: if the crash comes in between, its part is gone and the object is
 // received again from the start (its final file is rewritten with the same content). A power
@@ -59,30 +53,17 @@ export interface ObjectStateFile {
 interface OpenSpool {
   /** Opened on the first write to disk. */
   fd: number | undefined;
-  /** The core's record count: records in the file, dropped or held. */
+  /** Records in the file plus those still in `pending`. */
   records: number;
-  /** Records in the file. */
-  fileRecords: number;
-  /** Core records below this are file records of the same number (an earlier run's). */
-  base: number;
-  /** File record of core record base + i, or NO_SLOT (dropped, or still held). */
-  slots: Uint32Array;
-  /** Held records, whole records per chunk (no copy as they grow). */
-  chunks: Buffer[];
-  /** Bytes used in the last chunk. */
-  lastBytes: number;
-  heldBytes: number;
-  /** Core record number of the first held record. */
-  firstHeld: number;
+  /** Write-behind buffer of whole records: one write(2) per ~256 KiB instead of one per packet. */
+  pending: Buffer;
+  pendingBytes: number;
   dirty: boolean;
 }
 
-/** Records held in memory over all objects before they are written (decoded blocks' dropped). */
-const HOLD_BYTES = 32 << 20;
-/** Held-record chunks grow from this many records (small files stay small) to CHUNK_BYTES. */
-const CHUNK_START_RECORDS = 4;
-const CHUNK_BYTES = 256 * 1024;
-const NO_SLOT = 0xffffffff;
+const PENDING_BYTES = 256 * 1024;
+/** A new object's write-behind buffer holds this many records, doubling up to PENDING_BYTES (small files stay small). */
+const PENDING_START_RECORDS = 4;
 
 type JournalLine =
   | { readonly o: number; readonly oti: FecOti }
@@ -160,17 +141,8 @@ export class ReceiverState {
   private readonly resumed = new Set<number>();
   /** Objects whose spool file was opened (so it exists until removed). */
   private readonly onDisk = new Set<number>();
-  /** Per object: blocks written to .part this run, so their held records need not be. */
-  private readonly doneThisRun = new Map<number, Set<number>>();
-  /** Held record bytes over all spools. */
-  private heldBytes = 0;
-  private readonly holdBytes: number;
-  /** Figures: record bytes written to spool files, and held ones dropped as their block decoded. */
-  readonly spoolStats = { writtenBytes: 0, droppedBytes: 0 };
 
-  /** `holdBytes`: records held in memory over all objects before they are written (default 32 MiB). */
-  constructor(outDir: string, opts: { holdBytes?: number } = {}) {
-    this.holdBytes = opts.holdBytes ?? HOLD_BYTES;
+  constructor(outDir: string) {
     this.dir = join(outDir, STATE_DIR);
     mkdirSync(this.dir, { recursive: true });
   }
@@ -249,9 +221,6 @@ export class ReceiverState {
     if (st === undefined) return;
     st.done.push(sbn);
     this.dirtyObjects.add(toi);
-    let set = this.doneThisRun.get(toi);
-    if (set === undefined) this.doneThisRun.set(toi, (set = new Set()));
-    set.add(sbn);
   }
 
   /** The object is delivered: its spool goes, the journal says verified at the next flush. */
@@ -289,24 +258,21 @@ export class ReceiverState {
     this.lines.push(JSON.stringify({ x: toi }));
   }
 
-  /** Close an object's spool, its held records discarded. */
+  /** Close an object's spool, its buffered records discarded. */
   private dropSpool(toi: number): void {
-    this.doneThisRun.delete(toi);
     const s = this.spools.get(toi);
     if (s === undefined) return;
     this.spools.delete(toi);
-    this.heldBytes -= s.heldBytes;
     if (s.fd !== undefined) closeSync(s.fd);
   }
 
   private spool(toi: number): OpenSpool {
     let s = this.spools.get(toi);
     if (s === undefined) {
-      s = { fd: undefined, records: 0, fileRecords: 0, base: 0, slots: new Uint32Array(CHUNK_START_RECORDS), chunks: [], lastBytes: 0, heldBytes: 0, firstHeld: 0, dirty: false };
+      const e = this.symbolSize.get(toi)!;
+      s = { fd: undefined, records: 0, pending: Buffer.allocUnsafe(PENDING_START_RECORDS * (RECORD_HEADER + e)), pendingBytes: 0, dirty: false };
       // A spool from an earlier run: continue after its last whole record.
       if (this.resumed.has(toi) && existsSync(this.spoolPath(toi))) this.openFile(toi, s);
-      s.base = s.records;
-      s.firstHeld = s.records;
       this.spools.set(toi, s);
     }
     return s;
@@ -322,108 +288,72 @@ export class ReceiverState {
     if (records * size !== bytes) ftruncateSync(fd, records * size);
     s.fd = fd;
     s.records += records;
-    s.fileRecords += records;
     return fd;
   }
 
-  /**
-   * Write the held records out (before a read-back, a sync, a close, or over HOLD_BYTES), less
-   * those of blocks written to .part meanwhile: each chunk compacted in place, one write(2) each.
-   */
-  private writeHeld(toi: number, s: OpenSpool): void {
-    if (s.heldBytes === 0) return;
-    const size = RECORD_HEADER + this.symbolSize.get(toi)!;
-    const done = this.doneThisRun.get(toi);
-    let record = s.firstHeld;
-    for (const [i, chunk] of s.chunks.entries()) {
-      const used = i === s.chunks.length - 1 ? s.lastBytes : chunk.length - (chunk.length % size);
-      let kept = 0;
-      for (let at = 0; at < used; at += size, record++) {
-        if (done !== undefined && done.has(chunk.readUInt32BE(at))) {
-          this.spoolStats.droppedBytes += size;
-          continue;
-        }
-        if (kept !== at) chunk.copyWithin(kept, at, at + size);
-        kept += size;
-        s.slots[record - s.base] = s.fileRecords++;
-      }
-      if (kept === 0) continue;
-      const fd = s.fd ?? this.openFile(toi, s);
-      let written = 0;
-      while (written < kept) written += writeSync(fd, chunk, written, kept - written);
-      this.spoolStats.writtenBytes += kept;
-      s.dirty = true;
-    }
-    this.heldBytes -= s.heldBytes;
-    s.heldBytes = 0;
-    s.firstHeld = record;
-    // The first chunk is kept for the next records; the rest go to the GC.
-    s.chunks.length = Math.min(1, s.chunks.length);
-    s.lastBytes = 0;
+  /** Write the buffered records out (before a read-back, a sync, a close). */
+  private writePending(toi: number, s: OpenSpool): void {
+    if (s.pendingBytes === 0) return;
+    const fd = s.fd ?? this.openFile(toi, s);
+    const size = s.pendingBytes;
+    let done = 0;
+    while (done < size) done += writeSync(fd, s.pending, done, size - done);
+    s.pendingBytes = 0;
+    s.dirty = true;
   }
 
-  /** Append record `record` (must be the next one): held until it must reach the disk. */
+  /** Append record `record` (must be the next one). */
   append(toi: number, record: number, sbn: number, esi: number, symbol: Uint8Array): void {
     const s = this.spool(toi);
     const e = this.symbolSize.get(toi)!;
     if (record !== s.records) throw new Error(`spool of TOI ${toi}: record ${record}, expected ${s.records}`);
     const size = RECORD_HEADER + e;
-    let chunk = s.chunks[s.chunks.length - 1];
-    if (chunk === undefined || s.lastBytes + size > chunk.length) {
-      chunk = Buffer.allocUnsafe(chunk === undefined ? CHUNK_START_RECORDS * size : Math.max(size, Math.min(CHUNK_BYTES, chunk.length * 2)));
-      s.chunks.push(chunk);
-      s.lastBytes = 0;
+    if (s.pendingBytes + size > s.pending.length) {
+      if (s.pending.length < PENDING_BYTES) {
+        const grown = Buffer.allocUnsafe(Math.max(size, Math.min(PENDING_BYTES, s.pending.length * 2)));
+        s.pending.copy(grown, 0, 0, s.pendingBytes);
+        s.pending = grown;
+      } else {
+        this.writePending(toi, s);
+      }
     }
-    if (record - s.base >= s.slots.length) {
-      const grown = new Uint32Array(s.slots.length * 2);
-      grown.set(s.slots);
-      s.slots = grown;
-    }
-    s.slots[record - s.base] = NO_SLOT;
-    const at = s.lastBytes;
-    chunk.writeUInt32BE(sbn, at);
-    chunk.writeUInt32BE(esi, at + 4);
-    chunk.set(symbol, at + RECORD_HEADER);
+    const at = s.pendingBytes;
+    s.pending.writeUInt32BE(sbn, at);
+    s.pending.writeUInt32BE(esi, at + 4);
+    s.pending.set(symbol, at + RECORD_HEADER);
     // A short last symbol is zero-padded to E.
-    if (symbol.length < e) chunk.fill(0, at + RECORD_HEADER + symbol.length, at + size);
-    s.lastBytes += size;
-    s.heldBytes += size;
+    if (symbol.length < e) s.pending.fill(0, at + RECORD_HEADER + symbol.length, at + size);
+    s.pendingBytes += size;
     s.records++;
-    this.heldBytes += size;
-    if (this.heldBytes > this.holdBytes) for (const [t, o] of this.spools) this.writeHeld(t, o);
   }
 
   /** Read records back for a decode. */
   *read(toi: number, records: Uint32Array): Generator<{ esi: number; symbol: Uint8Array }> {
     const s = this.spool(toi);
-    this.writeHeld(toi, s);
+    this.writePending(toi, s);
     const e = this.symbolSize.get(toi)!;
     const size = RECORD_HEADER + e;
     const buf = Buffer.alloc(size);
     if (s.fd === undefined) return;
     for (const r of records) {
-      const slot = r < s.base ? r : (s.slots[r - s.base] ?? NO_SLOT);
-      if (slot === NO_SLOT || readSync(s.fd, buf, 0, size, slot * size) !== size) continue;
+      if (readSync(s.fd, buf, 0, size, r * size) !== size) continue;
       yield { esi: buf.readUInt32BE(4), symbol: buf.subarray(RECORD_HEADER) };
     }
   }
 
-  /**
-   * Every record header of an object's spool, for the core's restore (on resume, before any
-   * record of this run: then file and core record numbers are the same); returns the count.
-   */
+  /** Every record header of an object's spool, for the core's restore; returns the record count. */
   scan(toi: number, each: (record: number, sbn: number, esi: number) => void): number {
     if (!existsSync(this.spoolPath(toi))) return 0;
     const s = this.spool(toi);
-    this.writeHeld(toi, s);
+    this.writePending(toi, s);
     if (s.fd === undefined) return 0;
     const e = this.symbolSize.get(toi)!;
     const size = RECORD_HEADER + e;
     // Read in large chunks: a 4 GB object's spool has millions of records.
     const per = Math.max(1, Math.floor((4 << 20) / size));
     const buf = Buffer.alloc(per * size);
-    for (let first = 0; first < s.fileRecords; first += per) {
-      const n = Math.min(per, s.fileRecords - first);
+    for (let first = 0; first < s.records; first += per) {
+      const n = Math.min(per, s.records - first);
       const got = readSync(s.fd, buf, 0, n * size, first * size);
       for (let i = 0; i * size + RECORD_HEADER <= got; i++) each(first + i, buf.readUInt32BE(i * size), buf.readUInt32BE(i * size + 4));
     }
@@ -441,7 +371,7 @@ export class ReceiverState {
     try {
       const syncs: Promise<void>[] = [];
       for (const [toi, s] of this.spools) {
-        this.writeHeld(toi, s);
+        this.writePending(toi, s);
         if (!s.dirty || s.fd === undefined) continue;
         s.dirty = false;
         syncs.push(fdatasyncQuiet(s.fd));
@@ -466,7 +396,7 @@ export class ReceiverState {
   /** Synchronous flush for the end of a run (nothing else is going on then). */
   flushNow(syncPart: (toi: number) => void): void {
     for (const [toi, s] of this.spools) {
-      this.writeHeld(toi, s);
+      this.writePending(toi, s);
       if (s.dirty && s.fd !== undefined) fdatasyncSync(s.fd);
       s.dirty = false;
     }
@@ -501,7 +431,7 @@ export class ReceiverState {
 
   close(): void {
     for (const [toi, s] of this.spools) {
-      this.writeHeld(toi, s);
+      this.writePending(toi, s);
       if (s.fd !== undefined) closeSync(s.fd);
     }
     this.spools.clear();
