@@ -101,8 +101,9 @@ export interface DecoderOptions {
   /** Peeling only, never Gaussian elimination (for tests and for the iterative-only vectors). */
   readonly iterativeOnly?: boolean;
   /**
-   * Zero-filled buffer of at least n·E bytes the decoder keeps its symbols in, instead of
-   * allocating one per block: a receiver reuses a few large buffers (src/assembly/arena-pool.ts).
+   * Buffer of at least n·E bytes the decoder keeps its symbols in, instead of allocating one per
+   * block: a receiver reuses a few large buffers (src/assembly/arena-pool.ts). Any contents: a
+   * decoder that needs zeros clears it.
    * The decoder owns it until the caller is done with sourceBlock(), which is a view of it.
    */
   readonly arena?: Uint8Array;

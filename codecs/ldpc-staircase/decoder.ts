@@ -18,7 +18,7 @@ export interface LdpcDecoderConfig {
   readonly matrix: LdpcMatrix;
   readonly executor: SymbolExecutor;
   readonly iterativeOnly: boolean;
-  /** Caller-owned zero-filled arena (DecoderOptions.arena). */
+  /** Caller-owned arena (DecoderOptions.arena), any contents: cleared here. */
   readonly arena?: Uint8Array;
 }
 
@@ -70,7 +70,8 @@ export class LdpcDecoder implements BlockDecoder {
     this.liveRows = rows;
     if (cfg.arena !== undefined) {
       if (cfg.arena.length < n * this.e) throw new LocalProtocolError('FEC_PARAMS', `arena of ${cfg.arena.length} bytes, block needs ${n * this.e}`);
-      this.arena = cfg.arena.subarray(0, n * this.e);
+      // Records XOR into unknown slots and the short last symbol's padding must read as zero.
+      this.arena = cfg.arena.subarray(0, n * this.e).fill(0);
     }
   }
 

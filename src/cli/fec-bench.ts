@@ -111,7 +111,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   // decodes into one reused n·E arena and the native encoder into one reused repair buffer, as
   // the OpenFEC harness reuses its output block and (through malloc) its repair buffer; the
   // TypeScript encoder writes into the same reused repair buffer, and the TypeScript decoder keeps
-  // its symbols in one reused n·E arena, zeroed (as its contract asks) inside every timed run.
+  // its symbols in one reused n·E arena, which it zeroes inside every timed run.
   // n·E, like a receiver's pooled arena: the native decoder keeps its repair symbols in the tail.
   const output = new Uint8Array(new ArrayBuffer(n * e));
   const tsArena = codec === undefined ? new Uint8Array(n * e) : undefined;
@@ -119,7 +119,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   // when the event loop runs its finalizer, so thousands of fresh ones would pile up meanwhile.
   const decoder = (iterativeOnly: boolean, cold = true): BlockDecoder =>
     codec === undefined
-      ? new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly, ...(tsArena === undefined ? {} : { arena: tsArena.fill(0) }) })
+      ? new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly, ...(tsArena === undefined ? {} : { arena: tsArena }) })
       : new NativeLdpcDecoder(codec, cold ? buildNativeCode(codec, k, n, n1, seed) : nativeCodeFor(codec, k, n, n1, seed), block, e, iterativeOnly, output);
   const repairOut = new Uint8Array(new ArrayBuffer((n - k) * e));
   const encode = (): Uint8Array => {
