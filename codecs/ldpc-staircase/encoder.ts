@@ -156,6 +156,22 @@ function firstPass(rowCols: Int32Array, x: number, c: number, w: number, s: BigU
   return x + 10;
 }
 
+/**
+ * Encoding symbol `esi` when it is a source symbol (a view of the block; the short last symbol of
+ * the object zero-padded to E for coding), undefined for a repair ESI; FEC_ESI outside 0..n-1.
+ */
+export function sourceSymbol(block: SourceBlock, e: number, source: Uint8Array, esi: number): Uint8Array | undefined {
+  const { k, n } = block;
+  if (!Number.isInteger(esi) || esi < 0 || esi >= n) {
+    throw new LocalProtocolError('FEC_ESI', `ESI ${esi} outside 0..${n - 1} of block ${block.sbn}`);
+  }
+  if (esi >= k) return undefined;
+  if ((esi + 1) * e <= source.length) return source.subarray(esi * e, (esi + 1) * e);
+  const padded = new Uint8Array(e);
+  padded.set(source.subarray(esi * e));
+  return padded;
+}
+
 export class LdpcEncoder implements BlockEncoder {
   private repair: Uint8Array | undefined;
 
@@ -168,18 +184,10 @@ export class LdpcEncoder implements BlockEncoder {
   ) {}
 
   symbol(esi: number): Uint8Array {
-    const { k, n } = this.block;
+    const { k } = this.block;
     const e = this.symbolSize;
-    if (!Number.isInteger(esi) || esi < 0 || esi >= n) {
-      throw new LocalProtocolError('FEC_ESI', `ESI ${esi} outside 0..${n - 1} of block ${this.block.sbn}`);
-    }
-    if (esi < k) {
-      if ((esi + 1) * e <= this.source.length) return this.source.subarray(esi * e, (esi + 1) * e);
-      // The short last symbol of the object, zero-padded to E for coding.
-      const padded = new Uint8Array(e);
-      padded.set(this.source.subarray(esi * e));
-      return padded;
-    }
+    const own = sourceSymbol(this.block, e, this.source, esi);
+    if (own !== undefined) return own;
     this.repair ??= encodeRepair(this.matrix(), e, this.source, this.executor);
     return this.repair.subarray((esi - k) * e, (esi - k + 1) * e);
   }

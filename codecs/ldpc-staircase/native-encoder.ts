@@ -3,6 +3,7 @@
 // source symbols where they are. encoder.ts stays the reference and the TypeScript path.
 import { LocalProtocolError } from '../../src/errors.js';
 import type { BlockEncoder, SourceBlock } from '../types.js';
+import { sourceSymbol } from './encoder.js';
 import { rethrow, type NativeCode, type NativeCodec } from './native-code.js';
 
 /**
@@ -38,16 +39,8 @@ export class NativeLdpcEncoder implements BlockEncoder {
   symbol(esi: number): Uint8Array {
     const { k, n } = this.block;
     const e = this.symbolSize;
-    if (!Number.isInteger(esi) || esi < 0 || esi >= n) {
-      throw new LocalProtocolError('FEC_ESI', `ESI ${esi} outside 0..${n - 1} of block ${this.block.sbn}`);
-    }
-    if (esi < k) {
-      if ((esi + 1) * e <= this.source.length) return this.source.subarray(esi * e, (esi + 1) * e);
-      // The short last symbol of the object, zero-padded to E for coding.
-      const padded = new Uint8Array(e);
-      padded.set(this.source.subarray(esi * e));
-      return padded;
-    }
+    const own = sourceSymbol(this.block, e, this.source, esi);
+    if (own !== undefined) return own;
     if (this.repair === undefined) {
       const repair = new Uint8Array((n - k) * e);
       encodeRepairNative(this.codec, this.code(), this.block, e, this.source, repair);

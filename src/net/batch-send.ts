@@ -24,6 +24,7 @@ import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import { getNative } from '../../codecs/native.js';
 import { LocalProtocolError } from '../errors.js';
+import { errnoError, v4 } from './socket-addon.js';
 import { UdpMulticastSender, ipv4Iface, type UdpSenderOptions } from './udp-send.js';
 
 /** What the send loop needs of a multicast socket (UdpMulticastSender has the same shape). */
@@ -67,18 +68,6 @@ export function sendPathInUse(family: 4 | 6): 'sendmmsg+GSO' | 'sendmmsg' | 'dgr
   if (sendPath(family) === 'dgram') return 'dgram';
   const off = (getNative() as unknown as { sendGsoOff?: () => unknown } | undefined)?.sendGsoOff?.();
   return GSO && off === false ? 'sendmmsg+GSO' : 'sendmmsg';
-}
-
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
-
-/** The addon's -errno as the Node-style error the command layer maps to exit 6. */
-function errnoError(errno: number, what: string): NodeJS.ErrnoException {
-  const name = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-  return Object.assign(new Error(`${what}: ${name}`), { code: name, errno: -errno });
-}
-
-function v4(address: string): Uint8Array {
-  return new Uint8Array(address.split('.').map(Number));
 }
 
 /** Packets per sendmmsg call (the addon's cap). */

@@ -16,8 +16,8 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { getNative } from '../../codecs/native.js';
-import { constants } from 'node:os';
 import { LocalProtocolError } from '../errors.js';
+import { errnoError, v4 } from './socket-addon.js';
 
 export interface McastChannelOptions {
   readonly group: string;
@@ -71,18 +71,6 @@ function recvAddon(): RecvAddon | undefined {
 /** How datagrams are read (for `fcast doctor` and the --json summary). */
 export function recvPath(): 'recvmmsg' | 'dgram' {
   return recvAddon() === undefined ? 'dgram' : 'recvmmsg';
-}
-
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
-
-/** The addon's -errno as the Node-style error the command layer maps to exit 6. */
-function errnoError(errno: number, what: string): NodeJS.ErrnoException {
-  const name = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-  return Object.assign(new Error(`${what}: ${name}`), { code: name, errno: -errno });
-}
-
-function v4(address: string): Uint8Array {
-  return new Uint8Array(address.split('.').map(Number));
 }
 
 /** Largest datagram or GRO buffer read (bigger ones are truncated by the kernel and dropped here). */
