@@ -8,7 +8,7 @@
 //
 // Disk: the source file, the received file, and the receiver's spool (up to ~1.5x the file while
 // it is received) must fit under --work.
-import { spawn } from 'node:child_process';
+import { spawnCollect, rcvbufErrors } from './proc.mjs';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -49,21 +49,8 @@ function memOf(pid) {
   }
 }
 
-/** Udp RcvbufErrors of this network namespace: datagrams the kernel dropped on full socket buffers. */
-function rcvbufErrors() {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
-  const names = lines[0].split(/\s+/);
-  return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
-}
-
 function run(args) {
-  const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+  return spawnCollect(process.execPath, [RUN, ...args]);
 }
 
 try {

@@ -9,7 +9,7 @@
 //
 // --cli: bin/run.js of one or more fcast checkouts (default this one); each round runs each of
 // them in turn on the same tree, so that machine load hits them alike (before/after figures).
-import { spawn } from 'node:child_process';
+import { spawnCollect, rcvbufErrors } from './proc.mjs';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -55,12 +55,6 @@ function digests(root) {
   return m;
 }
 
-function rcvbufErrors() {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
-  const names = lines[0].split(/\s+/);
-  return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
-}
-
 /** utime + stime of a live process, seconds. */
 function cpuOf(pid) {
   try {
@@ -75,13 +69,7 @@ function cpuOf(pid) {
 function run(cli, args) {
   const env = args[0] === 'receive' ? process.env.RX_NODE_FLAGS : process.env.TX_NODE_FLAGS;
   const flags = env ? env.split(' ') : [];
-  const child = spawn(process.execPath, [...flags, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+  return spawnCollect(process.execPath, [...flags, cli, ...args]);
 }
 
 async function round(cli, want) {

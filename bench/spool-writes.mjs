@@ -10,7 +10,7 @@
 // the machine's busy CPU seconds over the run (/proc/stat: everyone's, kernel writeback included).
 //
 //   node bench/spool-writes.mjs [--size-mb 64] [--rate 200M] [--rounds 3] [--receivers 1] [--cli DIR,DIR...]
-import { spawn } from 'node:child_process';
+import { spawnCollect } from './proc.mjs';
 import { randomBytes, randomInt } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -32,16 +32,6 @@ const size = Math.round(Number(values['size-mb']) * 1e6);
 const checkouts = values.cli.split(',').map((d) => resolve(d));
 const work = mkdtempSync('/tmp/fcast-spoolw-');
 const file = join(work, 'big.bin');
-
-function run(cmd, args) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise((r) => child.on('close', (code) => r({ code, stdout, stderr })));
-  return { child, done };
-}
 
 /** The node process /usr/bin/time started (its only child). */
 function nodePid(timePid) {
@@ -95,7 +85,7 @@ async function once(checkout, round) {
   const all = await Promise.all(Array.from({ length: Number(values.receivers) }, (_, i) => receiver(runJs, join(work, `out-${round}-${checkouts.indexOf(checkout)}-${i}`), group, port)));
   const rx = all.map((r) => r.result);
   const load = loadavg()[0];
-  const tx = run(process.execPath, [runJs, 'send', file, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
+  const tx = spawnCollect(process.execPath, [runJs, 'send', file, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', values.rate, '--cycles', '3', '--json']);
   const results = await Promise.all(rx);
   tx.child.kill('SIGINT');
   await tx.done;
@@ -121,7 +111,7 @@ async function once(checkout, round) {
 
 /** Start one receiver; `result` settles when it ends (after the caller starts the sender). */
 async function receiver(runJs, out, group, port) {
-  const rx = run('/usr/bin/time', ['-f', 'TIME %U %S %e %R %M', process.execPath, runJs, 'receive', `${group}:${port}`, '-o', out, '--iface', '127.0.0.1', '--timeout', '120s', '--json']);
+  const rx = spawnCollect('/usr/bin/time', ['-f', 'TIME %U %S %e %R %M', process.execPath, runJs, 'receive', `${group}:${port}`, '-o', out, '--iface', '127.0.0.1', '--timeout', '120s', '--json']);
   let maxSpool = 0;
   let maxW = 0;
   let pid;
