@@ -1,9 +1,7 @@
 // What the `fcast fec` commands share: one code instance (one source block) from flags, checked
 // with clear reasons (RFC 5170 §4.2 ranges; RFC 5445 for No-Code), the single-block plan, and
-// exact-size file reading and atomic writing. Shell code: files live here, never in codecs/.
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+// exact-size file reading. Shell code: files live here, never in codecs/.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { ldpcStaircase } from '../../codecs/ldpc-staircase/scheme.js';
 import { noCode } from '../../codecs/nocode/scheme.js';
@@ -147,20 +145,3 @@ export function readInput(path: string, check: (size: number) => string | undefi
   }
 }
 
-/** Write `parts` to `path` through a temporary file in the same directory and a rename: all or nothing. */
-export function writeAtomic(path: string, parts: readonly Uint8Array[]): string {
-  const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    writeFileSync(tmp, Buffer.concat(parts));
-    renameSync(tmp, target);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // The temporary file was never created.
-    }
-    throw e;
-  }
-  return target;
-}

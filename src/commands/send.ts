@@ -2,7 +2,6 @@
 // session (RFC 6968 over RFC 5775). Thin: parse and check flags, scan and hash the sources, write
 // or serve the session description, run the send loop (src/net/send-session.ts), report.
 import { randomInt } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Args, Flags } from '@oclif/core';
 import { Listr } from 'listr2';
@@ -22,6 +21,7 @@ import { LocalProtocolError } from '../errors.js';
 import { parseHostPort, serveAnnounce, type AnnounceServer } from '../net/announce.js';
 import { sendSession, type SendOptions, type SendProgress, type SendRunResult } from '../net/send-session.js';
 import { sendPathInUse } from '../net/batch-send.js';
+import { writeAtomic } from '../store/atomic-file.js';
 import { hashFile, scanSources, type SourceFile } from '../store/source-tree.js';
 import { alcHeaderSize, encodeContentLocation, encodeSdp, encodeSessionJson, type SessionDescription, type SessionFec } from '../wire/index.js';
 
@@ -182,7 +182,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
 
     if (flags['session-file'] !== undefined) {
       const asJson = flags['session-file'].toLowerCase().endsWith('.json');
-      await writeFile(flags['session-file'], asJson ? encodeSessionJson(session) : encodeSdp(session));
+      // Atomically: receivers and scripts may be polling for this file while the sender starts.
+      writeAtomic(flags['session-file'], [Buffer.from(asJson ? encodeSessionJson(session) : encodeSdp(session))]);
     }
     let announce: AnnounceServer | undefined;
     if (flags.announce !== undefined) {

@@ -3,7 +3,8 @@
 // written when decoded; exit 3 and nothing written otherwise.
 import { Flags } from '@oclif/core';
 import { FcastCommand } from '../../cli/base.js';
-import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf, writeAtomic } from '../../cli/fec.js';
+import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf } from '../../cli/fec.js';
+import { writeAtomic } from '../../store/atomic-file.js';
 import { LocalProtocolError, RemoteProtocolError } from '../../errors.js';
 
 export interface FecDecodeResult extends FecCode {

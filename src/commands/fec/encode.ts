@@ -2,7 +2,8 @@
 // How interoperability with other RFC 5170 implementations is checked, byte for byte.
 import { Flags } from '@oclif/core';
 import { FcastCommand } from '../../cli/base.js';
-import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf, writeAtomic } from '../../cli/fec.js';
+import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf } from '../../cli/fec.js';
+import { writeAtomic } from '../../store/atomic-file.js';
 import { LocalProtocolError } from '../../errors.js';
 
 export interface FecEncodeResult extends FecCode {
