@@ -302,15 +302,22 @@ describe('flexicast controller: receiver-initiated paths', () => {
   });
 });
 
+/** Receiver 'a' fallen back at t = 0, with one block (toi 1, sbn 0) to report on and the unicast symbols granted since the last look. */
+function fallenBack(writeOffMs: number): { c: FlexController; report: (t: number, needed: number, received: number) => void; granted: () => number } {
+  const c = controller({ writeOffMs });
+  join(c, 'a', 0);
+  c.handleState(0, 'a', state('fallback'));
+  drain(c);
+  const report = (t: number, needed: number, received: number): void => {
+    c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
+  };
+  const granted = (): number => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+  return { c, report, granted };
+}
+
 describe('flexicast controller: in-flight accounting', () => {
   it('counts what is in flight from granted minus received, however late reports are', () => {
-    const c = controller({ writeOffMs: 2000 });
-    join(c, 'a', 0);
-    c.handleState(0, 'a', state('fallback'));
-    drain(c);
-    const report = (t: number, needed: number, received: number) =>
-      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
-    const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+    const { report, granted } = fallenBack(2000);
     report(100, 20, 0);
     expect(granted()).toBe(24); // ceil(20 * 1.1) + 2
     // Reports that do not show those symbols yet (slow path, busy sender) ask for nothing new.
@@ -328,13 +335,7 @@ describe('flexicast controller: in-flight accounting', () => {
   });
 
   it('a slow receiver still taking symbols in is not re-granted what is on its way', () => {
-    const c = controller({ writeOffMs: 1000 });
-    join(c, 'a', 0);
-    c.handleState(0, 'a', state('fallback'));
-    drain(c);
-    const report = (t: number, needed: number, received: number) =>
-      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
-    const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+    const { report, granted } = fallenBack(1000);
     report(100, 20, 0);
     expect(granted()).toBe(24);
     // A starved receiver takes 1 symbol per report for 2 s: long past the write-off time since
@@ -353,13 +354,7 @@ describe('flexicast controller: in-flight accounting', () => {
   });
 
   it('a starved receiver that sends no reports is not re-granted either', () => {
-    const c = controller({ writeOffMs: 1000 });
-    join(c, 'a', 0);
-    c.handleState(0, 'a', state('fallback'));
-    drain(c);
-    const report = (t: number, needed: number, received: number) =>
-      c.handleReport(t, 'a', { kind: 'report', flowId: 42, seq: t, packetsSeen: [0], needs: [{ toi: 1, sbn: 0, needed, received }], completed: [] });
-    const granted = () => drain(c).reduce((s, a) => s + (a.kind === 'unicast' ? a.symbols : 0), 0);
+    const { c, report, granted } = fallenBack(1000);
     report(100, 20, 0);
     expect(granted()).toBe(24);
     // Silent for 5 s (timers still run), then one late report that shows the symbols arrived.
