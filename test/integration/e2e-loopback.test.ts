@@ -118,11 +118,13 @@ describe('loopback multicast end to end', () => {
     const out = join(work, 'late-out');
     const progress = { packets: 0 };
     const sending = loopSend({ root: src, group: g, port: p, tsi: 99, rate: 40e6, mode: 'push', cycles: 1, progress });
-    // Starts once ~4 of the 18 blocks' source symbols are on the wire (a single ~7 s cycle; the receiver
-    // needs ~2 s more to start): the first blocks are gone for good. Waiting on packets, not on the clock,
-    // keeps this true on a loaded machine where the sender itself starts late.
-    for (let i = 0; i < 600 && progress.packets < 4000; i++) await settle(50);
-    expect(progress.packets).toBeGreaterThanOrEqual(4000);
+    // Starts once 9000 packets are on the wire (of a single ~7 s cycle): the first push pass serves the
+    // source symbols of 16 blocks round robin, so each of blocks 0-15 has lost ~560 of its ~952 source
+    // symbols and can get at most its ~476 repair symbols back: undecodable, whatever the receiver's own
+    // start-up time adds (a fast start once let it recover everything after 4000). Waiting on packets, not
+    // on the clock, keeps this true on a loaded machine where the sender itself starts late.
+    for (let i = 0; i < 600 && progress.packets < 9000; i++) await settle(50);
+    expect(progress.packets).toBeGreaterThanOrEqual(9000);
     const rx = startReceiver(out, g, p, 60_000);
     await sending;
     const r = await rx.done;
