@@ -10,7 +10,7 @@
 //
 // The bucket itself is pure (time passed in, like the core); `paceAsync` is the shell that waits.
 
-import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PacerOptions {
   /** Target rate in bits per second. */
@@ -76,8 +76,11 @@ export async function paceAsync(bucket: TokenBucket, size: number, run = 1): Pro
     const now = performance.now();
     const wait = bucket.until(now, run * size);
     if (wait <= 0 && bucket.reserve(now, size) === 0) return;
-    // Timers fire about 1 ms late; below that, yield to I/O and try again.
-    if (wait >= 1.5) await sleep(Math.floor(wait));
-    else await immediate();
+    // Always a timer, never a setImmediate loop: a wait below a timer's ~1 ms resolution used to
+    // yield and re-check, which at 400 Mbit/s (a 16-packet run is 0.47 ms) spun the event loop
+    // for the whole cycle: 2.3 user-s against 0.8 for the same push unpaced. Sleeping a little
+    // longer loses nothing: the tokens keep accruing (the bucket holds 10 ms), and the next wake
+    // sends them as one larger run.
+    await sleep(Math.max(1, Math.ceil(wait)));
   }
 }
