@@ -25,16 +25,27 @@
 //   push mode, so a receiver without loss is done after k symbols per block, with no decoding
 //   work and no time spent on repair it does not need; a lossy receiver takes what it misses from
 //   the repair pass. Later cycles, and on-demand mode (late joiners), are fully shuffled.
-//   The repair pass goes over all blocks in `repairRounds` rounds (default 3), each round a
-//   fresh share of every block's repair symbols (one shuffled order per block, cut in R parts):
-//   served window by window in one round, the last W blocks get their first repair symbol only
-//   near the end of the cycle, so a receiver at 10% loss finished at 0.93-1.0 of it; with three
-//   rounds it has (n−k)/3 repair symbols of every block by ~0.78 of the cycle (R = 2/3, k = 1000:
-//   enough for ~12% loss; test/unit/carousel/repair-rounds.test.ts measures 0.80 against 0.997).
-//   Each round reads and encodes a block again (still W + P blocks in memory).
+//   The repair pass serves every block at the same pace: a lossy receiver completes when the
+//   block that lacks most has had its share, so no block may wait for others to finish first.
+//   By default it puts every block of the cycle on the air at once (a repair window W_r of as
+//   many blocks as the memory budget holds: 60 blocks of k = 1000, E = 1400 in 128 MiB, i.e.
+//   objects up to ~80 MB) and sends each block's repair symbols (shuffled) in one round: each
+//   block is read and encoded once in the pass. When the blocks do not all fit, the pass goes
+//   over them window by window in `repairRounds` rounds (default 3), each round a fresh share of
+//   every block's repair symbols (one shuffled order per block, cut in R parts), re-reading and
+//   re-encoding each block once per round. Virtual time, 48 blocks of k = 1000, R = 2/3, a
+//   receiver losing 10% at random (test/unit/carousel/repair-rounds.test.ts) completes at 0.78
+//   of the cycle with one window, 0.80 with W = 16 in 3 rounds, 0.997 with W = 16 in one round
+//   (the last window's blocks got their first repair symbol only near the end); at 5% loss
+//   0.73-0.75 against 0.79, at 20% 0.87 against 0.91. A receiver without loss is done at 0.668,
+//   after the source pass, either way.
+//   Not chosen: mixing a share ρ of each block's repair symbols into the source pass. By count,
+//   a lossless receiver would then wait for the (1 + ρ)·k-symbol pass of the last window before
+//   its last blocks complete (~0.73 of the cycle at ρ = 0.15 instead of 0.67), and decode.
 // - When a block has sent all its symbols for the cycle it leaves the window (its repair
-//   symbols are dropped: the only cache is the W active blocks plus P blocks read ahead, so the
-//   memory use is bounded by (W + P) blocks whatever the object sizes).
+//   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
+//   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
+//   object sizes).
 // - The CID goes first in every cycle and again every `cidIntervalMs`, so a late joiner learns
 //   the object list within that interval; every data packet carries EXT_FTI (SPEC-NOTES §0.4).
 //
@@ -78,7 +89,16 @@ export interface SenderConfig {
   readonly memoryBudget?: number;
   /** Push: first cycle sends all source symbols, then all repair symbols (default true). */
   readonly systematicFirstPass?: boolean;
-  /** Rounds over all blocks that share out the first push cycle's repair symbols (default 3, ≥ 1). */
+  /**
+   * W_r: blocks on the air at once in the first push cycle's repair pass (default: as many as
+   * the memory budget holds, with no cap of 16: a lossy receiver completes when the block that
+   * lacks most has been served, so every block should get its repair at the same pace).
+   */
+  readonly repairWindowBlocks?: number;
+  /**
+   * Rounds over all blocks that share out the first push cycle's repair symbols (≥ 1). Default:
+   * 1 when every block of the cycle fits in the repair window at once, else 3.
+   */
   readonly repairRounds?: number;
   /** A CID burst at least this often, in ms of `now` (default 1000). */
   readonly cidIntervalMs?: number;
@@ -177,6 +197,7 @@ export class CarouselSender {
   private readonly objects: PlannedObject[];
   private readonly cid: Job;
   private readonly window: number;
+  private readonly repairWindow: number;
   private readonly prefetch: number;
   private readonly seed: number;
   private readonly channel: number;
@@ -219,13 +240,13 @@ export class CarouselSender {
     if (cfg.files.length > MAX_FILES) throw new LocalProtocolError('USAGE', `${cfg.files.length} files: at most ${MAX_FILES} per session`);
     if (cfg.mode === 'push' && !(Number.isInteger(cfg.cycles ?? 1) && (cfg.cycles ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'cycles must be ≥ 1');
     if (cfg.mode === 'on-demand' && cfg.deadline === undefined) throw new LocalProtocolError('USAGE', 'on-demand mode needs a deadline');
-    if (!(Number.isInteger(cfg.repairRounds ?? 3) && (cfg.repairRounds ?? 3) >= 1)) throw new LocalProtocolError('USAGE', 'repairRounds must be ≥ 1');
+    if (!(Number.isInteger(cfg.repairRounds ?? 1) && (cfg.repairRounds ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'repairRounds must be ≥ 1');
+    if (!(Number.isInteger(cfg.repairWindowBlocks ?? 1) && (cfg.repairWindowBlocks ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'repairWindowBlocks must be ≥ 1');
     this.cfg = cfg;
     this.seed = cfg.seed ?? 1;
     this.channel = cfg.channel ?? 0;
     this.cidInterval = cfg.cidIntervalMs ?? 1000;
     this.pass = this.passFor(0);
-    this.rounds = cfg.repairRounds ?? 3;
     this.closeBurstsLeft = cfg.closeRepeats ?? 3;
     const files = cfg.files.map((f, i) => planFile(FIRST_FILE_TOI + i, f, cfg.fec, cfg.schemes, this.seed));
     const list = buildCidList(files.map((o) => o.toi));
@@ -238,6 +259,8 @@ export class CarouselSender {
     this.prefetch = Math.max(0, cfg.prefetchBlocks ?? 4);
     const byBudget = Math.floor((cfg.memoryBudget ?? 128 * 1024 * 1024) / perJob) - this.prefetch;
     this.window = Math.max(1, Math.min(cfg.maxActiveBlocks ?? 16, byBudget));
+    this.repairWindow = Math.max(1, Math.min(cfg.repairWindowBlocks ?? byBudget, byBudget));
+    this.rounds = cfg.repairRounds ?? (this.repairBlocks() <= this.repairWindow ? 1 : 3);
   }
 
   /** The compound objects, TOI order (index 0 is the CID). */
@@ -250,10 +273,15 @@ export class CarouselSender {
     return this.window;
   }
 
+  /** W_r and the rounds of the first push cycle's repair pass (after the memory budget). */
+  repairPlan(): { readonly windowBlocks: number; readonly rounds: number } {
+    return { windowBlocks: this.repairWindow, rounds: this.rounds };
+  }
+
   stats(): SenderStats {
     let buffered = 0;
     for (const j of this.pipeline) buffered += j.buf.length;
-    for (const j of this.active) buffered += j.buf.length + (j.encoder !== undefined ? j.block.n * j.obj.oti.symbolSize : 0);
+    for (const j of this.active) buffered += j.buf.length + (j.encoder !== undefined ? (j.block.n - j.block.k) * j.obj.oti.symbolSize : 0);
     return {
       objects: this.objects.length - 1,
       cycle: this.cycle,
@@ -315,14 +343,30 @@ export class CarouselSender {
     return this.cfg.mode === 'on-demand' ? Math.min(this.cfg.deadline!, cidAt) : cidAt;
   }
 
+  /** Source bytes plus the repair symbols an LDPC encoder caches ((n − k)·E), of the largest block. */
   private largestJobBytes(): number {
     let m = 1;
     for (const o of this.objects) {
       const e = o.oti.symbolSize;
       const first = o.plan.blocks[0];
-      if (first !== undefined) m = Math.max(m, first.k * e + (o.oti.encodingId === 3 ? first.n * e : 0));
+      if (first !== undefined) m = Math.max(m, first.k * e + (o.oti.encodingId === 3 ? (first.n - first.k) * e : 0));
     }
     return m;
+  }
+
+  /** File blocks that have repair slots in the first push cycle (the repair pass's jobs). */
+  private repairBlocks(): number {
+    let count = 0;
+    for (let i = 1; i < this.objects.length; i++) {
+      const o = this.objects[i]!;
+      for (const b of o.plan.blocks) if (slotCount(o, b, 'repair') > 0) count++;
+    }
+    return count;
+  }
+
+  /** Blocks on the air at once for jobs of `pass`. */
+  private windowFor(pass: Pass): number {
+    return pass === 'repair' ? this.repairWindow : this.window;
   }
 
   private memoryJob(obj: PlannedObject, index: number, sbn: number): Job {
@@ -333,7 +377,7 @@ export class CarouselSender {
 
   /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
   private fillPipeline(): BlockRead | undefined {
-    while (this.pipeline.length + this.active.length < this.window + this.prefetch && this.nextObject < this.objects.length) {
+    while (this.pipeline.length + this.active.length < this.windowFor(this.pass) + this.prefetch && this.nextObject < this.objects.length) {
       // The repair pass starts once the source pass is off the air (a barrier, not a blend).
       if (this.pass === 'repair' && this.sourcePassOnAir()) break;
       const index = this.nextObject;
@@ -406,14 +450,15 @@ export class CarouselSender {
 
   /** A finished file job's buffer (its encoder disposed, no read pending) goes back for reuse. */
   private recycle(job: Job): void {
-    if (job.id === 0 || this.spare.length > this.window + this.prefetch) return;
+    if (job.id === 0 || this.spare.length > Math.max(this.window, this.repairWindow) + this.prefetch) return;
     this.spare.push(job.buf);
   }
 
   /** Move ready jobs (pipeline order) into free window slots; each gets its encoder and order. */
   private activate(): void {
-    for (let i = 0; i < this.pipeline.length && this.active.length < this.window; ) {
+    for (let i = 0; i < this.pipeline.length; ) {
       const job = this.pipeline[i]!;
+      if (this.active.length >= this.windowFor(job.pass)) break;
       if (!job.ready) {
         i++;
         continue;

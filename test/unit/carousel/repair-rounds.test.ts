@@ -1,18 +1,25 @@
-// The first push cycle's repair pass in rounds over all blocks (src/carousel/sender.ts,
-// repairRounds): a receiver that lost 10% of the packets of a 48-block object completes well
-// before the end of the cycle, where one round left the last window of blocks without repair
-// until the last ninth of it. Virtual time, the real sender and receiver cores (sim.ts).
+// The first push cycle's repair pass (src/carousel/sender.ts, repairWindowBlocks and
+// repairRounds): a receiver that lost 10% of the packets of a 48-block object completes when the
+// block that lacks most has had its share of repair, so the pass serves every block at the same
+// pace: all of them in one window when the memory budget holds them (one round, no block read
+// or encoded twice), else window by window in rounds. Virtual time, the real sender and
+// receiver cores (sim.ts).
 import { describe, expect, it } from 'vitest';
+import { CarouselSender, type SenderConfig } from '../../../src/carousel/sender.js';
+import type { FecSettings } from '../../../src/carousel/plan.js';
+import { schemeFor } from '../../../codecs/index.js';
 import { bytes, simulate } from '../assembly/sim.js';
 
 const FILE = { path: 'big.bin', data: bytes(48 * 1000 * 16, 5) };
+const FEC: FecSettings = { encodingId: 3, symbolSize: 16, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 2 };
+type Order = Partial<Pick<SenderConfig, 'repairWindowBlocks' | 'repairRounds'>>;
 
-function finishAt(rounds: number, seed: number): { fraction: number; complete: boolean } {
+function finishAt(order: Order, seed: number, loss = 0.1): { fraction: number; complete: boolean } {
   const r = simulate({
     files: [FILE],
-    fec: { encodingId: 3, symbolSize: 16, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 2 },
-    sender: { mode: 'push', cycles: 1, repairRounds: rounds, maxActiveBlocks: 16 },
-    channel: { loss: 0.1 },
+    fec: FEC,
+    sender: { mode: 'push', cycles: 1, maxActiveBlocks: 16, ...order },
+    channel: { loss },
     seed,
     maxPackets: 100_000,
   });
@@ -20,31 +27,51 @@ function finishAt(rounds: number, seed: number): { fraction: number; complete: b
   return { fraction: r.sent / (48 * 1500), complete: r.complete };
 }
 
-describe('carousel: repair pass in rounds', () => {
-  it('a receiver at 10% loss completes by ~0.8 of a push cycle with 3 rounds (at its very end with 1)', () => {
+describe('carousel: the push repair pass', () => {
+  it('a receiver at 10% loss completes by ~0.78 of the cycle with every block in one repair window', () => {
     for (const seed of [1, 2]) {
-      const one = finishAt(1, seed);
-      const three = finishAt(3, seed);
-      process.stderr.write(`seed ${seed}: 1 round ${one.fraction.toFixed(3)}, 3 rounds ${three.fraction.toFixed(3)}\n`);
-      expect(one.complete && three.complete).toBe(true);
-      expect(three.fraction).toBeLessThan(0.83);
-      expect(one.fraction).toBeGreaterThan(0.88);
+      const now = finishAt({}, seed);
+      const rounds = finishAt({ repairWindowBlocks: 16, repairRounds: 3 }, seed);
+      const windowed = finishAt({ repairWindowBlocks: 16, repairRounds: 1 }, seed);
+      process.stderr.write(`seed ${seed}: one window ${now.fraction.toFixed(3)}, W 16 x 3 rounds ${rounds.fraction.toFixed(3)}, W 16 x 1 round ${windowed.fraction.toFixed(3)}\n`);
+      expect(now.complete && rounds.complete && windowed.complete).toBe(true);
+      expect(now.fraction).toBeLessThan(0.795);
+      expect(now.fraction).toBeLessThan(rounds.fraction);
+      expect(rounds.fraction).toBeLessThan(0.83);
+      // One round window by window: the last 16 blocks get their first repair only near the end.
+      expect(windowed.fraction).toBeGreaterThan(0.88);
     }
   });
 
-  it('every repair symbol of the cycle goes out once, whatever the rounds', () => {
-    const sent = (rounds: number): number => {
-      const r = simulate({
-        files: [FILE],
-        fec: { encodingId: 3, symbolSize: 16, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 2 },
-        sender: { mode: 'push', cycles: 1, repairRounds: rounds },
-        channel: { loss: 1 },
-        seed: 4,
-        maxPackets: 100_000,
-      });
+  it('a receiver without loss is done after the source pass, whatever the repair order', () => {
+    expect(finishAt({}, 3, 0).fraction).toBeLessThan(0.67);
+  });
+
+  it('one window and one round when the budget holds every block, rounds when it does not', () => {
+    // 128 MiB budget / (k·E source + (n − k)·E repair) = 64 blocks of 2.09 MB, less 4 read ahead.
+    const small = new CarouselSender({ tsi: 1, files: [fileOf(64e6)], fec: LDPC_1400, schemes: schemeFor, mode: 'push' });
+    expect(small.planned()[1]!.plan.blocks.length).toBe(46);
+    expect(small.repairPlan()).toEqual({ windowBlocks: 60, rounds: 1 });
+    expect(small.windowSize()).toBe(16);
+    const big = new CarouselSender({ tsi: 1, files: [fileOf(4e9)], fec: LDPC_1400, schemes: schemeFor, mode: 'push' });
+    expect(big.repairPlan()).toEqual({ windowBlocks: 59, rounds: 3 });
+    const capped = new CarouselSender({ tsi: 1, files: [fileOf(64e6)], fec: LDPC_1400, schemes: schemeFor, mode: 'push', repairWindowBlocks: 8 });
+    expect(capped.repairPlan()).toEqual({ windowBlocks: 8, rounds: 3 });
+  });
+
+  it('every repair symbol of the cycle goes out once, whatever the window and rounds', () => {
+    const sent = (order: Order): number => {
+      const r = simulate({ files: [FILE], fec: FEC, sender: { mode: 'push', cycles: 1, ...order }, channel: { loss: 1 }, seed: 4, maxPackets: 100_000 });
       return r.sent;
     };
-    expect(sent(3)).toBe(sent(1));
-    expect(sent(7)).toBe(sent(1));
+    const all = sent({});
+    expect(sent({ repairWindowBlocks: 16, repairRounds: 3 })).toBe(all);
+    expect(sent({ repairWindowBlocks: 5, repairRounds: 7 })).toBe(all);
   });
 });
+
+const LDPC_1400: FecSettings = { encodingId: 3, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 2 };
+
+function fileOf(size: number): SenderConfig['files'][number] {
+  return { key: 0, contentLocation: 'f.bin', contentLength: size, contentType: 'application/octet-stream', sha256: new Uint8Array(32), mtime: 0, mode: 0o644 };
+}
