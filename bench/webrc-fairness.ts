@@ -8,7 +8,9 @@
 // Root only; builds and removes its own namespaces (names fcast-t<pid>-…).
 // Run: npx vite-node bench/webrc-fairness.ts -- --cc cubic,reno --runs 3 [--secs 60] [--mbit 20]
 //      [--latency-ms 50] [--burst 16384] [--p 0.9] [--tsd 1] [--qd 10] [--bcr 5] [--rate 40M]
-//      [--min-artt 20] [--trace] [--keep-traces DIR]
+//      [--min-artt 20] [--delay-ms 20] [--trace] [--keep-traces DIR]
+// --delay-ms D: D ms each way on the receiver's link from a userspace relay (test/helpers/delay-link.ts;
+// no sch_netem here), so TCP's round trip and WEBRC's join latency both carry 2·D of path delay.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync, existsSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, ensureBuilt } from '../test/cli/cli-helpers.js';
 import { TestNet } from '../test/helpers/netns.js';
+import { delayLink } from '../test/helpers/delay-link.js';
 import type { TraceEvent } from '../src/rate/index.js';
 import { TCP_SOURCE } from '../test/helpers/tcp-flow.js';
 
@@ -26,6 +29,7 @@ const { values: opt } = parseArgs({
     secs: { type: 'string', default: '60' },
     mbit: { type: 'string', default: '20' },
     'latency-ms': { type: 'string', default: '50' },
+    'delay-ms': { type: 'string', default: '0' },
     burst: { type: 'string' },
     p: { type: 'string', default: '0.9' },
     tsd: { type: 'string', default: '1' },
@@ -223,8 +227,10 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   try {
     const latencyMs = Number(opt['latency-ms']);
+    const delayMs = Number(opt['delay-ms']);
+    if (delayMs > 0) await delayLink(net, 0, delayMs);
     await net.setRate(0, mbit, { latencyMs, ...(opt.burst === undefined ? {} : { burstBytes: Number(opt.burst) }) });
-    console.log(`${mbit} Mbit/s tbf, latency ${latencyMs} ms, burst ${opt.burst ?? 'default'}; WEBRC P ${opt.p} TSD ${opt.tsd} QD ${opt.qd} BCR ${opt.bcr} SR ${opt.rate}; ${secs} s per run; load ${uptime()}`);
+    console.log(`${mbit} Mbit/s tbf, latency ${latencyMs} ms, path delay ${delayMs} ms each way, burst ${opt.burst ?? 'default'}; WEBRC P ${opt.p} TSD ${opt.tsd} QD ${opt.qd} BCR ${opt.bcr} SR ${opt.rate}; ${secs} s per run; load ${uptime()}`);
     for (let run = 1; run <= runs; run++) for (const cc of ccs) results.push(await oneRun(net, work, src, cc, run));
   } finally {
     await net.destroy();
