@@ -4,9 +4,13 @@
 // committed: `npm run build` writes it, and bin/run.js rewrites it whenever a compiled command is
 // newer than it (tests and developers run tsc directly), so help and command lookup never come
 // from a stale copy.
-import { readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Built-ins through require(), not import: see bin/start.mjs (every fcast process loads this file).
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { readdirSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+const { fileURLToPath } = require('node:url');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MANIFEST = join(ROOT, 'oclif.manifest.json');
