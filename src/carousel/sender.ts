@@ -104,12 +104,21 @@ export interface SenderConfig {
   readonly cidIntervalMs?: number;
   /** CID bursts with the A flag at the end (default 3). */
   readonly closeRepeats?: number;
+  /**
+   * The shell is done with a transmit's `bytes` before its next poll (it copied or sent them,
+   * as the native batch socket does), so every packet may be written into one buffer that the
+   * core owns (default false: a fresh view per packet, safe to hold across polls).
+   */
+  readonly reuseDatagramBuffer?: boolean;
 }
 
 export interface Transmit {
   readonly kind: 'transmit';
   readonly channel: number;
-  /** The whole ALC datagram: a view of a buffer the core never writes again (safe for an async send). */
+  /**
+   * The whole ALC datagram: a view of a buffer the core never writes again (safe for an async
+   * send), or with `reuseDatagramBuffer` one it overwrites at the next poll.
+   */
   readonly bytes: Uint8Array;
   readonly at: number;
   readonly toi: number;
@@ -229,6 +238,9 @@ export class CarouselSender {
   private slot: PacketSlot | undefined;
   private slab = new Uint8Array(0);
   private slabUsed = 0;
+  /** reuseDatagramBuffer: the one datagram buffer, and its last view (packets mostly share a size). */
+  private scratch = new Uint8Array(0);
+  private scratchView = new Uint8Array(0);
   private packets = 0;
   private bytes = 0;
   private cyclePackets = 0;
@@ -569,6 +581,7 @@ export class CarouselSender {
    * reused, only dropped, so a buffer stays valid as long as the shell holds it.
    */
   private allocate(size: number): Uint8Array {
+    if (this.cfg.reuseDatagramBuffer === true) return this.reusedView(size);
     if (this.slabUsed + size > this.slab.length) {
       this.slab = new Uint8Array(Math.max(SLAB_BYTES, size));
       this.slabUsed = 0;
@@ -576,6 +589,17 @@ export class CarouselSender {
     const out = this.slab.subarray(this.slabUsed, this.slabUsed + size);
     this.slabUsed += size;
     return out;
+  }
+
+  /**
+   * The shared datagram buffer, `size` bytes of it. Even the slabs above cost 100 MB of fresh
+   * ArrayBuffers per 64 MB push: page faults on first touch and external-memory GCs.
+   */
+  private reusedView(size: number): Uint8Array {
+    if (this.scratchView.length === size) return this.scratchView;
+    if (this.scratch.length < size) this.scratch = new Uint8Array(Math.max(size, 2048));
+    this.scratchView = this.scratch.subarray(0, size);
+    return this.scratchView;
   }
 
   private packet(job: Job, esi: number, now: number, closeObject: boolean, closeSession: boolean): Transmit {

@@ -31,6 +31,8 @@ import { UdpMulticastSender, ipv4Iface, type UdpSenderOptions } from './udp-send
 export interface MulticastSender {
   /** SO_SNDBUF the kernel granted. */
   readonly sendBufferSize: number;
+  /** send() is done with `bytes` when it returns (or its back-pressure promise settles): the caller may reuse them. */
+  readonly copiesOnSend: boolean;
   address(): { address: string; port: number };
   /** Queue one datagram; a returned promise means "wait before sending more" (back-pressure). */
   send(bytes: Uint8Array, group: string, port: number): Promise<void> | undefined;
@@ -82,6 +84,8 @@ const GSO = process.env.FCAST_SEND_GSO !== '0';
 
 class NativeMulticastSender implements MulticastSender {
   readonly sendBufferSize: number;
+  /** Every datagram is copied into the staging buffer at once. */
+  readonly copiesOnSend = true;
   private readonly stage = new Uint8Array(STAGE_BYTES);
   /** Per queued packet: offset in stage, length, destination index. */
   private readonly meta = new Uint32Array(BATCH * 3);

@@ -57,10 +57,22 @@ export interface SendRunResult extends SendProgress {
 
 /** Run one carousel session to its end. */
 export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
-  const t0 = performance.now();
-  const core = new CarouselSender({ ...opts.core, ...(opts.deadlineMs === undefined ? {} : { deadline: t0 + opts.deadlineMs }) });
-  const byCn = new Map(opts.channels.map((c) => [c.cn, c]));
   const udp = await openMulticastSender({ family: opts.family, ttl: opts.ttl, iface: opts.iface, source: opts.source });
+  const t0 = performance.now();
+  // The loop below sends (or seals a copy of) each datagram before it polls again, so with a
+  // socket that copies at once the core can write every packet into one buffer.
+  let core: CarouselSender;
+  try {
+    core = new CarouselSender({
+      ...opts.core,
+      reuseDatagramBuffer: udp.copiesOnSend,
+      ...(opts.deadlineMs === undefined ? {} : { deadline: t0 + opts.deadlineMs }),
+    });
+  } catch (e) {
+    await udp.close();
+    throw e;
+  }
+  const byCn = new Map(opts.channels.map((c) => [c.cn, c]));
   const localAddress = udp.address().address;
   const overhead = opts.family === 4 ? 28 : 48;
   const bucket = new TokenBucket({ bitsPerSecond: opts.bitsPerSecond }, t0);

@@ -42,6 +42,8 @@ export class UdpMulticastSender {
   private failure: Error | undefined;
   /** SO_SNDBUF the kernel granted. */
   readonly sendBufferSize: number;
+  /** node:dgram holds the caller's buffer until the send completes. */
+  readonly copiesOnSend = false;
 
   private constructor(
     private readonly socket: dgram.Socket,

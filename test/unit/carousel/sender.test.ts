@@ -248,3 +248,35 @@ describe('carousel sender: rate-controller slots', () => {
     seen.forEach((x, i) => expect(x.cci).toEqual([7, i % 3, 0, i & 0xff]));
   });
 });
+
+describe('carousel sender: one reused datagram buffer', () => {
+  it('sends the same bytes as fresh buffers, all written into one buffer', () => {
+    const cfg: SenderConfig = { tsi: 9, files: CFG_FILES, fec: LDPC, schemes, mode: 'push', cycles: 2, seed: 3, maxActiveBlocks: 3 };
+    const fresh = new CarouselSender(cfg);
+    const reused = new CarouselSender({ ...cfg, reuseDatagramBuffer: true });
+    const buffers = new Set<ArrayBufferLike>();
+    const sizes = new Set<number>();
+    let packets = 0;
+    for (let now = 0; ; now++) {
+      const a = fresh.poll(now);
+      const b = reused.poll(now);
+      expect(b.kind).toBe(a.kind);
+      if (a.kind === 'done') break;
+      if (a.kind === 'read' && b.kind === 'read') {
+        for (const [s, o] of [[fresh, a], [reused, b]] as const) {
+          o.target.set(FILES[o.key]!.subarray(o.fileOffset, o.fileOffset + o.target.length));
+          s.readDone(o.id);
+        }
+      } else if (a.kind === 'transmit' && b.kind === 'transmit') {
+        expect(Buffer.from(b.bytes).equals(Buffer.from(a.bytes))).toBe(true);
+        buffers.add(b.bytes.buffer);
+        sizes.add(b.bytes.length);
+        packets++;
+      }
+    }
+    expect(packets).toBeGreaterThan(100);
+    // Full symbols, short last symbols and CID packets: several sizes, one buffer.
+    expect(sizes.size).toBeGreaterThan(2);
+    expect(buffers.size).toBe(1);
+  });
+});
