@@ -3,8 +3,10 @@
 // OPENFEC_BENCH names an executable that prints the same JSON (bench/README.md), OpenFEC or any
 // other implementation, on the same parameters and the same reception orders, in one run.
 //
-//   npm run build && node bench/fec.mjs [--rounds R] [--trials T] [--json] [--quick]
+//   npm run build && node bench/fec.mjs [--rounds R] [--trials T] [--batch B] [--json] [--quick]
 //   OPENFEC_BENCH=/path/to/ofbench node bench/fec.mjs
+//   node bench/fec.mjs --cli /other/checkout/bin/run.js,...   # their native codec too (before/after);
+//                                                            # PATH@B passes --batch B to that one
 //
 // Each round runs every implementation once per configuration, in turn, so that load on a shared
 // machine hits all of them alike; a figure is the median over rounds of each run's median.
@@ -24,6 +26,13 @@ const quick = args.includes('--quick');
 const rounds = opt('rounds', quick ? 1 : 3);
 const trials = opt('trials', quick ? 3 : 7);
 const asJson = args.includes('--json');
+// Symbols per call into our native decoder (fcast fec bench --batch); 1 = one push per symbol.
+const batch = opt('batch', 64);
+const strOpt = (name) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const otherClis = (strOpt('cli') ?? '').split(',').filter((x) => x !== '');
 
 if (!existsSync(join(root, 'dist', 'src', 'commands', 'fec', 'bench.js'))) {
   console.error('bench/fec.mjs: run `npm run build` first (it runs `fcast fec bench` from dist/)');
@@ -40,6 +49,11 @@ const configs = [
 const impls = [
   { name: 'fcast native', run: (c) => ours(c, true) },
   { name: 'fcast TS', run: (c) => ours(c, false) },
+  // Other checkouts' native codec (before/after in one run); an older CLI without --batch gets none.
+  ...otherClis.map((entry, i) => {
+    const [path, b] = entry.split('@');
+    return { name: `native #${i + 1}`, run: (c) => ours(c, true, path, b === undefined ? undefined : Number(b)) };
+  }),
 ];
 if (process.env.OPENFEC_BENCH) impls.push({ name: 'openfec', run: (c) => external(process.env.OPENFEC_BENCH, c) });
 
@@ -48,11 +62,11 @@ function parse(what, r) {
   return JSON.parse(r.stdout);
 }
 
-function ours(c, native) {
+function ours(c, native, path = cli, pathBatch = path === cli ? batch : undefined) {
   const r = spawnSync(process.execPath, [
-    cli, 'fec', 'bench', '--json', '--k', c.k, '--ratio', c.n / c.k, '--n1', c.n1, '--seed', c.seed,
+    path, 'fec', 'bench', '--json', '--k', c.k, '--ratio', c.n / c.k, '--n1', c.n1, '--seed', c.seed,
     '--symbol-size', c.symbolSize, '--trials', trials, '--ml-received', c.mlReceived, '--orders', '0',
-    native ? '--native' : '--no-native',
+    native ? '--native' : '--no-native', ...(pathBatch === undefined ? [] : ['--batch', pathBatch]),
   ].map(String), { encoding: 'utf8', maxBuffer: 1 << 24 });
   return parse('fcast fec bench', r);
 }
@@ -103,7 +117,8 @@ for (const c of configs) {
 if (asJson) {
   console.log(JSON.stringify({ rounds, trials, results }, null, 2));
 } else {
-  console.log(`LDPC-Staircase, E=1024, n=1.5k, seed 1; median of ${rounds} round(s) x ${trials} trial(s); MB/s of source data`);
+  console.log(`LDPC-Staircase, E=1024, n=1.5k, seed 1; median of ${rounds} round(s) x ${trials} trial(s); MB/s of source data; fcast native: ${batch} symbol(s) per decoder call`);
+  otherClis.forEach((p, i) => console.log(`native #${i + 1}: ${p}`));
   console.log('k      N1 impl          encode   iterative  ML (recv)        vs OpenFEC (enc / it / ML)');
   for (const r of results) {
     const c = r.config;

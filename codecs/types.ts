@@ -78,6 +78,15 @@ export interface BlockDecoder {
    * brings nothing new. Throws RemoteProtocolError FEC_ESI / FEC_SYMBOL_SIZE on bad input.
    */
   push(esi: number, symbol: Uint8Array): boolean;
+  /**
+   * Add a batch of symbols (e.g. one recvmmsg batch; the native codec takes it in one call):
+   * symbol i is ESI esis[i], its bytes data[offsets[i] .. offsets[i] + E) (the short last source
+   * symbol: its own length), copied. Same as push() on each in order while the block is
+   * incomplete; stops after the symbol that completes it. Returns how many symbols it took.
+   * Throws like push() (the symbols before a bad one are taken), FEC_PARAMS for a count beyond
+   * the arrays.
+   */
+  pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count: number): number;
   /** Progress so far; `complete` turns true as soon as every source symbol is known. */
   progress(): DecoderProgress;
   /**

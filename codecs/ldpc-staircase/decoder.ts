@@ -7,6 +7,7 @@
 // (ml.ts NullSpace) when d ≤ 32, else counted (each symbol raises the rank by at most one).
 // Symbol work is deferred: records accumulate in a program that runs when the block completes.
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
+import { pushEach } from '../push-batch.js';
 import type { BlockDecoder, DecoderProgress, SourceBlock } from '../types.js';
 import { ProgramBuilder, type SymbolExecutor } from './executor.js';
 import type { LdpcMatrix } from './matrix.js';
@@ -97,6 +98,10 @@ export class LdpcDecoder implements BlockDecoder {
     if (this.knownSource === k) this.complete();
     else if (!this.iterativeOnly) this.maybeMl(esi);
     return true;
+  }
+
+  pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count: number): number {
+    return pushEach(this, this.e, esis, data, offsets, count);
   }
 
   progress(): DecoderProgress {

@@ -10,11 +10,14 @@ import { getNative } from '../native.js';
 /** Opaque handle of one code: the matrix lives in native memory, shared by decoders and encoders. */
 export interface NativeCode {
   readonly __nativeLdpcCode: never;
+  /** Let go of the matrix now (decoders using it keep it until they complete); see releaseNativeCode. */
+  release(): void;
 }
 
 /** The addon's decoder object (fec_codec_addon.cc DecoderWrap). */
 export interface NativeDecoderHandle {
   push(esi: number, symbol: Uint8Array): boolean;
+  pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count: number): number;
   knownBitmap(bits: Uint8Array): void;
 }
 
@@ -66,6 +69,17 @@ export function buildNativeCode(codec: NativeCodec, k: number, n: number, n1: nu
   } catch (e) {
     rethrow(e, false);
   }
+}
+
+/**
+ * Free a code from buildNativeCode now instead of when the GC finalises it (never one from
+ * nativeCodeFor: the cache shares those). Decoders and encoders already made from it are not
+ * affected; building anything else from it afterwards throws FEC_PARAMS. Finalizers run only when
+ * the event loop turns, so a synchronous loop that builds a code per block (`fcast fec bench`, as
+ * OpenFEC creates and releases a session per block) would otherwise hold every matrix it built.
+ */
+export function releaseNativeCode(code: NativeCode): void {
+  code.release();
 }
 
 // Blocks of one object share (k, n) for all but one size and every block re-seeds the PRNG with

@@ -9,6 +9,7 @@
 // symbols go to the arena's tail (it holds n·E bytes) or else to native memory; that and the
 // bookkeeping are released as soon as the block completes.
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
+import { checkBatch } from '../push-batch.js';
 import type { BlockDecoder, DecoderProgress, SourceBlock } from '../types.js';
 import { rethrow, type NativeCode, type NativeCodec, type NativeDecoderHandle } from './native-code.js';
 
@@ -57,6 +58,17 @@ export class NativeLdpcDecoder implements BlockDecoder {
     if (this.out.byteLength === 0) throw new LocalProtocolError('FEC_PARAMS', `block ${this.block.sbn}: the decoder's arena was detached`);
     try {
       return this.handle.push(esi, symbol);
+    } catch (e) {
+      rethrow(e, true);
+    }
+  }
+
+  /** One native call for the whole batch; the addon checks every ESI and offset (typed errors). */
+  pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count: number): number {
+    checkBatch(esis, offsets, count);
+    if (this.out.byteLength === 0) throw new LocalProtocolError('FEC_PARAMS', `block ${this.block.sbn}: the decoder's arena was detached`);
+    try {
+      return this.handle.pushBatch(esis, data, offsets, count);
     } catch (e) {
       rethrow(e, true);
     }

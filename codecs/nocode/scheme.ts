@@ -2,6 +2,7 @@
 // bytes [Y·E, (Y+1)·E) of it (§3.4.1). Partitioning is RFC 5052 §9.1 (§3.3). Limits from the
 // 16-bit SBN and ESI of the FEC Payload ID (§3.2.1; SPEC-NOTES §7 row 17).
 import { LocalProtocolError, RemoteProtocolError } from '../../src/errors.js';
+import { pushEach } from '../push-batch.js';
 import { MAX_BLOCK_BYTES, partitionBlocks, partitionCounts } from '../partition.js';
 import type { BlockDecoder, BlockEncoder, BlockPlan, DecoderOptions, DecoderProgress, FecOti, FecScheme, SourceBlock } from '../types.js';
 
@@ -94,6 +95,10 @@ class NoCodeDecoder implements BlockDecoder {
     this.arena ??= new Uint8Array(k * e);
     this.arena.set(symbol, esi * e);
     return true;
+  }
+
+  pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count: number): number {
+    return pushEach(this, this.e, esis, data, offsets, count);
   }
 
   progress(): DecoderProgress {

@@ -52,9 +52,17 @@ bool TypedOf(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* 
   return true;
 }
 
+// Bytes of a code's matrix (what the GC is told a code object holds).
+size_t CodeBytes(const LdpcCode& c) {
+  const LdpcLeft& l = c.left;
+  return sizeof(LdpcCode) + 4 * (l.row_start.capacity() + l.row_cols.capacity() + l.col_start.capacity() + l.col_rows.capacity());
+}
+
 class CodeWrap : public Napi::ObjectWrap<CodeWrap> {
  public:
-  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "LdpcCode", {}); }
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LdpcCode", {InstanceMethod<&CodeWrap::Release>("release")});
+  }
 
   // new LdpcCode(k, n, n1, seed)
   explicit CodeWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CodeWrap>(info) {
@@ -65,7 +73,15 @@ class CodeWrap : public Napi::ObjectWrap<CodeWrap> {
       return;
     }
     code_ = BuildCode(k, n, n1, seed);
+    // The matrix lives outside V8's heap: without this account a loop that builds codes faster
+    // than the GC runs would grow the process by the whole matrix per code.
+    accounted_ = static_cast<int64_t>(CodeBytes(*code_));
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
     info.This().As<Napi::Object>().TypeTag(&kCodeTag);
+  }
+
+  ~CodeWrap() override {
+    if (accounted_ > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -accounted_);
   }
 
   // The code of `v` if it is an LdpcCode object, else null.
@@ -77,7 +93,19 @@ class CodeWrap : public Napi::ObjectWrap<CodeWrap> {
   }
 
  private:
+  // release(): void — this object lets go of the matrix now (decoders and encoders still using it
+  // keep it until they complete); it then builds nothing. For a caller that built a code for one
+  // block (as an OpenFEC session is created and released per block): finalizers run only when the
+  // event loop turns, so a synchronous loop would otherwise pile codes up.
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    code_.reset();
+    if (accounted_ > 0) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -accounted_);
+    accounted_ = 0;
+    return info.Env().Undefined();
+  }
+
   std::shared_ptr<const LdpcCode> code_;
+  int64_t accounted_ = 0;
 };
 
 // What a decoder object and its `push` function share. push is a function of its own per decoder
@@ -119,6 +147,20 @@ napi_value ThrowRaw(napi_env env, const char* message) {
   return nullptr;
 }
 
+// One symbol into the core, then the bookkeeping a completion brings (shared by push and
+// pushBatch; the caller has checked esi < n and len).
+bool PushOne(DecoderState& st, uint32_t esi, const uint8_t* bytes, size_t len) {
+  const bool fresh = st.core->Push(esi, bytes, len);
+  if (st.core->complete() && !st.released) {
+    // The block is in `out`: drop that reference and tell the GC the native memory is gone.
+    st.released = true;
+    st.out_ref.Reset();
+    st.repair_ref.Reset();
+    st.Account();
+  }
+  return fresh;
+}
+
 // push(esi, symbol: Uint8Array): boolean — see LdpcDecoderCore::Push.
 napi_value PushJs(napi_env env, napi_callback_info cb) {
   size_t argc = 2;
@@ -139,15 +181,8 @@ napi_value PushJs(napi_env env, napi_callback_info cb) {
   if (len != st.e && !(esi == st.k - 1 && len == st.last_len)) {
     return ThrowRaw(env, "FEC_SYMBOL_SIZE: symbol is not E bytes (nor the short last symbol's length)");
   }
-  const bool fresh = st.core->Push(esi, static_cast<const uint8_t*>(bytes), len);
+  const bool fresh = PushOne(st, esi, static_cast<const uint8_t*>(bytes), len);
   st.Publish();
-  if (st.core->complete() && !st.released) {
-    // The block is in `out`: drop that reference and tell the GC the native memory is gone.
-    st.released = true;
-    st.out_ref.Reset();
-    st.repair_ref.Reset();
-    st.Account();
-  }
   napi_value result;
   napi_get_boolean(env, fresh, &result);
   return result;
@@ -160,6 +195,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "LdpcDecoder", {
       InstanceMethod<&DecoderWrap::KnownBitmap>("knownBitmap"),
+      InstanceMethod<&DecoderWrap::PushBatch>("pushBatch"),
     });
   }
 
@@ -180,7 +216,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
     if (code == nullptr || !IsU32(info[1], &e) || e < 1 || e > 0xffff || !IsUint(info[2], kMaxBlockBytes, &length) ||
         !info[3].IsBoolean() || !TypedOf(info[4], napi_uint8_array, &out, &out_len) ||
         !TypedOf(info[5], napi_int32_array, &state, &state_len) || state_len < 3) {
-      Throw(env, "FEC_PARAMS: LdpcDecoder(code: LdpcCode, 1 <= symbolSize <= 65535, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array(3))");
+      Throw(env, "FEC_PARAMS: LdpcDecoder(code: LdpcCode (not released), 1 <= symbolSize <= 65535, blockLength, iterativeOnly, out: Uint8Array, state: Int32Array(3))");
       return;
     }
     if (static_cast<uint64_t>(code->n) * e > kMaxBlockBytes || length <= static_cast<uint64_t>(code->k - 1) * e ||
@@ -226,6 +262,47 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
   }
 
  private:
+  // pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count): number
+  // Symbols esis[i] at data[offsets[i] ..] (E bytes; the short last source symbol its own length),
+  // taken in order like push() while the block is incomplete: one call for a whole receive batch.
+  // Returns how many it took. A bad ESI or a symbol outside `data` throws after the ones before it.
+  Napi::Value PushBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t *esis = nullptr, *offsets = nullptr;
+    uint8_t* data = nullptr;
+    size_t n_esis = 0, n_offsets = 0, data_len = 0;
+    uint32_t count = 0;
+    if (state_ == nullptr || info.Length() != 4 || !TypedOf(info[0], napi_uint32_array, &esis, &n_esis) ||
+        !TypedOf(info[1], napi_uint8_array, &data, &data_len) || !TypedOf(info[2], napi_uint32_array, &offsets, &n_offsets) ||
+        !IsU32(info[3], &count) || count > n_esis || count > n_offsets) {
+      Throw(env, "FEC_PARAMS: pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count <= both lengths)");
+      return env.Undefined();
+    }
+    DecoderState& st = *state_;
+    uint32_t taken = 0;
+    const char* error = nullptr;
+    for (; taken < count && !st.core->complete(); taken++) {
+      const uint32_t esi = esis[taken];
+      if (esi >= st.n) {
+        error = "FEC_ESI: ESI outside 0..n-1";
+        break;
+      }
+      const size_t len = esi == st.k - 1 ? st.last_len : st.e;
+      const size_t off = offsets[taken];
+      if (off > data_len || data_len - off < len) {
+        error = "FEC_SYMBOL_SIZE: symbol reaches past the end of data";
+        break;
+      }
+      PushOne(st, esi, data + off, len);
+    }
+    st.Publish();
+    if (error != nullptr) {
+      Throw(env, error);
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, taken);
+  }
+
   // knownBitmap(bits: Uint8Array of ceil(k/8) bytes): void
   Napi::Value KnownBitmap(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -252,7 +329,7 @@ Napi::Value EncodeRepairJs(const Napi::CallbackInfo& info) {
   size_t source_len = 0, repair_len = 0;
   if (code == nullptr || !IsU32(info[1], &e) || e < 1 || e > 0xffff || !TypedOf(info[2], napi_uint8_array, &source, &source_len) ||
       !TypedOf(info[3], napi_uint8_array, &repair, &repair_len)) {
-    Throw(env, "FEC_PARAMS: encodeRepair(code: LdpcCode, 1 <= symbolSize <= 65535, source: Uint8Array, repair: Uint8Array)");
+    Throw(env, "FEC_PARAMS: encodeRepair(code: LdpcCode (not released), 1 <= symbolSize <= 65535, source: Uint8Array, repair: Uint8Array)");
     return env.Undefined();
   }
   if (source_len <= static_cast<uint64_t>(code->k - 1) * e || source_len > static_cast<uint64_t>(code->k) * e ||

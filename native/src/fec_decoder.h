@@ -12,8 +12,9 @@
 // Memory: source symbols go straight into the caller's output buffer (block_length bytes; the
 // short last symbol of an object lives in a padded slot and is copied out at the end); repair
 // symbols go to the caller's repair buffer when it gives one ((n-k)*E bytes, e.g. the tail of a
-// pooled arena), else to one of ours; that, the bookkeeping and ML scratch are released when the
-// block completes.
+// pooled arena), else to one of ours. The bookkeeping and ML scratch (DecoderWork) come from a small
+// per-thread pool and go back to it when the block completes: a decode reuses warm memory instead
+// of faulting fresh pages in, and the code's matrix is let go at completion too.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,35 @@
 
 namespace fcast {
 
+// What a decoder needs only until its block completes. Vectors keep their capacity between
+// decoders (TakeWork / GiveWork), so none of this is allocated or zeroed per block once warm.
+struct DecoderWork {
+  std::vector<uint8_t> known;
+  std::vector<int32_t> count, acc;
+  std::vector<uint32_t> queue, prog;
+  // Scratch symbols of ML records (never read before a record sets them: no zeroing).
+  std::vector<uint8_t> scratch;
+  MlSolver ml;
+  NullSpace null;
+  std::vector<uint64_t> null_bits;
+  // RunDeferred's tables.
+  std::vector<uint32_t> starts;
+  std::vector<uint8_t> needed, keep;
+  std::vector<uint8_t*> at;
+  std::vector<const uint8_t*> src;
+  // Bytes reserved by the vectors above and the solver's (their capacity).
+  size_t Capacity() const;
+};
+
+// A DecoderWork from this thread's pool (or a new one). The JavaScript thread is the only caller
+// per Node-API environment; worker threads have pools of their own.
+std::unique_ptr<DecoderWork> TakeWork();
+// Back to the pool; dropped instead when the pool is full or the work is larger than kPooledWorkBytes.
+void GiveWork(std::unique_ptr<DecoderWork> work);
+// Pooled DecoderWorks per thread, and the largest one kept (bigger blocks free theirs).
+constexpr size_t kWorkPool = 4;
+constexpr size_t kPooledWorkBytes = size_t{16} << 20;
+
 class LdpcDecoderCore {
  public:
   // Preconditions (checked by the caller): (k-1)*E < block_length <= k*E, `out` holds
@@ -31,7 +61,8 @@ class LdpcDecoderCore {
   LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t symbol_size, uint64_t block_length, bool iterative_only,
                   uint8_t* out, uint8_t* repair);
   // False when the repair buffer could not be allocated (the object is then unusable).
-  bool ok() const { return repair_ != nullptr || code_->n == code_->k; }
+  bool ok() const { return repair_ != nullptr || n_ == k_; }
+  ~LdpcDecoderCore();
 
   // Symbol `esi` (< n) of `len` bytes (E, or the short length for the short last source symbol;
   // checked by the caller). Returns true when it brought something new; false for a duplicate,
@@ -56,7 +87,9 @@ class LdpcDecoderCore {
   void Complete();
   void RunDeferred();
 
+  // Released at completion (the matrix is not needed after it).
   std::shared_ptr<const LdpcCode> code_;
+  const uint32_t k_, n_;
   const size_t e_;
   const bool iterative_only_;
   uint8_t* const out_;
@@ -66,22 +99,17 @@ class LdpcDecoderCore {
   uint8_t* repair_ = nullptr;
   std::unique_ptr<uint8_t[]> owned_repair_;
   std::vector<uint8_t> pad_;
-  std::vector<uint8_t> scratch_;
-  std::vector<uint8_t> seen_, known_;
-  std::vector<int32_t> count_, acc_;
-  std::vector<uint32_t> queue_;
-  std::vector<uint32_t> prog_;
+  std::vector<uint8_t> seen_;
+  // Until completion (null after it).
+  std::unique_ptr<DecoderWork> work_;
   uint32_t scratch_symbols_ = 0;
-  MlSolver ml_;
   uint32_t received_ = 0;
   uint32_t known_source_ = 0;
   uint32_t known_total_ = 0;
   uint32_t live_rows_ = 0;
   uint32_t ml_wait_ = 0;
-  // After ML failed for rank deficiency d <= 64: the solution space (NullSpace), with null_bits_[c]
-  // the bits of column c, so ML waits for exactly the symbols that raise the rank.
-  NullSpace null_;
-  std::vector<uint64_t> null_bits_;
+  // After ML failed for rank deficiency d <= 64: the solution space (work_->null), with
+  // work_->null_bits[c] the bits of column c, so ML waits for exactly the symbols that raise the rank.
   bool done_ = false;
   size_t held_ = 0;
 };

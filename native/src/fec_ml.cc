@@ -41,7 +41,18 @@ inline uint32_t Popcount(const uint64_t* v, size_t words) {
   return total;
 }
 
+template <typename T>
+size_t Bytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
 }  // namespace
+
+size_t MlSolver::Capacity() const {
+  return Bytes(mark_) + Bytes(count_) + Bytes(acc_) + Bytes(used_) + Bytes(pivot_col_) + Bytes(pivot_row_) + Bytes(pivot_index_) +
+         Bytes(inact_col_) + Bytes(inact_index_) + Bytes(ones_) + Bytes(leftover_) + Bytes(d2_) + Bytes(next_) + Bytes(prev_) +
+         Bytes(head_) + Bytes(pivot_bits_) + Bytes(dense_) + Bytes(row_of_col_) + Bytes(ops_) + Bytes(slot_of_row_) + Bytes(combo_);
+}
 
 uint32_t MlSolver::Eliminate(const LdpcCode& code, const uint8_t* known, const int32_t* count, const int32_t* acc) {
   const uint32_t n = code.n;

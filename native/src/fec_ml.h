@@ -46,6 +46,8 @@ class MlSolver {
   // exact rank deficiency d <= 64, *null receives the solution space (else null->dim = 0).
   uint32_t Solve(const LdpcCode& code, const uint8_t* known, const int32_t* count, const int32_t* acc,
                  std::vector<uint32_t>* prog, uint32_t* scratch, NullSpace* null);
+  // Bytes its scratch vectors reserve (kept between attempts and, pooled, between blocks).
+  size_t Capacity() const;
 
  private:
   uint32_t Eliminate(const LdpcCode& code, const uint8_t* known, const int32_t* count, const int32_t* acc);
@@ -55,7 +57,8 @@ class MlSolver {
   void NullSolutions(const LdpcCode& code, uint32_t rank, NullSpace* null) const;
   void EmitRow(const LdpcCode& code, uint32_t r, uint32_t dst, bool with_inactive, bool set, std::vector<uint32_t>* prog) const;
 
-  // Scratch kept between attempts (a block may try ML several times).
+  // Scratch kept between attempts (a block may try ML several times) and, pooled with the
+  // decoder's DecoderWork, between blocks.
   std::vector<uint8_t> mark_;
   std::vector<int32_t> count_, acc_;
   std::vector<uint8_t> used_;

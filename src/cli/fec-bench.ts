@@ -7,7 +7,7 @@ import { tsExecutor, type SymbolExecutor } from '../../codecs/ldpc-staircase/exe
 import { LdpcDecoder } from '../../codecs/ldpc-staircase/decoder.js';
 import { encodeRepair } from '../../codecs/ldpc-staircase/encoder.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
-import { buildNativeCode, nativeCodec, nativeCodeFor, type NativeCodec } from '../../codecs/ldpc-staircase/native-code.js';
+import { buildNativeCode, nativeCodec, nativeCodeFor, releaseNativeCode, type NativeCode, type NativeCodec } from '../../codecs/ldpc-staircase/native-code.js';
 import { NativeLdpcDecoder } from '../../codecs/ldpc-staircase/native-decoder.js';
 import { encodeRepairNative } from '../../codecs/ldpc-staircase/native-encoder.js';
 import { nativeStatus } from '../../codecs/native.js';
@@ -30,6 +30,11 @@ export interface FecBenchOptions {
   /** Reception orders for the overhead figure (≥ 30; 0 skips it, for repeated speed runs). */
   readonly orders: number;
   readonly native: boolean;
+  /**
+   * Symbols per call into the native decoder (pushBatch, as a receiver hands over one recvmmsg
+   * batch); 1 = one push() per symbol. The TypeScript codec always takes them one push() at a time.
+   */
+  readonly batch: number;
 }
 
 export interface Timing {
@@ -49,6 +54,8 @@ export interface FecBenchResult {
   readonly seed: number;
   readonly symbolSize: number;
   readonly trials: number;
+  /** Symbols per decoder call (1 = push per symbol). */
+  readonly batch: number;
   readonly encode: Timing;
   readonly iterative: Timing & { readonly decoded: number; readonly meanReceivedOverK: number };
   readonly ml: Timing & { readonly received: number; readonly decoded: number };
@@ -115,16 +122,25 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   // n·E, like a receiver's pooled arena: the native decoder keeps its repair symbols in the tail.
   const output = new Uint8Array(new ArrayBuffer(n * e));
   const tsArena = codec === undefined ? new Uint8Array(n * e) : undefined;
-  // `cold: false` (the untimed overhead runs) reuses one native code: the addon frees a code only
-  // when the event loop runs its finalizer, so thousands of fresh ones would pile up meanwhile.
+  // A cold native code is released after its trial, untimed, as the OpenFEC harness releases its
+  // session after the clock stops: the addon would free it only when the event loop runs its
+  // finalizer, so in this synchronous loop every code ever built (~30 kB at k = 1000) would pile
+  // up, and each trial would build its matrix in fresh memory (7-8 page faults per decode).
+  // `cold: false` (the untimed overhead runs) reuses one cached code.
+  let lastCode: NativeCode | undefined;
+  const coldCode = (c: NativeCodec): NativeCode => (lastCode = buildNativeCode(c, k, n, n1, seed));
+  const releaseCold = (): void => {
+    if (lastCode !== undefined) releaseNativeCode(lastCode);
+    lastCode = undefined;
+  };
   const decoder = (iterativeOnly: boolean, cold = true): BlockDecoder =>
     codec === undefined
       ? new LdpcDecoder({ block, symbolSize: e, matrix: matrix(k, n, n1, seed), executor, iterativeOnly, ...(tsArena === undefined ? {} : { arena: tsArena }) })
-      : new NativeLdpcDecoder(codec, cold ? buildNativeCode(codec, k, n, n1, seed) : nativeCodeFor(codec, k, n, n1, seed), block, e, iterativeOnly, output);
+      : new NativeLdpcDecoder(codec, cold ? coldCode(codec) : nativeCodeFor(codec, k, n, n1, seed), block, e, iterativeOnly, output);
   const repairOut = new Uint8Array(new ArrayBuffer((n - k) * e));
   const encode = (): Uint8Array => {
     if (codec === undefined) return encodeRepair(matrix(k, n, n1, seed), e, source, executor, repairOut);
-    encodeRepairNative(codec, buildNativeCode(codec, k, n, n1, seed), block, e, source, repairOut);
+    encodeRepairNative(codec, coldCode(codec), block, e, source, repairOut);
     return repairOut;
   };
 
@@ -137,10 +153,36 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
     repair = encode();
     if (t >= 0) enc.push(performance.now() - t0);
     else if (performance.now() - w < WARMUP_MS) t--;
+    releaseCold();
   }
   // Every symbol's view made once, untimed: like the pointers a C harness hands its decoder.
   const views = Array.from({ length: n }, (_, esi) => (esi < k ? source.subarray(esi * e, (esi + 1) * e) : repair.subarray((esi - k) * e, (esi - k + 1) * e)));
   const symbol = (esi: number): Uint8Array => views[esi]!;
+  // Batches: every encoding symbol once in one buffer (ESI order), a batch naming its symbols by
+  // offset, as a receive batch holds its datagrams in one buffer.
+  const batch = codec === undefined ? 1 : o.batch;
+  const all = new Uint8Array(n * e);
+  all.set(source);
+  all.set(repair, k * e);
+  const offsets = new Uint32Array(n);
+  /** Symbols order[0..to) in calls of `batch` symbols, until complete; returns how many were given. */
+  const feed = (d: BlockDecoder, order: Uint32Array, to: number): number => {
+    let r = 0;
+    if (batch === 1) {
+      while (r < to && !d.progress().complete) d.push(order[r]!, symbol(order[r++]!));
+      return r;
+    }
+    while (r < to && !d.progress().complete) {
+      const count = Math.min(batch, to - r);
+      const esis = order.subarray(r, r + count);
+      r += d.pushBatch(esis, all, offsets.subarray(r, r + count), count);
+    }
+    return r;
+  };
+  /** offsets[i] of order[i], made untimed (a receiver's batch arrives with its offsets). */
+  const offsetsOf = (order: Uint32Array): void => {
+    for (let i = 0; i < n; i++) offsets[i] = order[i]! * e;
+  };
   const verify = (d: BlockDecoder, what: string): void => {
     // Views, not copies: two fresh 1-10 MB buffers per run would evict the next timed run's data
     // from the caches and feed the GC (the C harness compares in place too).
@@ -155,11 +197,12 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   let itReceived = 0;
   for (let t = -1, w = performance.now(); t < trials; t++) {
     const order = receptionOrder(Math.max(t, 0), n);
+    offsetsOf(order);
     const t0 = performance.now();
     const d = decoder(true);
-    let r = 0;
-    while (r < n && !d.progress().complete) d.push(order[r]!, symbol(order[r++]!));
+    const r = feed(d, order, n);
     const ms = performance.now() - t0;
+    releaseCold();
     if (t < 0) {
       if (performance.now() - w < WARMUP_MS) t--;
       continue;
@@ -176,11 +219,13 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   let mlDecoded = 0;
   for (let t = -1, w = performance.now(); t < trials; t++) {
     const order = receptionOrder(Math.max(t, 0), n);
+    offsetsOf(order);
     const t0 = performance.now();
     const d = decoder(false);
-    for (let r = 0; r < o.mlReceived && !d.progress().complete; r++) d.push(order[r]!, symbol(order[r]!));
+    feed(d, order, o.mlReceived);
     const ok = d.progress().complete || d.finish();
     const ms = performance.now() - t0;
+    releaseCold();
     if (t < 0) {
       if (performance.now() - w < WARMUP_MS) t--;
       continue;
@@ -209,7 +254,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
 
   return {
     impl: `fcast 0.1.0 (${label})`,
-    k, n, n1, seed, symbolSize: e, trials,
+    k, n, n1, seed, symbolSize: e, trials, batch,
     encode: timing(enc, bytes),
     iterative: { ...timing(it, bytes), decoded: itDecoded, meanReceivedOverK: Number((itDecoded > 0 ? itReceived / itDecoded : 0).toFixed(4)) },
     ml: { ...timing(ml, bytes), received: o.mlReceived, decoded: mlDecoded },

@@ -23,6 +23,7 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
     trials: Flags.string({ description: 'Timed runs per measurement (median reported).', default: '5' }),
     orders: Flags.string({ description: `Reception orders for the overhead figure (at least ${MIN_ORDERS}; 0 skips it).`, default: String(MIN_ORDERS) }),
     'ml-received': Flags.string({ description: 'Symbols given to the ML decoder (default k·1.06 for N1=3, k·1.02 above).' }),
+    batch: Flags.string({ description: 'Symbols per call into the native decoder (1: one push per symbol).', default: '64' }),
     native: Flags.boolean({ description: 'Native kernels (default) or --no-native for TypeScript only.', default: true, allowNo: true }),
   };
 
@@ -34,14 +35,16 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
     const code = fecCode({ ...flags, scheme: 'ldpc-staircase', n: String(Math.round(k * ratio)) });
     const trials = intFlag('trials', flags.trials);
     const orders = intFlag('orders', flags.orders);
+    const batch = intFlag('batch', flags.batch);
+    if (batch < 1 || batch > 65536) throw new LocalProtocolError('USAGE', `--batch ${batch}: expected 1..65536`);
     if (trials < 1 || trials > 1000) throw new LocalProtocolError('USAGE', `--trials ${trials}: expected 1..1000`);
     if (orders !== 0 && (orders < MIN_ORDERS || orders > 10000)) throw new LocalProtocolError('USAGE', `--orders ${orders}: expected 0 (skip) or ${MIN_ORDERS}..10000`);
     const mlDefault = Math.min(code.n, Math.ceil(code.k * (code.n1 === 3 ? 1.06 : 1.02)));
     const mlReceived = flags['ml-received'] === undefined ? mlDefault : intFlag('ml-received', flags['ml-received']);
     if (mlReceived < 1 || mlReceived > code.n) throw new LocalProtocolError('USAGE', `--ml-received ${mlReceived}: expected 1..n=${code.n}`);
-    const r = runFecBench({ ...code, trials, orders, mlReceived, native: flags.native });
+    const r = runFecBench({ ...code, trials, orders, mlReceived, native: flags.native, batch });
     if (!this.jsonEnabled()) {
-      this.log(`${r.impl}: k=${r.k} n=${r.n} N1=${r.n1} seed=${r.seed} E=${r.symbolSize}, median of ${r.trials}`);
+      this.log(`${r.impl}: k=${r.k} n=${r.n} N1=${r.n1} seed=${r.seed} E=${r.symbolSize}, ${r.batch} symbol(s) per call, median of ${r.trials}`);
       this.log(`  encode      ${r.encode.mbps.toFixed(1).padStart(9)} MB/s  ${r.encode.medianMs.toFixed(3)} ms`);
       this.log(`  iterative   ${r.iterative.mbps.toFixed(1).padStart(9)} MB/s  ${r.iterative.medianMs.toFixed(3)} ms  decoded ${r.iterative.decoded}/${r.trials}, received/k ${r.iterative.meanReceivedOverK.toFixed(4)}`);
       this.log(`  ml          ${r.ml.mbps.toFixed(1).padStart(9)} MB/s  ${r.ml.medianMs.toFixed(3)} ms  decoded ${r.ml.decoded}/${r.trials} from ${r.ml.received} symbols`);
