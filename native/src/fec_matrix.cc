@@ -15,18 +15,24 @@ class ParkMiller {
     const uint64_t x = state_ * 16807ULL;
     state_ = (x & 0x7fffffffULL) + (x >> 31);
     if (state_ >= 2147483647ULL) state_ -= 2147483647ULL;
-    // Below 2^22 the double expression equals the integer quotient floor(maxv*x / (2^31-1)):
-    // maxv*x < 2^53 is exact, and the correctly rounded quotient (< 2^22, half an ulp <= 2^-32)
-    // cannot reach the next integer, which lies at least 1/(2^31-1) > 2^-31 above a non-integer
-    // quotient. Division by a constant compiles to a multiply; the double division took a third
-    // of a k=1000 build.
-    if (maxv <= (1u << 22)) return static_cast<uint32_t>(maxv * state_ / 2147483647ULL);
     return static_cast<uint32_t>(static_cast<double>(maxv) * static_cast<double>(state_) / 2147483647.0);
   }
 
  private:
   uint64_t state_;
 };
+
+// BuildLeft's temporaries, kept per thread between builds: a code is built per block (and per
+// trial in `fcast fec bench`), and freshly allocated ones cost page faults (and glibc trims and
+// regrows its heap around the larger ones) on every build. Kept only up to kKeepScratch bytes.
+struct BuildScratch {
+  std::vector<int32_t> col_entries, u, cap, row_buf, fill, col_fill;
+  size_t Bytes() const {
+    return 4 * (col_entries.capacity() + u.capacity() + cap.capacity() + row_buf.capacity() + fill.capacity() + col_fill.capacity());
+  }
+};
+constexpr size_t kKeepScratch = size_t{8} << 20;
+thread_local BuildScratch build_scratch;
 
 bool InColumn(const int32_t* col, uint32_t placed, int32_t row) {
   for (uint32_t h = 0; h < placed; h++) {
@@ -41,8 +47,12 @@ void BuildLeft(uint32_t k, uint32_t n, uint32_t n1, uint32_t seed, LdpcLeft* out
   const uint32_t rows = n - k;
   ParkMiller prng(seed);
   const size_t total = static_cast<size_t>(n1) * k;
-  std::vector<int32_t> col_entries(total);
-  std::vector<int32_t> u(total);
+  BuildScratch& scratch = build_scratch;
+  // Every element is written before it is read (resize keeps stale values in the kept part).
+  std::vector<int32_t>& col_entries = scratch.col_entries;
+  col_entries.resize(total);
+  std::vector<int32_t>& u = scratch.u;
+  u.resize(total);
   // u[h] = h mod rows, counted (a division per entry cost a fifth of a k=1000 build).
   for (size_t h = 0, r = 0; h < total; h++) {
     u[h] = static_cast<int32_t>(r);
@@ -75,11 +85,14 @@ void BuildLeft(uint32_t k, uint32_t n, uint32_t n1, uint32_t seed, LdpcLeft* out
   }
 
   // Row lists with room for the (at most two) fix-up entries per row.
-  std::vector<int32_t> cap(rows + 1, 0);
+  std::vector<int32_t>& cap = scratch.cap;
+  cap.assign(rows + 1, 0);
   for (size_t x = 0; x < total; x++) cap[col_entries[x] + 1]++;
   for (uint32_t r = 0; r < rows; r++) cap[r + 1] += cap[r] + 2;
-  std::vector<int32_t> row_buf(cap[rows]);
-  std::vector<int32_t> fill(rows, 0);
+  std::vector<int32_t>& row_buf = scratch.row_buf;
+  row_buf.resize(cap[rows]);
+  std::vector<int32_t>& fill = scratch.fill;
+  fill.assign(rows, 0);
   for (uint32_t j = 0; j < k; j++) {
     for (uint32_t h = 0; h < n1; h++) {
       const int32_t r = col_entries[static_cast<size_t>(j) * n1 + h];
@@ -122,7 +135,8 @@ void BuildLeft(uint32_t k, uint32_t n, uint32_t n1, uint32_t seed, LdpcLeft* out
   for (size_t x = 0; x < nnz; x++) out->col_start[out->row_cols[x] + 1]++;
   for (uint32_t c = 0; c < k; c++) out->col_start[c + 1] += out->col_start[c];
   out->col_rows.resize(nnz);
-  std::vector<int32_t> col_fill(out->col_start.begin(), out->col_start.end() - 1);
+  std::vector<int32_t>& col_fill = scratch.col_fill;
+  col_fill.assign(out->col_start.begin(), out->col_start.end() - 1);
   for (uint32_t r = 0; r < rows; r++) {
     for (int32_t x = out->row_start[r]; x < out->row_start[r + 1]; x++) {
       out->col_rows[col_fill[out->row_cols[x]]++] = static_cast<int32_t>(r);
@@ -130,6 +144,7 @@ void BuildLeft(uint32_t k, uint32_t n, uint32_t n1, uint32_t seed, LdpcLeft* out
   }
   out->fallback_placements = fallback;
   out->rowfix_added = rowfix;
+  if (scratch.Bytes() > kKeepScratch) build_scratch = BuildScratch();
 }
 
 }  // namespace fcast
