@@ -10,6 +10,7 @@
 // propagation 10 ms.
 import { describe, expect, it } from 'vitest';
 import { resolveWebrcParams } from '../../../src/rate/params.js';
+import type { TraceEvent } from '../../../src/rate/receiver.js';
 import { WebrcSim, lossShare, mean, settleTime, type SimReceiverSpec } from './sim.js';
 
 const short = resolveWebrcParams({ srBps: 1000 * 8 * 1000, packetLength: 1000, tsd: 2, qd: 20, bcr: 5 });
@@ -86,5 +87,36 @@ describe('WEBRC convergence (RFC defaults: TSD 10 s, QD 300 s, BCR_P 1, P 0.75)'
     const settle = settleTime(a.samples, 0, 300_000, 70, 110, rfc.tsd * 1000);
     expect(settle).toBeDefined();
     expect(settle!).toBeLessThanOrEqual(100_000);
+  });
+});
+
+// Start-up rule (b) (§3.2.2.6) against noisy join latencies: the RECOMMENDED "large rise" is about
+// one packet gap of the joined layer, so delay noise the path adds on top (another flow's queue,
+// host timers: 0-40 ms here, as bench/webrc-fairness.ts traces showed next to a TCP flow) crossed
+// it and ended start-up far below the bottleneck. Ours is the larger of it and 4·MDEV.
+describe('WEBRC start-up with noisy join latency (§3.2.2.6 rule (b))', () => {
+  // The netns/bench session: P 0.9, BCR_P 5, TSD 1 s, QD 10 s, 40 Mbit/s of 1450-byte packets.
+  const bench = resolveWebrcParams({ srBps: 40e6, packetLength: 1450, p: 0.9, bcr: 5, tsd: 1, qd: 10 });
+  /** Deterministic noise in [0, 50] ms, successive values far apart. */
+  const noise = (k: number): number => (k * 23) % 51;
+
+  it('is not ended by latency noise far below the bottleneck', () => {
+    const events: TraceEvent[] = [];
+    const spec: SimReceiverSpec = {
+      name: 'noisy', rate: () => 700, queuePackets: 60, joinDelayMs: 40, leaveDelayMs: 40, propagationMs: 40,
+      joinJitterMs: noise, options: { trace: (e) => events.push(e) },
+    };
+    new WebrcSim(bench, [spec]).run(20_000);
+    const trrAt = (t: number): number => events.filter((e) => e.kind === 'epoch' && e.t <= t).map((e) => (e.kind === 'epoch' ? e.trr : 0)).at(-1) ?? 0;
+    const firsts = events.filter((e): e is Extract<TraceEvent, { kind: 'first' }> => e.kind === 'first');
+    // The noise alone crossed the RFC's threshold between successive joins below half the
+    // bottleneck (where start-up used to end) ...
+    const crossed = firsts.find((e, i) => i > 0 && e.latency - firsts[i - 1]!.latency > e.threshold);
+    expect(crossed).toBeDefined();
+    expect(trrAt(crossed!.t)).toBeLessThan(0.5 * 700);
+    // ... but start-up ran on until the bottleneck (its queue's rise or a loss ended it).
+    const exit = events.find((e): e is Extract<TraceEvent, { kind: 'slow-start-exit' }> => e.kind === 'slow-start-exit');
+    expect(exit).toBeDefined();
+    expect(exit!.trr).toBeGreaterThan(0.7 * 700);
   });
 });

@@ -14,6 +14,8 @@ export interface SimReceiverSpec {
   readonly rate: (t: number) => number;
   readonly queuePackets: number;
   readonly joinDelayMs: number;
+  /** Extra delay of the k-th join (0-based), ms: noise on the join path (another flow's queue, timers). */
+  readonly joinJitterMs?: (k: number) => number;
   readonly leaveDelayMs: number;
   readonly propagationMs: number;
   readonly options?: ReceiverOptions;
@@ -65,6 +67,8 @@ interface SimReceiver {
   readonly pending: Array<[number, number, boolean]>;
   readonly deliveries: Delivery[];
   head: number;
+  /** Joins made so far (the k of joinJitterMs). */
+  joins: number;
   lastDeparture: number;
   deliveredSinceSample: number;
   offeredSinceSample: number;
@@ -89,6 +93,7 @@ export class WebrcSim {
       pending: [],
       deliveries: [],
       head: 0,
+      joins: 0,
       lastDeparture: -Infinity,
       deliveredSinceSample: 0,
       offeredSinceSample: 0,
@@ -202,7 +207,7 @@ export class WebrcSim {
     for (let a = rx.poll(); a !== undefined; a = rx.poll()) {
       switch (a.kind) {
         case 'join':
-          r.pending.push([now + spec.joinDelayMs, a.cn, true]);
+          r.pending.push([now + spec.joinDelayMs + (spec.joinJitterMs?.(r.joins++) ?? 0), a.cn, true]);
           break;
         case 'leave':
           r.pending.push([now + spec.leaveDelayMs, a.cn, false]);

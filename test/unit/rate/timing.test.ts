@@ -29,6 +29,21 @@ describe('join latency (§3.2.2.2)', () => {
   });
 });
 
+describe('join latency from the membership report (reportDelayMs)', () => {
+  it('times the base and wave joins from when their reports leave the host, not from the join action', () => {
+    const events: TraceEvent[] = [];
+    const rx = new WebrcReceiver(params, 0, { reportDelayMs: 12, trace: (e) => events.push(e) });
+    while (rx.poll() !== undefined);
+    rx.onPacket(62, { cn: BASE, ctsi: 5, psn: 900 }); // report at 12, first packet 50 ms later
+    expect(rx.status().artt).toBeCloseTo(0.05, 9);
+    rx.handleTimeout(562);
+    expect(rx.poll()).toEqual({ kind: 'join', cn: 5 });
+    rx.onPacket(624, { cn: 5, ctsi: 5, psn: 65000 });
+    const first = events.find((e) => e.kind === 'first');
+    expect(first?.kind === 'first' && first.latency).toBeCloseTo(0.05, 9);
+  });
+});
+
 describe('loss events (§3.2.3.4)', () => {
   it('groups losses by when they happened: one found 100 ms later but lost within ARTT joins the event', () => {
     const { rx, events } = traced();
