@@ -4,7 +4,10 @@
 //
 // IPv4 on Linux with the native addon: the socket is the addon's and is read with recvmmsg(2),
 // up to 64 datagrams per system call, polled from a timer (native/src/recvmmsg.cc): node:dgram
-// costs about 13 us of CPU per datagram here, most of a receiver's budget. Otherwise, and with
+// costs about 13 us of CPU per datagram here, most of a receiver's budget. The timer runs every
+// millisecond while datagrams come and backs off (doubling, up to what SO_RCVBUF can absorb) while
+// none do: a 1 ms poll of an idle socket cost ~35 ms of CPU per second, and eight receivers
+// waiting for a sender paid it eight times. Otherwise, and with
 // FCAST_RECV_PATH=dgram, node:dgram. The native socket also asks for UDP_GRO, so a sender's UDP
 // GSO buffer (up to 16 packets) arrives as one entry that is split here (FCAST_RECV_GRO=0: off).
 //
@@ -78,6 +81,15 @@ const SLOT = 65_536;
 const BATCH = 64;
 /** Words per entry in the batch's meta array: length, source IPv4, GRO segment size. */
 const META = 3;
+/** Longest idle poll interval (ms): ~60 wake-ups per idle second instead of 1000. */
+const IDLE_POLL_MAX_MS = 16;
+/** Bytes per ms at 1 Gbit/s: an idle interval leaves room for half the socket buffer at that rate. */
+const GBIT_BYTES_PER_MS = 125_000;
+
+/** The longest idle poll interval a socket buffer of `rcvbuf` bytes allows without overflowing. */
+export function idlePollMaxMs(rcvbuf: number): number {
+  return Math.max(1, Math.min(IDLE_POLL_MAX_MS, Math.floor(rcvbuf / 2 / GBIT_BYTES_PER_MS)));
+}
 
 /** IPv4 through the addon's socket: recvmmsg batches, polled every millisecond while idle. */
 function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: DatagramHandler): McastChannel {
@@ -92,6 +104,9 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   let lastIp = -1;
   let lastAddress = '';
   let groBuffers = 0;
+  const rcvbuf = Math.max(0, addon.mcastRcvbuf(fd));
+  const idleMax = idlePollMaxMs(rcvbuf);
+  let interval = 1;
   const pump = (): void => {
     timer = undefined;
     if (closed) return;
@@ -117,7 +132,8 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
         }
       }
       if (n < BATCH) {
-        timer = setTimeout(pump, 1);
+        interval = n > 0 ? 1 : Math.min(interval * 2, idleMax);
+        timer = setTimeout(pump, interval);
         return;
       }
     }
@@ -125,7 +141,7 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   };
   pump();
   return {
-    recvBufferSize: Math.max(0, addon.mcastRcvbuf(fd)),
+    recvBufferSize: rcvbuf,
     gro: addon.mcastGro(fd) === 1,
     groBuffers: () => groBuffers,
     close: async () => {

@@ -17,7 +17,7 @@ function packet(i: number): Uint8Array {
   return p;
 }
 
-async function roundTrip(env: Record<string, string>, count: number): Promise<{ gro: boolean; groBuffers: number }> {
+async function roundTrip(env: Record<string, string>, count: number, idleMs = 0): Promise<{ gro: boolean; groBuffers: number }> {
   vi.resetModules();
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   const recv = await import('../../src/net/mcast-recv.js');
@@ -27,6 +27,8 @@ async function roundTrip(env: Record<string, string>, count: number): Promise<{ 
   const ch = await recv.joinChannel({ group: GROUP, port, iface: '127.0.0.1' }, (b) => got.push(Buffer.from(b).toString('hex')));
   try {
     const udp = await send.openMulticastSender({ family: 4, ttl: 0, iface: '127.0.0.1' });
+    // An idle socket is polled less and less often (up to what its buffer absorbs).
+    await new Promise((r) => setTimeout(r, idleMs));
     const sent: string[] = [];
     for (let i = 0; i < count; i++) {
       const p = packet(i);
@@ -59,6 +61,20 @@ describe('multicast receive socket', () => {
     const r = await roundTrip({ FCAST_RECV_GRO: '0' }, 2000);
     expect(r.gro).toBe(false);
     expect(r.groBuffers).toBe(0);
+  });
+
+  it.runIf(native)('recvmmsg after an idle spell (polling backed off): a burst arrives whole', async () => {
+    const r = await roundTrip({}, 3000, 300);
+    expect(r.gro).toBe(true);
+  });
+
+  it('the idle poll interval leaves half the socket buffer free at 1 Gbit/s, between 1 and 16 ms', async () => {
+    const { idlePollMaxMs } = await import('../../src/net/mcast-recv.js');
+    expect(idlePollMaxMs(212_992)).toBe(1); // Linux's default rmem_max: no back-off
+    expect(idlePollMaxMs(1 << 20)).toBe(4);
+    expect(idlePollMaxMs(4 << 20)).toBe(16);
+    expect(idlePollMaxMs(64 << 20)).toBe(16);
+    expect(idlePollMaxMs(0)).toBe(1);
   });
 
   it('node:dgram fallback (FCAST_RECV_PATH=dgram): same datagrams', async () => {
