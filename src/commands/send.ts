@@ -19,7 +19,7 @@ import { IP_UDP_BYTES, chooseSymbolSize, outgoingMtu } from '../cli/path-mtu.js'
 import { FLOW_OVERHEAD } from '../flexicast/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { parseHostPort, serveAnnounce, type AnnounceServer } from '../net/announce.js';
-import { sendSession, type SendOptions, type SendProgress, type SendRunResult } from '../net/send-session.js';
+import { sendSession, type SendEnd, type SendOptions, type SendProgress, type SendRunResult } from '../net/send-session.js';
 import { sendPathInUse } from '../net/batch-send.js';
 import { writeAtomic } from '../store/atomic-file.js';
 import { hashFile, scanSources, type SourceFile } from '../store/source-tree.js';
@@ -38,6 +38,8 @@ const DEFAULTS = {
 
 export interface SendResult {
   readonly status: 'closed' | 'aborted';
+  /** Why the carousel stopped: its cycles (push) or time (on-demand) ran out, the expected receivers were done (--expect-receivers), or a signal. */
+  readonly ended: SendEnd;
   readonly session: SessionDescription;
   readonly sdp: string;
   readonly sessionFile: string | undefined;
@@ -132,6 +134,10 @@ The session description (SDP and JSON) is written with --session-file, served ov
     name: Flags.string({ description: 'Session name for the announce URL (default fcast-<tsi in hex>).' }),
     'session-file': Flags.string({ description: 'Write the session description here (.json = JSON, else SDP).' }),
     announce: Flags.string({ description: 'Serve the description over HTTP at HOST:PORT under /.well-known/fcast/<name>.sdp and .json.' }),
+    'expect-receivers': Flags.integer({
+      description: 'push with --flexicast: close the session as soon as this many flexicast receivers have reported every file complete, before the rest of the cycles (receivers without the flexicast channel cannot report and are not waited for).',
+      min: 1,
+    }),
     ...webrcFlags,
     ...flexicastFlags,
   };
@@ -170,6 +176,10 @@ The session description (SDP and JSON) is written with --session-file, served ov
     };
     checkFecSettings(fec);
     const bitsPerSecond = parseRate(flags.rate);
+    const expected = flags['expect-receivers'];
+    if (expected !== undefined && (flags.flexicast === undefined || mode !== 'push')) {
+      throw new LocalProtocolError('USAGE', '--expect-receivers needs --mode push and --flexicast HOST:PORT (only flexicast receivers report completion)');
+    }
     const tsi = flags.tsi ?? randomInt(1, 0xffff_ffff);
     const tree = await scanSources(paths);
     const files = await this.describeFiles(tree.files);
@@ -208,6 +218,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
       ...(session.rate.control === 'webrc' ? { webrc: fromSessionParams(session.rate.params) } : {}),
       signal: abort.signal,
       ...(flexicast === undefined ? {} : { flow: flexicast.flex }),
+      ...(flexicast === undefined || expected === undefined ? {} : { receiversDone: () => flexicast.flex.receiversComplete() >= expected }),
     };
     let result: SendRunResult;
     let flexStats: SendResult['flexicast'];
@@ -227,6 +238,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     }
     const out: SendResult = {
       status: result.aborted ? 'aborted' : 'closed',
+      ended: result.ended,
       session,
       sdp: encodeSdp(session),
       sessionFile: flags['session-file'],
@@ -248,7 +260,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     };
     if (!this.jsonEnabled()) {
       this.log(
-        `${out.status}: ${out.objects} files (${(out.bytes / 1e6).toFixed(1)} MB), ${out.packets} packets, ${out.cycles} cycles in ${out.durationSeconds} s at ${(out.achievedBitsPerSecond / 1e6).toFixed(1)} Mbit/s via ${out.sendPath}`,
+        `${out.status}: ${out.objects} files (${(out.bytes / 1e6).toFixed(1)} MB), ${out.packets} packets, ${out.cycles} cycles in ${out.durationSeconds} s at ${(out.achievedBitsPerSecond / 1e6).toFixed(1)} Mbit/s via ${out.sendPath}${out.ended === 'receivers-complete' ? `, ended early: ${expected} receivers complete` : ''}`,
       );
       if (flexStats !== undefined) {
         const c = flexStats.controller;

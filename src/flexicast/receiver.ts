@@ -178,9 +178,17 @@ export class FlexReceiverSession {
     return this.lastFlowAt;
   }
 
-  /** Leave the session: LEAVE to the sender, channels left. */
-  leave(_now: number): void {
+  /**
+   * Leave the session: LEAVE to the sender, channels left. Objects completed since the last
+   * REPORT go first in a last one (a receiver that completes between reports and leaves would
+   * otherwise never tell: a sender ending its push when its receivers are done waits on it).
+   */
+  leave(now: number): void {
     if (this.announce === undefined) return;
+    if (this.completedQueue.length > 0 && this.nextReport !== undefined) {
+      this.nextReport = now;
+      this.handleTimeout(now);
+    }
     this.send(this.state('leave'));
     if (this.joinedChannels) this.out.push({ kind: 'leave-channels' });
     this.joinedChannels = false;

@@ -183,6 +183,7 @@ class FlexRun {
       clearInterval(timer);
       outer?.removeEventListener('abort', onOuter);
       this.udp?.close();
+      this.queueCompleted();
       this.session.leave(this.now());
       await Promise.race([this.pump(), new Promise((r) => setTimeout(r, 500))]);
       this.conn.close();
@@ -311,6 +312,19 @@ class FlexRun {
     return alc;
   }
 
+  /** Objects verified since the last call (each reported once). */
+  private newlyCompleted(): { toi: number; digest: Uint8Array }[] {
+    const fresh = this.port?.receiver.allObjectStats().filter((o) => o.phase === 'verified' && !this.completed.has(o.toi)) ?? [];
+    for (const o of fresh) this.completed.add(o.toi);
+    return fresh.map((o) => ({ toi: o.toi, digest: new Uint8Array(0) }));
+  }
+
+  /** Before leaving: the objects verified since the last REPORT, which leave() reports first. */
+  private queueCompleted(): void {
+    const fresh = this.newlyCompleted();
+    if (fresh.length > 0) this.session.setProgress([], fresh);
+  }
+
   /** Reports when due (with the assembly's needs), the quiet-flow rule, FC-msg HELLOs. */
   private tick(): void {
     const port = this.port;
@@ -322,9 +336,7 @@ class FlexRun {
       const r = port.receiver;
       const needs = r.blockNeeds(MAX_REPORT_BLOCKS);
       if (r.carouselInstance() === undefined && !needs.some((n) => n.toi === CID_TOI)) needs.unshift({ toi: CID_TOI, sbn: 0, needed: 1 });
-      const fresh = r.allObjectStats().filter((o) => o.phase === 'verified' && !this.completed.has(o.toi));
-      for (const o of fresh) this.completed.add(o.toi);
-      this.session.setProgress(needs.slice(0, MAX_REPORT_BLOCKS), fresh.map((o) => ({ toi: o.toi, digest: new Uint8Array(0) })));
+      this.session.setProgress(needs.slice(0, MAX_REPORT_BLOCKS), this.newlyCompleted());
       this.session.handleTimeout(now);
       // Before any flow packet, wait longer: the sender may simply not have started.
       const last = this.session.lastFlowPacketAt;

@@ -253,6 +253,16 @@ export class FlexSender {
     }
   }
 
+  /**
+   * Admitted receivers that reported every file complete, connected or not (a receiver that is
+   * done may leave at once). `fcast send --expect-receivers` closes a push session early on it.
+   */
+  receiversComplete(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (this.fileTois.every((t) => m.completed.has(t))) n++;
+    return n;
+  }
+
   stats(): FlexSenderStats {
     return {
       controller: this.ctl.stats(),

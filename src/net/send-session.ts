@@ -37,7 +37,19 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
   /** Flexicast (src/net/flex-sender.ts): seals each datagram for the encrypted flow before it is sent. */
   readonly flow?: { wrap(alc: Uint8Array): Uint8Array };
+  /**
+   * Checked every CHECK_DONE_MS: true = every receiver that matters has everything (e.g. the
+   * expected flexicast receivers all reported complete), so the carousel closes at once (A flag
+   * bursts) instead of sending the rest of its cycles.
+   */
+  readonly receiversDone?: () => boolean;
 }
+
+/** Why a session ended: its cycles or deadline ran out, its receivers were done, or a signal. */
+export type SendEnd = 'cycles' | 'deadline' | 'receivers-complete' | 'signal';
+
+/** How often receiversDone is asked (ms): often enough that the close follows within a few packets' worth of a report. */
+const CHECK_DONE_MS = 10;
 
 export interface SendProgress {
   readonly elapsedMs: number;
@@ -48,6 +60,7 @@ export interface SendProgress {
 
 export interface SendRunResult extends SendProgress {
   readonly aborted: boolean;
+  readonly ended: SendEnd;
   readonly sendBufferSize: number;
   /** Local address the datagrams came from. */
   readonly localAddress: string;
@@ -84,6 +97,8 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   let wake: (() => void) | undefined;
   // A signal that fired before we started (during hashing) still closes the session at once.
   let aborted = opts.signal?.aborted === true;
+  let receiversDone = false;
+  let nextDoneCheck = t0;
   let nextProgress = t0;
   const progressMs = opts.progressMs ?? 250;
   const progress = (now: number): SendProgress => {
@@ -100,6 +115,11 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
       if (failure !== undefined) throw failure;
       if (aborted) core.close();
       const now = performance.now();
+      if (opts.receiversDone !== undefined && !receiversDone && now >= nextDoneCheck) {
+        nextDoneCheck = now + CHECK_DONE_MS;
+        receiversDone = opts.receiversDone();
+        if (receiversDone) core.close();
+      }
       if (now >= nextProgress && opts.onProgress !== undefined) {
         opts.onProgress(progress(now));
         nextProgress = now + progressMs;
@@ -158,5 +178,6 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   if (failure !== undefined) throw failure;
   const end = progress(performance.now());
   opts.onProgress?.(end);
-  return { ...end, aborted, sendBufferSize: udp.sendBufferSize, localAddress, windowBlocks: core.windowSize() };
+  const ended: SendEnd = aborted ? 'signal' : receiversDone ? 'receivers-complete' : opts.core.mode === 'push' ? 'cycles' : 'deadline';
+  return { ...end, aborted, ended, sendBufferSize: udp.sendBufferSize, localAddress, windowBlocks: core.windowSize() };
 }
