@@ -3,8 +3,10 @@
 // trial by trial in turn, timed in CPU time (process.cpuUsage) rather than wall time. On a shared,
 // loaded machine a process is often descheduled; CPU time is far less sensitive to that than the
 // wall-clock figures of bench/fec.mjs, so the TS/native ratio comes out steadier. Same work as
-// `fcast fec bench`: matrix built cold every trial, reused repair/output buffers, the same
-// reception orders, ML given k·1.06 (N1=3) or k·1.02 (N1=5) symbols.
+// `fcast fec bench`: matrix built cold every trial (a native code released after its trial,
+// untimed), reused repair/output buffers, the same reception orders, ML given k·1.06 (N1=3) or
+// k·1.02 (N1=5) symbols. Both codecs take one push() per symbol here (the TypeScript codec has no
+// batch path; `fcast fec bench --batch` measures the native one).
 //
 //   npm run build && node bench/fec-cpu.mjs [trials]        # default 21 trials after 3 warm-up ones
 import { existsSync } from 'node:fs';
@@ -22,7 +24,7 @@ const { buildMatrix } = await load('matrix.js');
 const { encodeRepair } = await load('encoder.js');
 const { tsExecutor } = await load('executor.js');
 const { LdpcDecoder } = await load('decoder.js');
-const { buildNativeCode, nativeCodec } = await load('native-code.js');
+const { buildNativeCode, nativeCodec, releaseNativeCode } = await load('native-code.js');
 const { NativeLdpcDecoder } = await load('native-decoder.js');
 const { encodeRepairNative } = await load('native-encoder.js');
 const { receptionOrder, sourceBlockBytes } = await import(join(root, 'dist', 'src', 'cli', 'fec-bench.js'));
@@ -41,6 +43,8 @@ const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 /** The two codecs behind one shape: encode all repair symbols; a fresh decoder. */
 function codecs(k, n, n1, e, source, repair) {
+  let lastCode;
+  const cold = () => (lastCode = buildNativeCode(codec, k, n, n1, 1));
   const block = { sbn: 0, k, n, offset: 0, length: k * e };
   const output = new Uint8Array(n * e); // n·E like a pooled arena: the native decoder keeps repair symbols in its tail
   const arena = new Uint8Array(n * e);
@@ -50,8 +54,10 @@ function codecs(k, n, n1, e, source, repair) {
       decoder: (iterativeOnly) => new LdpcDecoder({ block, symbolSize: e, matrix: buildMatrix(k, n, n1, 1), executor: tsExecutor, iterativeOnly, arena: arena.fill(0) }),
     },
     native: {
-      encode: () => encodeRepairNative(codec, buildNativeCode(codec, k, n, n1, 1), block, e, source, repair),
-      decoder: (iterativeOnly) => new NativeLdpcDecoder(codec, buildNativeCode(codec, k, n, n1, 1), block, e, iterativeOnly, output),
+      encode: () => encodeRepairNative(codec, cold(), block, e, source, repair),
+      decoder: (iterativeOnly) => new NativeLdpcDecoder(codec, cold(), block, e, iterativeOnly, output),
+      // The addon frees a code when the event loop runs its finalizer: never, in this loop.
+      release: () => lastCode !== undefined && releaseNativeCode(lastCode),
     },
   };
 }
@@ -74,16 +80,19 @@ for (const [k, n1] of [[1000, 3], [10000, 3], [10000, 5]]) {
       let t0 = cpuMs();
       impl.encode();
       const encode = cpuMs() - t0;
+      impl.release?.();
       t0 = cpuMs();
       let d = impl.decoder(true);
       for (let r = 0; r < n && !d.progress().complete; r++) d.push(order[r], symbol(order[r]));
       const iterative = cpuMs() - t0;
+      impl.release?.();
       if (!d.progress().complete) throw new Error(`${name} k=${k}: iterative decoding did not complete`);
       t0 = cpuMs();
       d = impl.decoder(false);
       for (let r = 0; r < mlReceived && !d.progress().complete; r++) d.push(order[r], symbol(order[r]));
       d.finish();
       const ml = cpuMs() - t0;
+      impl.release?.();
       if (!d.progress().complete || !Buffer.from(d.sourceBlock()).equals(Buffer.from(source))) throw new Error(`${name} k=${k}: ML decoding failed`);
       if (t < 0) continue;
       times[name].encode.push(encode);

@@ -27,6 +27,20 @@ export interface LdpcMatrix {
 }
 
 /**
+ * The builder's temporaries, kept between builds (a code is built per block, and per trial in
+ * `fcast fec bench`): fresh ones are zeroed and, past V8's on-heap limit, allocated outside the heap
+ * on every build. Grown as needed; dropped after a build that needed more than KEEP_SCRATCH elements.
+ */
+const scratch = { colEntries: new Int32Array(0), u: new Int32Array(0), degree: new Int32Array(0), cap: new Int32Array(0), rowBuf: new Int32Array(0), fill: new Int32Array(0) };
+const KEEP_SCRATCH = 1 << 20;
+
+/** scratch[name] with room for `size` elements (contents stale). */
+function scratchOf(name: keyof typeof scratch, size: number): Int32Array {
+  if (scratch[name].length < size) scratch[name] = new Int32Array(size);
+  return scratch[name];
+}
+
+/**
  * Build H for (k, n, N1, seed). Preconditions (checked by the scheme's OTI validation):
  * k ≥ 1, 1 ≤ N1 ≤ n − k, 1 ≤ seed ≤ 2^31−2. A block with n = k has no equations.
  */
@@ -43,8 +57,9 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
   const prng = new ParkMiller(seed);
   const total = n1 * k;
   // colEntries[j*n1 + h]: the h-th row placed in source column j (exactly N1 per column).
-  const colEntries = new Int32Array(total);
-  const u = new Int32Array(total);
+  // Every element below `total` is written before it is read.
+  const colEntries = scratchOf('colEntries', total);
+  const u = scratchOf('u', total);
   // u[h] = h mod rows, counted rather than divided.
   for (let h = 0, r = 0; h < total; h++) {
     u[h] = r;
@@ -79,12 +94,14 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
 
   // Row lists with room for the (at most two) fix-up entries per row. Columns go in ascending
   // order, so every list is sorted already; only a fixed-up row may need its two entries swapped.
-  const degree = new Int32Array(rows);
+  const degree = scratchOf('degree', rows).fill(0, 0, rows);
   for (let x = 0; x < total; x++) degree[colEntries[x]!]!++;
-  const cap = new Int32Array(rows + 1);
+  const cap = scratchOf('cap', rows + 1);
+  cap[0] = 0;
   for (let r = 0; r < rows; r++) cap[r + 1] = cap[r]! + degree[r]! + 2;
-  const rowBuf = new Int32Array(cap[rows]!);
-  const fill = new Int32Array(rows);
+  // Only the filled part of each row's room is ever read.
+  const rowBuf = scratchOf('rowBuf', cap[rows]!);
+  const fill = scratchOf('fill', rows).fill(0, 0, rows);
   for (let j = 0; j < k; j++) {
     for (let h = 0; h < n1; h++) {
       const r = colEntries[j * n1 + h]!;
@@ -139,6 +156,9 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       colRows[colFill[c]!] = r;
       colFill[c]!++;
     }
+  }
+  if (Math.max(total, cap[rows]!) > KEEP_SCRATCH) {
+    for (const name of Object.keys(scratch) as Array<keyof typeof scratch>) scratch[name] = new Int32Array(0);
   }
   return { k, n, n1, seed, rows, rowStart, rowCols, colStart, colRows, fallbackPlacements, rowfixAdded };
 }
