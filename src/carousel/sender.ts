@@ -197,6 +197,12 @@ function roundStart(repairSlots: number, round: number, rounds: number): number 
 }
 
 const SLAB_BYTES = 1 << 20;
+/**
+ * Reads in flight at most. Each is an open file in the shell; a repair window of hundreds of
+ * small blocks (many small files) would otherwise ask for hundreds at once. Reads beyond this
+ * wait for one to complete.
+ */
+const MAX_READS = 20;
 const CID_TOI = 1;
 const FIRST_FILE_TOI = 2;
 const MAX_FILES = 0x7fff_fffe;
@@ -413,6 +419,7 @@ export class CarouselSender {
       }
       if (this.jobSlots(obj, obj.plan.blocks[sbn]!, pass, round) > 0) this.pipeline.push(this.fileJob(obj, index, sbn, pass, round));
     }
+    if (this.reads.size >= MAX_READS) return undefined;
     for (const job of this.pipeline) {
       if (job.issued) continue;
       job.issued = true;

@@ -75,3 +75,25 @@ const LDPC_1400: FecSettings = { encodingId: 3, symbolSize: 1400, maxSourceBlock
 function fileOf(size: number): SenderConfig['files'][number] {
   return { key: 0, contentLocation: 'f.bin', contentLength: size, contentType: 'application/octet-stream', sha256: new Uint8Array(32), mtime: 0, mode: 0o644 };
 }
+
+describe('carousel: reads in flight', () => {
+  it('a repair window of hundreds of small blocks never has more than 20 reads outstanding', () => {
+    const files = Array.from({ length: 300 }, (_, i) => ({ ...fileOf(200_000), key: i, contentLocation: `f${i}.bin` }));
+    const s = new CarouselSender({ tsi: 1, files, fec: LDPC_1400, schemes: schemeFor, mode: 'push', cycles: 1 });
+    expect(s.repairPlan().windowBlocks).toBeGreaterThan(300);
+    const pending: number[] = [];
+    let most = 0;
+    let packets = 0;
+    for (let now = 0; packets < 500_000; now++) {
+      const o = s.poll(now);
+      if (o.kind === 'done') break;
+      if (o.kind === 'read') pending.push(o.id);
+      else if (o.kind === 'transmit') packets++;
+      // Reads complete in bunches, late: the core keeps asking while they are out.
+      if (o.kind !== 'read' || pending.length >= 30) while (pending.length > 0) s.readDone(pending.shift()!);
+      most = Math.max(most, s.stats().pendingReads);
+    }
+    expect(most).toBe(20);
+    expect(s.stats().cycle).toBe(1);
+  });
+});
