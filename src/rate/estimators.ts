@@ -63,11 +63,33 @@ export class LossEstimator {
     this.z = this.z * Math.pow(keep, g * this.y) + ((g * this.x) / (g * this.y + 1)) * (1 - Math.pow(keep, g * this.y + 1));
     this.x *= 1 - g;
     this.y *= 1 - g;
-    const z1 = this.z * Math.pow(keep, this.y) + (this.x / (this.y + 1)) * (1 - Math.pow(keep, this.y + 1));
-    const z2 =
-      this.z * Math.pow(keep, this.y + 1) + ((this.x + this.w + 1) / (this.y + 2)) * (1 - Math.pow(keep, this.y + 2));
-    this.lossp = 1 / Math.max(z1, z2, 1);
+    this.lossp = 1 / Math.max(this.z1(), this.z2(), 1);
     return this.lossp;
+  }
+
+  /** Z1: the long-term Z with the short-term history (X, Y) filtered in. */
+  private z1(): number {
+    const keep = 1 - DELTA;
+    return this.z * Math.pow(keep, this.y) + (this.x / (this.y + 1)) * (1 - Math.pow(keep, this.y + 1));
+  }
+
+  /** Z2: what Z1 would be were the next packet lost (the run W since the last loss event counts). */
+  private z2(): number {
+    const keep = 1 - DELTA;
+    return this.z * Math.pow(keep, this.y + 1) + ((this.x + this.w + 1) / (this.y + 2)) * (1 - Math.pow(keep, this.y + 2));
+  }
+
+  /**
+   * LOSSP = a by scaling the loss history (Z, X and W by one factor, Y kept) instead of clearing
+   * it [ours, for the RR_P check's reset: receiver.ts]: the loss-free run W keeps its weight, so
+   * REQN goes on rising from a where a cleared history would hold it flat until W passes ~1.2·Z.
+   */
+  rescale(a: number): void {
+    const c = 1 / a / Math.max(this.z1(), this.z2(), 1);
+    this.z *= c;
+    this.x *= c;
+    this.w *= c;
+    this.lossp = 1 / Math.max(this.z1(), this.z2(), 1);
   }
 
   /** Reset to LOSSP = a: W = X = Y = 0, Z = 1/a. */

@@ -46,6 +46,32 @@ describe('loss estimator (§3.2.2.1)', () => {
     // Z1 = 82.746, Z2 = 60.359 -> LOSSP = 1/82.746
     expect(lossp).toBeCloseTo(0.0120851, 6);
   });
+
+  it('rescale sets LOSSP but keeps the loss-free run growing it, where a reset holds it flat', () => {
+    // A long loss-free run after one loss event: Z2 (the run W counted) sets LOSSP.
+    const run = (): LossEstimator => {
+      const e = new LossEstimator(0.015);
+      e.reset(0.01);
+      e.onLossEventStart();
+      for (let i = 0; i < 400; i++) e.onPacketEvent();
+      e.onEpochEnd();
+      return e;
+    };
+    const [scaled, cleared] = [run(), run()];
+    const target = scaled.lossp * 1.5; // a lower REQN, as the RR_P check asks
+    scaled.rescale(target);
+    cleared.reset(target);
+    expect(scaled.lossp).toBeCloseTo(target, 3);
+    expect(cleared.lossp).toBe(target);
+    expect(scaled.y).toBeCloseTo(0.985, 10);
+    // 100 more loss-free packets: the scaled history's LOSSP falls on, the cleared one's stays.
+    for (const e of [scaled, cleared]) {
+      for (let i = 0; i < 100; i++) e.onPacketEvent();
+      e.onEpochEnd();
+    }
+    expect(scaled.lossp).toBeLessThan(0.85 * target);
+    expect(cleared.lossp).toBeCloseTo(target, 12);
+  });
 });
 
 describe('ARTT (§3.2.2.2)', () => {
