@@ -33,6 +33,14 @@ const VERIFY_CHUNK = 1 << 20;
  * with 2000 files before this bound).
  */
 const MAX_VERIFYING = 16;
+/**
+ * A part file's writeback is started every this many bytes written (fdatasync on the thread
+ * pool), so the disk takes a large file while it is received and the fdatasync before the rename
+ * finds little left: eight receivers syncing a whole 64 MB part each at the end took 0.05-0.25 s
+ * apiece in the netns harness (8 x 64 MB at once: 584 ms here), on the path to the file's
+ * appearance.
+ */
+const WRITEBACK_BYTES = 4 << 20;
 
 export class OutputDir {
   readonly root: string;
@@ -44,6 +52,10 @@ export class OutputDir {
   /** Hashes fed as blocks are written (src/store/prefix-digest.ts), from beginDigest to deliver. */
   private readonly digests = new Map<number, PrefixDigest>();
   private readBackBuf = Buffer.alloc(0);
+  /** Per part: bytes written since its last writeback started. */
+  private readonly unsynced = new Map<number, number>();
+  /** Parts with a writeback in flight (one at a time each). */
+  private readonly syncing = new Set<number>();
 
   constructor(
     dir: string,
@@ -69,6 +81,19 @@ export class OutputDir {
     let done = 0;
     while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, fileOffset + done);
     this.digests.get(toi)?.written(fileOffset, bytes, (offset, length) => this.readBack(fd, offset, length));
+    this.writeback(toi, fd, bytes.length);
+  }
+
+  /** Start the part's writeback every WRITEBACK_BYTES; errors surface at the sync before the rename. */
+  private writeback(toi: number, fd: number, written: number): void {
+    const pending = (this.unsynced.get(toi) ?? 0) + written;
+    if (pending < WRITEBACK_BYTES || this.syncing.has(toi)) {
+      this.unsynced.set(toi, pending);
+      return;
+    }
+    this.unsynced.set(toi, 0);
+    this.syncing.add(toi);
+    fdatasync(fd, () => this.syncing.delete(toi));
   }
 
   /** The object's header is known: hash its data as its blocks are written (not gzip objects). */
@@ -101,6 +126,7 @@ export class OutputDir {
   }
 
   private closePart(toi: number): void {
+    this.unsynced.delete(toi);
     const fd = this.parts.get(toi);
     if (fd === undefined) return;
     closeSync(fd);
