@@ -8,8 +8,9 @@
 //    layers after its link shrinks, and complete the file byte for byte.
 // 2. IPv6 (SSM, MLDv2): one receiver behind 10 Mbit/s settles within ±30% and completes.
 // 3. [60 s, FCAST_WEBRC_FAIRNESS=1] TCP fairness: one WEBRC receiver and one CUBIC (or Reno) flow
-//    share a 20 Mbit/s link for 60 s; neither may get less than half of the other's throughput
-//    (RFC 3738 §1: "within a factor of two"). Not met today, hence the gate.
+//    share a 20 Mbit/s link with 20 ms of path delay each way (a userspace relay) for 60 s;
+//    neither may get less than half of the other's throughput (RFC 3738 §1: "within a factor of
+//    two"). Not met in every run against CUBIC, hence the gate.
 //
 // Figures are printed (console.log) so a run documents itself; nothing is hard-coded.
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
 import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js';
+import { delayLink } from '../helpers/delay-link.js';
 import { TCP_SOURCE } from '../helpers/tcp-flow.js';
 
 const skip = netnsUnavailable();
@@ -33,6 +35,13 @@ const RUN = join(ROOT, 'bin', 'run.js');
 const TSD_MS = 1000;
 const P = 0.9;
 const WEBRC = ['--rate-control', 'webrc', '--webrc-tsd', String(TSD_MS / 1000), '--webrc-qd', '10', '--webrc-bcr', '5', '--webrc-p', String(P)];
+/**
+ * One-way delay on the fairness test's link (userspace relay): a WAN-like 40 ms round trip
+ * besides the queue. Without it the namespaces' zero propagation delay lets TCP's ACK clock refill
+ * each freed queue slot at once (a phase effect of drop-tail), and WEBRC meets the full queue far
+ * more often than TCP does (bench/webrc-fairness.ts, figures in man/fcast-send.1).
+ */
+const FAIR_DELAY_MS = 20;
 /** Slots for a rate to decay 5x (50 -> 10 Mbit/s) when no layer is re-joined, plus one. */
 const DECAY_SLOTS = Math.ceil(Math.log(5) / Math.log(1 / P)) + 1;
 
@@ -265,17 +274,30 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
   });
 
   // [60 s] RFC 3738's TCP-friendliness on a shared bottleneck, against CUBIC (Linux's default
-  // TCP; FCAST_TCP_CC=reno or bbr for the others). NOT MET today, so it runs only with
-  // FCAST_WEBRC_FAIRNESS=1: WEBRC got 0.10-0.21 of CUBIC's and Reno's throughput in
-  // bench/webrc-fairness.ts (figures and causes in man/fcast-send.1). A namespace may only pick
-  // a congestion control the host allows: it is allowed for the test and the list restored after.
-  it.skipIf(process.env.FCAST_WEBRC_FAIRNESS !== '1')('[60 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link: within a factor of two', async () => {
-    const n = net!;
+  // TCP; FCAST_TCP_CC=reno or bbr for the others). Not met in every run, so it runs only with
+  // FCAST_WEBRC_FAIRNESS=1: with the path delay WEBRC got 0.44-0.58 of CUBIC's throughput and
+  // 0.50-0.72 of Reno's in bench/webrc-fairness.ts --delay-ms 20 (3 runs each), 0.41 of CUBIC's
+  // here once; a loss in TCP's slow start ends WEBRC's start-up at whatever rate it had, and the
+  // equation's climb takes most of the minute (figures and causes in man/fcast-send.1). A
+  // namespace may only pick a congestion control the host allows: it is allowed for the test
+  // and the list restored after.
+  it.skipIf(process.env.FCAST_WEBRC_FAIRNESS !== '1')(`[60 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link with ${2 * FAIR_DELAY_MS} ms of path round trip: within a factor of two`, async () => {
+    // Its own network: receiver 0's link carries the delay relays (test/helpers/delay-link.ts).
+    const n = await TestNet.create({ receivers: 1, snooping: true, subnet: 54 });
+    try {
+      await fairness(n);
+    } finally {
+      await n.destroy();
+    }
+  }, 150_000);
+
+  async function fairness(n: TestNet): Promise<void> {
     const src = join(work, 'fair');
     mkdirSync(src, { recursive: true });
     writeRandomFile(join(src, 'big.bin'), 120_000_000);
     const session = join(work, 'fair.json');
-    for (let i = 0; i < 3; i++) await n.setRate(i, i === 0 ? 20 : undefined);
+    await delayLink(n, 0, FAIR_DELAY_MS);
+    await n.setRate(0, 20);
     const cc = process.env.FCAST_TCP_CC ?? 'cubic';
     const allowedPath = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
     const allowed = readFileSync(allowedPath, 'utf8').trim();
@@ -307,7 +329,7 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     expect(summary.status).toBe('timeout');
     expect(webrcMbit).toBeGreaterThan(tcpMbit / 2);
     expect(tcpMbit).toBeGreaterThan(webrcMbit / 2);
-  }, 150_000);
+  }
 });
 
 /** TCP sink: counts bytes of one connection, prints {bytes, ms} when it ends. */
