@@ -2,7 +2,7 @@
 // every file complete (src/net/send-session.ts receiversDone, FlexSender.receiversComplete,
 // `fcast send --expect-receivers`), instead of sending the rest of its cycles. Real QUIC and
 // sealed multicast on 127.0.0.1 (TTL 0).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +33,9 @@ describe('push session ended by its receivers', () => {
     const core: SenderConfig = { tsi: 78, files, fec: { encodingId: 3, symbolSize: 1400, maxSourceBlockLength: 1000, codeRate: 2 / 3, n1m3: 2 }, schemes: schemeFor, mode: 'push', cycles, seed: 78 };
     const perCycle = new CarouselSender(core).stats().cycleTotal;
     const id = identity();
-    const group = '239.255.61.9';
-    const port = 47_000 + (process.pid % 1000);
+    // A group and port of its own: another run's carousel on the same pair would mix in.
+    const group = `239.255.${200 + randomInt(50)}.${1 + randomInt(250)}`;
+    const port = 40_000 + randomInt(20_000);
     const flex = await FlexSender.start({
       identity: id, host: '127.0.0.1', port: 0, admit: () => true,
       announce: { flowId: 12, tsi: 78, source: '127.0.0.1', channels: [{ address: group, port }], fecEncodingId: 3, fecInstanceId: 0, symbolSize: 1400, maxSourceBlockLength: 1000, maxEncodingSymbols: 1500, rateBps: 20e6, reportIntervalMs: 100, dFbMs: 400 },
@@ -54,6 +55,7 @@ describe('push session ended by its receivers', () => {
       });
       const ms = performance.now() - t0;
       process.stderr.write(`ended ${res.ended} after ${res.stats.packets} packets (one cycle ${perCycle}, ${cycles} cycles ${cycles * perCycle}) in ${ms.toFixed(0)} ms\n`);
+      if (res.ended !== 'receivers-complete') process.stderr.write(`receivers at the sender: ${JSON.stringify(flex.stats().receivers)}\n`);
       expect(res.ended).toBe('receivers-complete');
       expect(res.aborted).toBe(false);
       expect(flex.receiversComplete()).toBe(2);
