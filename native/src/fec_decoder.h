@@ -34,6 +34,8 @@ struct DecoderWork {
   // Scratch symbols of ML records (never read before a record sets them: no zeroing).
   std::vector<uint8_t> scratch;
   MlSolver ml;
+  // After ML failed for rank deficiency d <= 64: the solution space, with null_bits[c] the bits of
+  // column c, so ML waits for exactly the symbols that raise the rank.
   NullSpace null;
   std::vector<uint64_t> null_bits;
   // RunDeferred's tables.
@@ -108,8 +110,6 @@ class LdpcDecoderCore {
   uint32_t known_total_ = 0;
   uint32_t live_rows_ = 0;
   uint32_t ml_wait_ = 0;
-  // After ML failed for rank deficiency d <= 64: the solution space (work_->null), with
-  // work_->null_bits[c] the bits of column c, so ML waits for exactly the symbols that raise the rank.
   bool done_ = false;
   size_t held_ = 0;
 };
