@@ -1,9 +1,9 @@
 // The native incremental LDPC-Staircase decoder (RFC 5170 §6.4) behind the BlockDecoder interface:
 // native/src/fec_decoder.cc does the peeling bookkeeping, the ML elimination and all symbol work
 // in C++, so a push costs one native call, and pushBatch one call for a whole receive batch. It
-// decodes exactly like decoder.ts (same acceptance,
-// progress after every symbol, completion on the same symbol), which stays the reference and the
-// TypeScript path; test/unit/fec-native.test.ts and the shared vectors check both.
+// decodes exactly like decoder.ts (same acceptance, progress after every symbol, completion on the
+// same symbol), which stays the reference and the TypeScript path; test/unit/fec-native.test.ts
+// and the shared vectors check both.
 //
 // Source symbols are copied straight into the output buffer: the caller's arena when it gives one
 // (DecoderOptions.arena, reused by the receiver), else one block.length buffer per decoder. Repair
