@@ -45,6 +45,21 @@
 //   nothing. Same virtual-time setup, one repair window, seeds 1-2: lossless 0.668 / 0.701 /
 //   0.734 / 0.767 of the cycle at ρ = 0 / 0.1 / 0.2 / 0.3 of n − k; at 10% loss 0.771-0.775,
 //   0.774-0.775, 0.770-0.775, 0.771-0.782.
+// - On-demand cycles are spread the same way: every block of the cycle on the air at once when
+//   the memory budget holds them (the window W_r above, not W), else `onDemandRounds` rounds
+//   over the blocks window by window, each a share of every block's shuffled order, by default
+//   enough rounds that a share is at most k/4 of the block. Receivers on a subset of the
+//   packets (WEBRC layers, loss, a late join) then fill every block at the same pace. With W
+//   blocks in turn, each block sent its whole n in one stretch of the cycle: a receiver getting
+//   half the packets of a k = 1000, R = 1/4 session took ~2,000 symbols of a block while it was
+//   on the air (the block needs ~1,000) and nothing of the blocks waiting their turn, so it
+//   received 1.96 k (all packets: 3.75 k, a 50 Mbit/s netns receiver 2.6 k) before the last
+//   block completed; spread, 1.12 k and 1.16 k (test/unit/rate/carousel-overhead.test.ts). The
+//   price is encoding each block once per round: 12 us of sender CPU per packet at R = 1/4 with
+//   16 rounds instead of 3 (load 10, 48 MB); at R = 2/3 objects up to ~80 MB fit, one round.
+//   Each cycle still draws fresh orders: a receiver whose losses repeat with the cycle's period
+//   must not miss the same symbols every cycle. The cost is duplicates for receivers that span
+//   cycles (a late joiner at mid-cycle: ~0.25 k; it completes within one cycle of joining).
 // - When a block has sent all its symbols for the cycle it leaves the window (its repair
 //   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
 //   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
@@ -103,6 +118,11 @@ export interface SenderConfig {
    * 1 when every block of the cycle fits in the repair window at once, else 3.
    */
   readonly repairRounds?: number;
+  /**
+   * On-demand: rounds per cycle when the cycle's blocks do not all fit in the window (default:
+   * enough that a round gives each block at most k/4 of its symbols, see "Transmission order").
+   */
+  readonly onDemandRounds?: number;
   /** A CID burst at least this often, in ms of `now` (default 1000). */
   readonly cidIntervalMs?: number;
   /** CID bursts with the A flag at the end (default 3). */
@@ -227,6 +247,8 @@ export class CarouselSender {
   private pass: Pass;
   private round = 0;
   private readonly rounds: number;
+  /** On-demand cycles: rounds over the blocks (1 when they all fit in the window at once). */
+  private readonly spreadRounds: number;
   private readonly pipeline: Job[] = [];
   private readonly active: Job[] = [];
   /**
@@ -263,6 +285,7 @@ export class CarouselSender {
     if (cfg.mode === 'on-demand' && cfg.deadline === undefined) throw new LocalProtocolError('USAGE', 'on-demand mode needs a deadline');
     if (!(Number.isInteger(cfg.repairRounds ?? 1) && (cfg.repairRounds ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'repairRounds must be ≥ 1');
     if (!(Number.isInteger(cfg.repairWindowBlocks ?? 1) && (cfg.repairWindowBlocks ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'repairWindowBlocks must be ≥ 1');
+    if (!(Number.isInteger(cfg.onDemandRounds ?? 1) && (cfg.onDemandRounds ?? 1) >= 1)) throw new LocalProtocolError('USAGE', 'onDemandRounds must be ≥ 1');
     this.cfg = cfg;
     this.seed = cfg.seed ?? 1;
     this.channel = cfg.channel ?? 0;
@@ -282,6 +305,7 @@ export class CarouselSender {
     this.window = Math.max(1, Math.min(cfg.maxActiveBlocks ?? 16, byBudget));
     this.repairWindow = Math.max(1, Math.min(cfg.repairWindowBlocks ?? byBudget, byBudget));
     this.rounds = cfg.repairRounds ?? (this.repairBlocks() <= this.repairWindow ? 1 : 3);
+    this.spreadRounds = this.fileBlocks() <= this.repairWindow ? 1 : (cfg.onDemandRounds ?? this.quarterRounds());
   }
 
   /** The compound objects, TOI order (index 0 is the CID). */
@@ -289,9 +313,14 @@ export class CarouselSender {
     return this.objects;
   }
 
-  /** W after the memory budget (blocks on the air at once). */
+  /** W after the memory budget (blocks on the air at once; on-demand cycles: the budget's window). */
   windowSize(): number {
-    return this.window;
+    return this.cfg.mode === 'on-demand' ? this.repairWindow : this.window;
+  }
+
+  /** On-demand cycles: blocks on the air at once and rounds over the cycle's blocks. */
+  onDemandPlan(): { readonly windowBlocks: number; readonly rounds: number } {
+    return { windowBlocks: this.repairWindow, rounds: this.spreadRounds };
   }
 
   /** W_r and the rounds of the first push cycle's repair pass (after the memory budget). */
@@ -385,9 +414,36 @@ export class CarouselSender {
     return count;
   }
 
+  /** File blocks of a cycle. */
+  private fileBlocks(): number {
+    let count = 0;
+    for (let i = 1; i < this.objects.length; i++) count += this.objects[i]!.plan.blocks.length;
+    return count;
+  }
+
+  /** Rounds in which each block sends at most a quarter of its k per round: ceil(4·n·repeat / k) of the largest ratio. */
+  private quarterRounds(): number {
+    let most = 1;
+    for (let i = 1; i < this.objects.length; i++) {
+      const o = this.objects[i]!;
+      for (const b of o.plan.blocks) most = Math.max(most, Math.ceil((4 * b.n * o.repeat) / Math.max(1, b.k)));
+    }
+    return most;
+  }
+
+  /** An on-demand cycle (not push): spread over the budget's window, in rounds when it holds fewer blocks than the cycle. */
+  private spreads(pass: Pass): boolean {
+    return pass === 'all' && this.cfg.mode === 'on-demand';
+  }
+
   /** Blocks on the air at once for jobs of `pass`. */
   private windowFor(pass: Pass): number {
-    return pass === 'repair' ? this.repairWindow : this.window;
+    return pass === 'repair' || this.spreads(pass) ? this.repairWindow : this.window;
+  }
+
+  /** Rounds over the cycle's blocks for jobs of `pass`, each sending its share of every block's slots. */
+  private roundsFor(pass: Pass): number {
+    return pass === 'repair' ? this.rounds : this.spreads(pass) ? this.spreadRounds : 1;
   }
 
   private memoryJob(obj: PlannedObject, index: number, sbn: number): Job {
@@ -415,7 +471,7 @@ export class CarouselSender {
           this.pass = 'repair';
           this.round = 0;
           this.nextObject = 1;
-        } else if (this.nextObject >= this.objects.length && this.pass === 'repair' && this.round + 1 < this.rounds) {
+        } else if (this.nextObject >= this.objects.length && this.round + 1 < this.roundsFor(this.pass)) {
           this.round++;
           this.nextObject = 1;
         }
@@ -441,13 +497,14 @@ export class CarouselSender {
     return false;
   }
 
-  /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
-  /** Packets a job sends: its pass's slots, or its round's share of the repair slots. */
+  /** Packets a job sends: its round's share of its pass's slots. */
   private jobSlots(obj: PlannedObject, block: SourceBlock, pass: Pass, round: number): number {
     const slots = slotCount(obj, block, pass);
-    if (pass !== 'repair') return slots;
-    return roundStart(slots, round + 1, this.rounds) - roundStart(slots, round, this.rounds);
+    const rounds = this.roundsFor(pass);
+    return roundStart(slots, round + 1, rounds) - roundStart(slots, round, rounds);
   }
+
+  /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
 
   private fileJob(obj: PlannedObject, index: number, sbn: number, pass: Pass, round: number): Job {
     const block = obj.plan.blocks[sbn]!;
@@ -498,11 +555,9 @@ export class CarouselSender {
     const all = permutation(slotCount(job.obj, job.block, job.pass), seed);
     // Slot s stands for ESI s mod n; the repair pass holds the slots from k upwards, and a round
     // takes its share of one order (the same seed in every round: each slot goes once).
-    let order = all;
-    if (job.pass === 'repair') {
-      order = all.subarray(roundStart(all.length, job.round, this.rounds), roundStart(all.length, job.round + 1, this.rounds));
-      for (let i = 0; i < order.length; i++) order[i] = order[i]! + k;
-    }
+    const rounds = job.id === 0 ? 1 : this.roundsFor(job.pass);
+    const order = all.subarray(roundStart(all.length, job.round, rounds), roundStart(all.length, job.round + 1, rounds));
+    if (job.pass === 'repair') for (let i = 0; i < order.length; i++) order[i] = order[i]! + k;
     job.order = order;
     job.pos = 0;
   }
