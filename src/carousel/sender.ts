@@ -505,7 +505,6 @@ export class CarouselSender {
   }
 
   /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
-
   private fileJob(obj: PlannedObject, index: number, sbn: number, pass: Pass, round: number): Job {
     const block = obj.plan.blocks[sbn]!;
     // Every byte is written below or by the read (header part, then file bytes to the end).
