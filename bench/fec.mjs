@@ -3,7 +3,7 @@
 // OPENFEC_BENCH names an executable that prints the same JSON (bench/README.md), OpenFEC or any
 // other implementation, on the same parameters and the same reception orders, in one run.
 //
-//   npm run build && node bench/fec.mjs [--rounds R] [--trials T] [--batch B] [--json] [--quick]
+//   npm run build && node bench/fec.mjs [--rounds R] [--trials T] [--batch B] [--per-symbol 0] [--json] [--quick]
 //   OPENFEC_BENCH=/path/to/ofbench node bench/fec.mjs
 //   node bench/fec.mjs --cli /other/checkout/bin/run.js,...   # their native codec too (before/after);
 //                                                            # PATH@B passes --batch B to that one
@@ -46,9 +46,17 @@ const configs = [
   { k: 10000, n: 15000, n1: 5 },
 ].map((c) => ({ ...c, seed: 1, symbolSize: 1024, mlReceived: Math.ceil(c.k * (c.n1 === 3 ? 1.06 : 1.02)) }));
 
+// Both of our codecs run in the same push mode, so each TS/native ratio compares like for like:
+// --batch B (pushBatch; the TypeScript one is a loop of push()) and, when B > 1, one push() per
+// symbol as well (--per-symbol 0 leaves that pair out).
+const perSymbol = batch > 1 && opt('per-symbol', 1) !== 0;
+const modes = perSymbol ? [batch, 1] : [batch];
+const label = (b) => (b === batch ? '' : ` @${b}`);
 const impls = [
-  { name: 'fcast native', run: (c) => ours(c, true) },
-  { name: 'fcast TS', run: (c) => ours(c, false) },
+  ...modes.flatMap((b) => [
+    { name: `fcast native${label(b)}`, run: (c) => ours(c, true, cli, b), batch: b, codec: 'native' },
+    { name: `fcast TS${label(b)}`, run: (c) => ours(c, false, cli, b), batch: b, codec: 'ts' },
+  ]),
   // Other checkouts' native codec (before/after in one run); an older CLI without --batch gets none.
   ...otherClis.map((entry, i) => {
     const [path, b] = entry.split('@');
@@ -117,9 +125,9 @@ for (const c of configs) {
 if (asJson) {
   console.log(JSON.stringify({ rounds, trials, results }, null, 2));
 } else {
-  console.log(`LDPC-Staircase, E=1024, n=1.5k, seed 1; median of ${rounds} round(s) x ${trials} trial(s); MB/s of source data; fcast native: ${batch} symbol(s) per decoder call`);
+  console.log(`LDPC-Staircase, E=1024, n=1.5k, seed 1; median of ${rounds} round(s) x ${trials} trial(s); MB/s of source data; fcast: ${batch} symbol(s) per decoder call${perSymbol ? ', @1: one push() per symbol' : ''}`);
   otherClis.forEach((p, i) => console.log(`native #${i + 1}: ${p}`));
-  console.log('k      N1 impl          encode   iterative  ML (recv)        vs OpenFEC (enc / it / ML)');
+  console.log('k      N1 impl             encode   iterative  ML (recv)        vs OpenFEC (enc / it / ML)');
   for (const r of results) {
     const c = r.config;
     const of = results.find((x) => x.impl === 'openfec' && x.config === c);
@@ -128,7 +136,7 @@ if (asJson) {
       : '';
     const fail = r.mlDecoded < 1 || r.iterativeDecoded < 1 ? `  (decoded: it ${(100 * r.iterativeDecoded).toFixed(0)}%, ML ${(100 * r.mlDecoded).toFixed(0)}%)` : '';
     console.log(
-      `${String(c.k).padEnd(6)} ${c.n1}  ${r.impl.padEnd(12)} ${mb(c, r.encodeMs).toFixed(0).padStart(7)} ${mb(c, r.iterativeMs).toFixed(0).padStart(10)} ${mb(c, r.mlMs).toFixed(0).padStart(7)} (${c.mlReceived})  ${vs}${fail}`,
+      `${String(c.k).padEnd(6)} ${c.n1}  ${r.impl.padEnd(15)} ${mb(c, r.encodeMs).toFixed(0).padStart(7)} ${mb(c, r.iterativeMs).toFixed(0).padStart(10)} ${mb(c, r.mlMs).toFixed(0).padStart(7)} (${c.mlReceived})  ${vs}${fail}`,
     );
   }
   console.log('\nFastest single run (closest to each code\'s own cost on a loaded machine):');
@@ -139,13 +147,17 @@ if (asJson) {
       ? `${(of.best.encodeMs / r.best.encodeMs).toFixed(2)}x / ${(of.best.iterativeMs / r.best.iterativeMs).toFixed(2)}x / ${(of.best.mlMs / r.best.mlMs).toFixed(2)}x`
       : '';
     console.log(
-      `${String(c.k).padEnd(6)} ${c.n1}  ${r.impl.padEnd(12)} ${mb(c, r.best.encodeMs).toFixed(0).padStart(7)} ${mb(c, r.best.iterativeMs).toFixed(0).padStart(10)} ${mb(c, r.best.mlMs).toFixed(0).padStart(7)} (${c.mlReceived})  ${vs}`,
+      `${String(c.k).padEnd(6)} ${c.n1}  ${r.impl.padEnd(15)} ${mb(c, r.best.encodeMs).toFixed(0).padStart(7)} ${mb(c, r.best.iterativeMs).toFixed(0).padStart(10)} ${mb(c, r.best.mlMs).toFixed(0).padStart(7)} (${c.mlReceived})  ${vs}`,
     );
   }
   console.log('');
-  for (const c of configs) {
-    const nat = results.find((x) => x.impl === 'fcast native' && x.config === c);
-    const ts = results.find((x) => x.impl === 'fcast TS' && x.config === c);
-    console.log(`k=${c.k} N1=${c.n1}: TS/native time  encode ${(ts.encodeMs / nat.encodeMs).toFixed(2)}x, iterative ${(ts.iterativeMs / nat.iterativeMs).toFixed(2)}x, ML ${(ts.mlMs / nat.mlMs).toFixed(2)}x`);
+  for (const b of modes) {
+    console.log(`TS/native time, both ${b === 1 ? 'one push() per symbol' : `${b} symbols per pushBatch`}: median of rounds (fastest run)`);
+    for (const c of configs) {
+      const nat = results.find((x) => x.impl === `fcast native${label(b)}` && x.config === c);
+      const ts = results.find((x) => x.impl === `fcast TS${label(b)}` && x.config === c);
+      const ratio = (f) => `${(ts[f] / nat[f]).toFixed(2)}x (${(ts.best[f] / nat.best[f]).toFixed(2)}x)`;
+      console.log(`  k=${c.k} N1=${c.n1}: encode ${ratio('encodeMs')}, iterative ${ratio('iterativeMs')}, ML ${ratio('mlMs')}`);
+    }
   }
 }

@@ -31,10 +31,13 @@ export interface FecBenchOptions {
   readonly orders: number;
   readonly native: boolean;
   /**
-   * Symbols per call into the native decoder (pushBatch, as a receiver hands over one recvmmsg
-   * batch); 1 = one push() per symbol. The TypeScript codec always takes them one push() at a time.
+   * Symbols per decoder call (pushBatch, as a receiver hands over one recvmmsg batch); 1 = one
+   * push() per symbol. Both codecs take the same mode, so a TS/native ratio compares like for like
+   * (the TypeScript pushBatch is a loop of push(): codecs/push-batch.ts).
    */
   readonly batch: number;
+  /** Untimed warm-up before each measurement, ms (default WARMUP_MS; 0: one warm-up run). */
+  readonly warmupMs?: number;
 }
 
 export interface Timing {
@@ -110,6 +113,7 @@ function pathOf(native: boolean): { executor: SymbolExecutor; matrix: typeof bui
 
 export function runFecBench(o: FecBenchOptions): FecBenchResult {
   const { k, n, n1, seed, symbolSize: e, trials } = o;
+  const warmupMs = o.warmupMs ?? WARMUP_MS;
   const { executor, matrix, codec, label } = pathOf(o.native);
   const bytes = k * e;
   const source = sourceBlockBytes(k, e);
@@ -146,13 +150,13 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
 
   let repair: Uint8Array = new Uint8Array(0);
   const enc: number[] = [];
-  // Every measurement starts with untimed warm-up runs (trial −1, repeated for WARMUP_MS): the JIT
+  // Every measurement starts with untimed warm-up runs (trial −1, repeated for warmupMs): the JIT
   // optimises the codec's hot paths, as it would have long before in a running sender or receiver.
   for (let t = -1, w = performance.now(); t < trials; t++) {
     const t0 = performance.now();
     repair = encode();
     if (t >= 0) enc.push(performance.now() - t0);
-    else if (performance.now() - w < WARMUP_MS) t--;
+    else if (performance.now() - w < warmupMs) t--;
     releaseCold();
   }
   // Every symbol's view made once, untimed: like the pointers a C harness hands its decoder.
@@ -160,7 +164,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
   const symbol = (esi: number): Uint8Array => views[esi]!;
   // Batches: every encoding symbol once in one buffer (ESI order), a batch naming its symbols by
   // offset, as a receive batch holds its datagrams in one buffer.
-  const batch = codec === undefined ? 1 : o.batch;
+  const batch = o.batch;
   const all = new Uint8Array(n * e);
   all.set(source);
   all.set(repair, k * e);
@@ -204,7 +208,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
     const ms = performance.now() - t0;
     releaseCold();
     if (t < 0) {
-      if (performance.now() - w < WARMUP_MS) t--;
+      if (performance.now() - w < warmupMs) t--;
       continue;
     }
     it.push(ms);
@@ -227,7 +231,7 @@ export function runFecBench(o: FecBenchOptions): FecBenchResult {
     const ms = performance.now() - t0;
     releaseCold();
     if (t < 0) {
-      if (performance.now() - w < WARMUP_MS) t--;
+      if (performance.now() - w < warmupMs) t--;
       continue;
     }
     ml.push(ms);

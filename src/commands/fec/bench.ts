@@ -3,7 +3,7 @@
 import { Flags } from '@oclif/core';
 import { FcastCommand } from '../../cli/base.js';
 import { fecCode, intFlag } from '../../cli/fec.js';
-import { runFecBench, type FecBenchResult } from '../../cli/fec-bench.js';
+import { WARMUP_MS, runFecBench, type FecBenchResult } from '../../cli/fec-bench.js';
 import { LocalProtocolError } from '../../errors.js';
 
 /** Fewer reception orders than this make the overhead mean too noisy to compare. */
@@ -23,8 +23,9 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
     trials: Flags.string({ description: 'Timed runs per measurement (median reported).', default: '5' }),
     orders: Flags.string({ description: `Reception orders for the overhead figure (at least ${MIN_ORDERS}; 0 skips it).`, default: String(MIN_ORDERS) }),
     'ml-received': Flags.string({ description: 'Symbols given to the ML decoder (default k·1.06 for N1=3, k·1.02 above).' }),
-    batch: Flags.string({ description: 'Symbols per call into the native decoder (1: one push per symbol).', default: '64' }),
+    batch: Flags.string({ description: 'Symbols per decoder call, pushBatch (1: one push per symbol).', default: '64' }),
     native: Flags.boolean({ description: 'Native kernels (default) or --no-native for TypeScript only.', default: true, allowNo: true }),
+    'warmup-ms': Flags.string({ description: 'Untimed warm-up runs before each measurement, for this many ms (0: one run).', default: String(WARMUP_MS) }),
   };
 
   async run(): Promise<FecBenchResult> {
@@ -42,7 +43,9 @@ export default class FecBench extends FcastCommand<FecBenchResult> {
     const mlDefault = Math.min(code.n, Math.ceil(code.k * (code.n1 === 3 ? 1.06 : 1.02)));
     const mlReceived = flags['ml-received'] === undefined ? mlDefault : intFlag('ml-received', flags['ml-received']);
     if (mlReceived < 1 || mlReceived > code.n) throw new LocalProtocolError('USAGE', `--ml-received ${mlReceived}: expected 1..n=${code.n}`);
-    const r = runFecBench({ ...code, trials, orders, mlReceived, native: flags.native, batch });
+    const warmupMs = intFlag('warmup-ms', flags['warmup-ms']);
+    if (warmupMs < 0 || warmupMs > 60_000) throw new LocalProtocolError('USAGE', `--warmup-ms ${warmupMs}: expected 0..60000`);
+    const r = runFecBench({ ...code, trials, orders, mlReceived, native: flags.native, batch, warmupMs });
     if (!this.jsonEnabled()) {
       this.log(`${r.impl}: k=${r.k} n=${r.n} N1=${r.n1} seed=${r.seed} E=${r.symbolSize}, ${r.batch} symbol(s) per call, median of ${r.trials}`);
       this.log(`  encode      ${r.encode.mbps.toFixed(1).padStart(9)} MB/s  ${r.encode.medianMs.toFixed(3)} ms`);
