@@ -1,11 +1,16 @@
 // `fcast fec encode|decode|bench` through the real CLI (node bin/run.js on the build in dist/):
-// interop against a shared RFC 5170 vector, exit codes, one-line errors, atomic output.
-import { spawnSync } from 'node:child_process';
+// interop against a shared RFC 5170 vector, exit codes, one-line errors, atomic output. Each CLI
+// process costs ~0.4 s of start-up, so the tests run concurrently (every file they write has its
+// own name) and the parameter rules that share one path to exit 2 are checked in-process
+// (fecCode), with one CLI run per kind of error.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fecCode } from '../../src/cli/fec.js';
+import { isFcastError } from '../../src/errors.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const vectors = process.env['FCAST_VECTORS'] ?? resolve(root, '../shared/vectors/ldpc-staircase');
@@ -23,9 +28,16 @@ interface Run {
   stderr: string;
 }
 
-function fcast(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function fcast(...args: string[]): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: dir, timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, stdout, stderr }));
+  });
 }
 
 /** The shared vectors' source rule. */
@@ -35,8 +47,11 @@ function sourceRule(k: number, e: number): Buffer {
   return b;
 }
 
-/** ESIS and SYMBOLS files for decoding case `c` of the vector. */
+/** ESIS and SYMBOLS files for decoding case `c` of the vector (written once: tests run concurrently). */
+const receptions = new Map<number, { esis: string; symbols: string }>();
 function reception(c: number): { esis: string; symbols: string } {
+  const known = receptions.get(c);
+  if (known !== undefined) return known;
   const esis = readFileSync(join(CASE, `decode${c}_received.u32`));
   const src = sourceRule(K, E);
   const repair = readFileSync(join(CASE, 'repair.bin'));
@@ -47,7 +62,8 @@ function reception(c: number): { esis: string; symbols: string } {
   }
   writeFileSync(join(dir, `c${c}.u32`), esis);
   writeFileSync(join(dir, `c${c}.bin`), Buffer.concat(parts));
-  return { esis: `c${c}.u32`, symbols: `c${c}.bin` };
+  receptions.set(c, { esis: `c${c}.u32`, symbols: `c${c}.bin` });
+  return receptions.get(c)!;
 }
 
 /** One clear line on stderr, naming the error code. */
@@ -70,101 +86,124 @@ afterAll(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-describe('fcast fec encode', () => {
-  it('reproduces a shared vector byte for byte', () => {
-    const r = fcast('fec', 'encode', '--scheme', 'ldpc-staircase', ...CODE, '--in', 'src.bin', '--out', 'repair.bin');
+describe.concurrent('fcast fec encode', () => {
+  it('reproduces a shared vector byte for byte', async ({ expect }) => {
+    const r = await fcast('fec', 'encode', '--scheme', 'ldpc-staircase', ...CODE, '--in', 'src.bin', '--out', 'repair.bin');
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'repair.bin')).equals(readFileSync(join(CASE, 'repair.bin')))).toBe(true);
   });
 
-  it('gives the same bytes on the TypeScript path, and a JSON result', () => {
-    const r = fcast('fec', 'encode', ...CODE, '--in', 'src.bin', '--out', 'repair-ts.bin', '--no-native', '--json');
+  it('gives the same bytes on the TypeScript path, and a JSON result', async ({ expect }) => {
+    const r = await fcast('fec', 'encode', ...CODE, '--in', 'src.bin', '--out', 'repair-ts.bin', '--no-native', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { repairSymbols: number; native: boolean; k: number; n: number };
     expect(j).toMatchObject({ repairSymbols: N - K, native: false, k: K, n: N });
     expect(readFileSync(join(dir, 'repair-ts.bin')).equals(readFileSync(join(CASE, 'repair.bin')))).toBe(true);
   });
 
-  it('nocode checks the source and writes nothing', () => {
-    const r = fcast('fec', 'encode', '--scheme', 'nocode', '--k', String(K), '--symbol-size', String(E), '--in', 'src.bin', '--json');
+  it('nocode checks the source and writes nothing', async ({ expect }) => {
+    const r = await fcast('fec', 'encode', '--scheme', 'nocode', '--k', String(K), '--symbol-size', String(E), '--in', 'src.bin', '--json');
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ scheme: 'nocode', repairSymbols: 0, out: null });
   });
 });
 
-describe('fcast fec decode', () => {
-  it('decodes with ML where peeling alone stalls (vector case 5), atomically', () => {
+describe.concurrent('fcast fec decode', () => {
+  it('decodes with ML where peeling alone stalls (vector case 5), atomically', async ({ expect }) => {
     const { esis, symbols } = reception(5);
-    const it = fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'it.bin', '--iterative-only');
+    const [it, ml] = await Promise.all([
+      fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'it.bin', '--iterative-only'),
+      fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'ml.bin'),
+    ]);
     expect(it.status).toBe(3);
     expectOneLine(it, 'FEC_NOT_DECODABLE');
     expect(existsSync(join(dir, 'it.bin'))).toBe(false);
-    const ml = fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'ml.bin');
     expect(ml.status, ml.stderr).toBe(0);
     expect(readFileSync(join(dir, 'ml.bin')).equals(sourceRule(K, E))).toBe(true);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // No temporary file of either output is left (other tests' outputs may be in flight).
+    expect(readdirSync(dir).filter((f) => /^\.(it|ml)\.bin\..*\.tmp$/.test(f))).toEqual([]);
   });
 
-  it('exits 3 and writes nothing when ML cannot decode (vector case 2)', () => {
+  it('exits 3 and writes nothing when ML cannot decode (vector case 2)', async ({ expect }) => {
     const { esis, symbols } = reception(2);
-    const r = fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'none.bin', '--json');
+    const r = await fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'none.bin', '--json');
     expect(r.status).toBe(3);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 3, error: { code: 'FEC_NOT_DECODABLE' } });
     expect(existsSync(join(dir, 'none.bin'))).toBe(false);
   });
 
-  it('decodes iteratively (vector case 0) on the TypeScript path too', () => {
+  it('decodes iteratively (vector case 0) on the TypeScript path too', async ({ expect }) => {
     const { esis, symbols } = reception(0);
-    const r = fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'c0.out', '--iterative-only', '--no-native');
+    const r = await fcast('fec', 'decode', ...CODE, '--esis', esis, '--symbols', symbols, '--out', 'c0.out', '--iterative-only', '--no-native');
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'c0.out')).equals(sourceRule(K, E))).toBe(true);
   });
 
-  it('nocode decodes from the source symbols in any order', () => {
+  it('nocode decodes from the source symbols in any order', async ({ expect }) => {
     const order = Array.from({ length: K }, (_, i) => (i * 37) % K);
     const esis = Buffer.alloc(4 * K);
     order.forEach((esi, i) => esis.writeUInt32LE(esi, i * 4));
     const src = sourceRule(K, E);
     writeFileSync(join(dir, 'nc.u32'), esis);
     writeFileSync(join(dir, 'nc.bin'), Buffer.concat(order.map((esi) => src.subarray(esi * E, (esi + 1) * E))));
-    const r = fcast('fec', 'decode', '--scheme', 'nocode', '--k', String(K), '--symbol-size', String(E), '--esis', 'nc.u32', '--symbols', 'nc.bin', '--out', 'nc.out');
+    const r = await fcast('fec', 'decode', '--scheme', 'nocode', '--k', String(K), '--symbol-size', String(E), '--esis', 'nc.u32', '--symbols', 'nc.bin', '--out', 'nc.out');
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'nc.out')).equals(src)).toBe(true);
   });
 });
 
-describe('fcast fec: bad parameters and files', () => {
-  const enc = (...over: string[]): Run => fcast('fec', 'encode', '--in', 'src.bin', '--out', 'bad.bin', ...over);
+describe.concurrent('fcast fec: bad parameters and files', () => {
+  // Every FEC_PARAMS rule, in-process: fecCode is what encode, decode and bench check first.
+  const rules: Array<[string, Partial<Record<'k' | 'n' | 'n1' | 'seed' | 'symbol-size', string>>]> = [
+    ['k = 0', { k: '0' }],
+    ['n = k', { n: '100' }],
+    ['N1 > n - k', { n: '104', n1: '5' }],
+    ['seed 0', { seed: '0' }],
+    ['seed 2^31-1', { seed: '2147483647' }],
+    ['symbol size 0', { 'symbol-size': '0' }],
+  ];
+  for (const [what, over] of rules) {
+    it(`${what}: FEC_PARAMS`, ({ expect }) => {
+      const flags = { scheme: 'ldpc-staircase', k: '100', n: '150', n1: '3', seed: '1', 'symbol-size': '1024', ...over };
+      let code = '';
+      try {
+        fecCode(flags);
+      } catch (e) {
+        code = isFcastError(e) ? e.code : String(e);
+      }
+      expect(code).toBe('FEC_PARAMS');
+    });
+  }
+
+  // Through the CLI, once per path to exit 2: a rule of fecCode, a flag that is not a number
+  // (intFlag), a required flag missing.
+  const enc = (...over: string[]): Promise<Run> => fcast('fec', 'encode', '--in', 'src.bin', '--out', 'bad.bin', ...over);
   const usage: Array<[string, string[], string]> = [
     ['k = 0', ['--k', '0', '--n', '150', '--symbol-size', '1024'], 'FEC_PARAMS'],
-    ['n = k', ['--k', '100', '--n', '100', '--symbol-size', '1024'], 'FEC_PARAMS'],
-    ['N1 > n - k', ['--k', '100', '--n', '104', '--n1', '5', '--symbol-size', '1024'], 'FEC_PARAMS'],
-    ['seed 0', [...CODE.slice(0, 6), '--seed', '0', '--symbol-size', '1024'], 'FEC_PARAMS'],
-    ['seed 2^31-1', [...CODE.slice(0, 6), '--seed', '2147483647', '--symbol-size', '1024'], 'FEC_PARAMS'],
-    ['symbol size 0', [...CODE.slice(0, 8), '--symbol-size', '0'], 'FEC_PARAMS'],
     ['a non-numeric k', ['--k', 'ten', '--n', '150', '--symbol-size', '1024'], 'USAGE'],
     ['a missing --n', ['--k', '100', '--symbol-size', '1024'], 'USAGE'],
   ];
   for (const [what, args, code] of usage) {
-    it(`${what}: exit 2 with one line`, () => {
-      const r = enc(...args);
+    it(`${what}: exit 2 with one line`, async ({ expect }) => {
+      const r = await enc(...args);
       expect(r.status).toBe(2);
       expectOneLine(r, code);
       expect(existsSync(join(dir, 'bad.bin'))).toBe(false);
     });
   }
 
-  it('SOURCE too short or too long: exit 5', () => {
+  it('SOURCE too short or too long: exit 5', async ({ expect }) => {
     writeFileSync(join(dir, 'short.bin'), Buffer.alloc(K * E - 1));
     writeFileSync(join(dir, 'long.bin'), Buffer.alloc(K * E + 1));
-    for (const f of ['short.bin', 'long.bin', 'missing.bin']) {
-      const r = fcast('fec', 'encode', ...CODE, '--in', f, '--out', 'bad.bin');
-      expect(r.status, f).toBe(5);
+    const files = ['short.bin', 'long.bin', 'missing.bin'];
+    const runs = await Promise.all(files.map((f) => fcast('fec', 'encode', ...CODE, '--in', f, '--out', 'bad.bin')));
+    runs.forEach((r, i) => {
+      expect(r.status, files[i]).toBe(5);
       expectOneLine(r, 'INPUT_FILE');
-    }
+    });
   });
 
-  it('ESIS and SYMBOLS that do not match, or an ESI past n: exit 5, nothing written', () => {
+  it('ESIS and SYMBOLS that do not match, or an ESI past n: exit 5, nothing written', async ({ expect }) => {
     const { esis, symbols } = reception(0);
     writeFileSync(join(dir, 'odd.u32'), Buffer.alloc(7));
     const esi = Buffer.alloc(4);
@@ -176,18 +215,18 @@ describe('fcast fec: bad parameters and files', () => {
       ['odd.u32', symbols, 'INPUT_FILE'],
       ['past.u32', 'one.bin', 'FEC_ESI'],
     ];
-    for (const [e, s, code] of cases) {
-      const r = fcast('fec', 'decode', ...CODE, '--esis', e, '--symbols', s, '--out', 'bad.bin');
-      expect(r.status, `${e} ${s}`).toBe(5);
-      expectOneLine(r, code);
-    }
+    const runs = await Promise.all(cases.map(([e, s]) => fcast('fec', 'decode', ...CODE, '--esis', e, '--symbols', s, '--out', 'bad.bin')));
+    runs.forEach((r, i) => {
+      expect(r.status, `${cases[i]![0]} ${cases[i]![1]}`).toBe(5);
+      expectOneLine(r, cases[i]![2]);
+    });
     expect(existsSync(join(dir, 'bad.bin'))).toBe(false);
   });
 });
 
-describe('fcast fec bench', () => {
-  it('reports encode, iterative and ML speed and the overhead over 30 orders', () => {
-    const r = fcast('fec', 'bench', '--k', '200', '--symbol-size', '64', '--trials', '1', '--ml-received', '250', '--json');
+describe.concurrent('fcast fec bench', () => {
+  it('reports encode, iterative and ML speed and the overhead over 30 orders', async ({ expect }) => {
+    const r = await fcast('fec', 'bench', '--k', '200', '--symbol-size', '64', '--trials', '1', '--ml-received', '250', '--warmup-ms', '0', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, Record<string, number>>;
     expect(j['encode']!['mbps']).toBeGreaterThan(0);
