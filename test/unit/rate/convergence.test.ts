@@ -54,6 +54,42 @@ describe('WEBRC convergence (short TSD/QD)', () => {
   });
 });
 
+describe('WEBRC with a late shell timer (receiver.ts "Epoch boundaries")', () => {
+  // The netns test's session (80 Mbit/s, TSD 1 s, QD 10 s, BCR 5, P 0.9: EL = 50 ms) behind a
+  // 10 Mbit/s link whose tbf queue holds 50 ms (43 packets); the shell's timer runs 0-10 ms late.
+  // Counting the packets that arrive meanwhile into the closing epoch made RR_P swing ±20%, the
+  // RR_P check let 3-5 joins through in a row, and the loss was 3.4%.
+  it('keeps the loss under 1% on a 10 Mbit/s link', () => {
+    const params = resolveWebrcParams({ srBps: 80e6, packetLength: 1450, tsd: 1, qd: 10, bcr: 5, p: 0.9 });
+    const pps = 10e6 / 8 / 1450;
+    for (const lateMs of [10, 20]) {
+      const spec: SimReceiverSpec = { name: `late ${lateMs}`, rate: () => pps, queuePackets: 43, joinDelayMs: 5, leaveDelayMs: 5, propagationMs: 0.5, lateMs, joinJitterMs: (k) => (k * 7919) % 10 };
+      const [r] = new WebrcSim(params, [spec]).run(60_000);
+      const loss = lossShare(r.samples, 20_000, 60_000);
+      const sub = mean(r.samples, 'subscribed', 20_000, 60_000);
+      process.stderr.write(`timer up to ${lateMs} ms late: ${(sub / pps).toFixed(3)} of the link, loss ${(100 * loss).toFixed(2)}%\n`);
+      expect(loss).toBeLessThan(0.01);
+      expect(sub).toBeGreaterThan(0.8 * pps);
+    }
+  });
+
+  // What is left [measured, not fixed]: a receiver busy for up to 10-25 ms in every 100 ms
+  // (decoding, writing) handles the packets of a busy spell together at its end, so RR_P per 50 ms
+  // epoch still swings and a few joins get through in a row: 1.7-2.6% loss here (2.3-2.9% in
+  // netns). Kernel receive timestamps for the controller would take it away.
+  it('with a busy event loop the loss stays under 3%', () => {
+    const params = resolveWebrcParams({ srBps: 80e6, packetLength: 1450, tsd: 1, qd: 10, bcr: 5, p: 0.9 });
+    const pps = 10e6 / 8 / 1450;
+    for (const stallMs of [10, 25]) {
+      const spec: SimReceiverSpec = { name: `stall ${stallMs}`, rate: () => pps, queuePackets: 43, joinDelayMs: 5, leaveDelayMs: 5, propagationMs: 0.5, lateMs: 10, stallMs, joinJitterMs: (k) => (k * 7919) % 10 };
+      const [r] = new WebrcSim(params, [spec]).run(60_000);
+      const loss = lossShare(r.samples, 20_000, 60_000);
+      process.stderr.write(`busy up to ${stallMs} ms per 100 ms: ${(mean(r.samples, 'subscribed', 20_000, 60_000) / pps).toFixed(3)} of the link, loss ${(100 * loss).toFixed(2)}%\n`);
+      expect(loss).toBeLessThan(0.03);
+    }
+  });
+});
+
 describe('WEBRC with reordering (§3.2.3.4: simple misordering is not loss)', () => {
   it('counts no loss when every 20th packet is overtaken, and still fills the bottleneck', () => {
     const spec = { ...link('jitter', () => 150), reorder: { every: 20, delayMs: 15 } };

@@ -21,6 +21,18 @@ export interface SimReceiverSpec {
   readonly options?: ReceiverOptions;
   /** When the receiver starts (ms); default 0. */
   readonly startMs?: number;
+  /**
+   * The shell's timer: handleTimeout runs 0 to this many ms after a timeout is due (pseudo-random,
+   * from the due time), as src/net/webrc-groups.ts's 10 ms interval on a busy event loop does,
+   * while packets keep arriving in between.
+   */
+  readonly lateMs?: number;
+  /**
+   * A busy event loop: in every 100 ms the receiver is busy (decoding, writing) for 0 to this many
+   * ms from the start of the window (pseudo-random); packets and timers that fall in a busy spell
+   * are handled together at its end.
+   */
+  readonly stallMs?: number;
   /** Reordering: every `every`-th packet past the bottleneck is held back `delayMs`. */
   readonly reorder?: { readonly every: number; readonly delayMs: number };
 }
@@ -128,10 +140,10 @@ export class WebrcSim {
         if (r.result.left === undefined) t = Math.min(t, start);
         continue;
       }
-      if (r.head < r.deliveries.length) t = Math.min(t, r.deliveries[r.head].at);
+      if (r.head < r.deliveries.length) t = Math.min(t, afterStall(r.deliveries[r.head].at, r.result.spec.stallMs));
       for (const [at] of r.pending) t = Math.min(t, at);
       const timeout = r.receiver.nextTimeout();
-      if (timeout !== undefined) t = Math.min(t, timeout);
+      if (timeout !== undefined) t = Math.min(t, afterStall(timeout + lateness(timeout, r.result.spec.lateMs), r.result.spec.stallMs));
     }
     return Math.max(t, this.now);
   }
@@ -151,7 +163,7 @@ export class WebrcSim {
     for (const r of this.receivers) {
       const rx = r.receiver;
       if (rx === undefined) continue;
-      while (r.head < r.deliveries.length && r.deliveries[r.head].at <= now) {
+      while (r.head < r.deliveries.length && afterStall(r.deliveries[r.head].at, r.result.spec.stallMs) <= now) {
         const d = r.deliveries[r.head++];
         r.result.delivered++;
         r.deliveredSinceSample++;
@@ -162,7 +174,7 @@ export class WebrcSim {
         r.head = 0;
       }
       const timeout = rx.nextTimeout();
-      if (timeout !== undefined && timeout <= now) rx.handleTimeout(now);
+      if (timeout !== undefined && afterStall(timeout + lateness(timeout, r.result.spec.lateMs), r.result.spec.stallMs) <= now) rx.handleTimeout(now);
       this.drainActions(r, now);
     }
   }
@@ -240,6 +252,20 @@ export class WebrcSim {
       r.deliveredSinceSample = r.offeredSinceSample = r.droppedSinceSample = 0;
     }
   }
+}
+
+/** How late the timer runs for a timeout due at `due`: 0..lateMs, a fixed hash of `due`. */
+function lateness(due: number, lateMs: number | undefined): number {
+  if (lateMs === undefined) return 0;
+  return ((Math.imul(Math.floor(due * 1000) | 0, 0x9e3779b1) >>> 0) / 0x1_0000_0000) * lateMs;
+}
+
+/** When a receiver busy for up to `stallMs` at the start of every 100 ms gets to an event at `t`. */
+function afterStall(t: number, stallMs: number | undefined): number {
+  if (stallMs === undefined) return t;
+  const w = Math.floor(t / 100);
+  const end = w * 100 + ((Math.imul(w + 1, 0x9e3779b1) >>> 0) / 0x1_0000_0000) * stallMs;
+  return t < end ? end : t;
 }
 
 /** Mean of a sample field over [from, to) ms. */
