@@ -98,7 +98,7 @@ for (const [k, n1] of [[1000, 3], [10000, 3], [10000, 5]]) {
       r += d.pushBatch(order.subarray(r, r + count), all, offsets.subarray(r, r + count), count);
     }
   };
-  /** One timed run of `what` on codec `name`: [wall ms, CPU ms]. */
+  /** One timed run of `what` on codec `name`: [wall ms, CPU ms, decoded]. */
   const run = (name, what, order, b) => {
     const impl = impls[name];
     const w0 = performance.now();
@@ -113,30 +113,39 @@ for (const [k, n1] of [[1000, 3], [10000, 3], [10000, 5]]) {
     const c = cpuMs() - c0;
     const w = performance.now() - w0;
     impl.release?.();
-    if (d !== undefined && (!d.progress().complete || !Buffer.from(d.sourceBlock()).equals(Buffer.from(source)))) {
-      throw new Error(`${name} k=${k} N1=${n1}: ${what} decoding failed`);
+    // Peeling always completes with all n symbols; ML from k·1.06 (1.02) may not (fcast fec bench
+    // counts those runs, and both codecs complete on the same orders).
+    const ok = d === undefined || d.progress().complete;
+    if (ok && d !== undefined && !Buffer.from(d.sourceBlock()).equals(Buffer.from(source))) {
+      throw new Error(`${name} k=${k} N1=${n1}: ${what} decoding gave a wrong block`);
     }
-    return [w, c];
+    if (!ok && what === 'iterative') throw new Error(`${name} k=${k} N1=${n1}: iterative decoding did not complete`);
+    return [w, c, ok];
   };
   for (const b of batch > 1 ? [1, batch] : [1]) {
     const times = {};
+    const undecoded = { encode: 0, iterative: 0, ml: 0 };
     for (const name of ['ts', 'native']) for (const what of ['encode', 'iterative', 'ml']) times[`${name} ${what}`] = { wall: [], cpu: [] };
     for (const what of ['encode', 'iterative', 'ml']) {
       for (let t = -1, w = performance.now(); t < trials; t++) {
         const order = receptionOrder(Math.max(t, 0), n);
         for (let i = 0; i < n; i++) offsets[i] = order[i] * e;
+        const decoded = [];
         for (const name of ['ts', 'native']) {
-          const [wall, cpu] = run(name, what, order, b);
+          const [wall, cpu, ok] = run(name, what, order, b);
+          decoded.push(ok);
           if (t < 0) continue;
           times[`${name} ${what}`].wall.push(wall);
           times[`${name} ${what}`].cpu.push(cpu);
         }
+        if (decoded[0] !== decoded[1]) throw new Error(`k=${k} N1=${n1} order ${t}: ${what} decoding completed on one codec only`);
+        if (!decoded[0] && t >= 0) undecoded[what]++;
         if (t < 0 && performance.now() - w < 2 * WARMUP_MS) t--;
       }
     }
     const show = (v) => `${median(v).toFixed(3)} (${Math.min(...v).toFixed(3)})`;
     const mode = b === 1 ? 'one push() per symbol' : `${b} symbols per pushBatch`;
-    console.log(`k=${k} N1=${n1}, both codecs ${mode}:`);
+    console.log(`k=${k} N1=${n1}, both codecs ${mode}${undecoded.ml > 0 ? ` (ML not decodable from ${mlReceived} symbols in ${undecoded.ml} of ${trials} orders, on both)` : ''}:`);
     for (const name of ['native', 'ts']) {
       const x = (what) => times[`${name} ${what}`];
       console.log(`  ${name.padEnd(6)} wall: encode ${show(x('encode').wall)}  iterative ${show(x('iterative').wall)}  ML ${show(x('ml').wall)}`);
