@@ -145,7 +145,11 @@ describe('loopback multicast end to end', () => {
     const abort = new AbortController();
     const first = startReceiver(out, g, p, 60_000, true);
     await settle(2500);
-    const sending = loopSend({ root: src, group: g, port: p, tsi: 777, rate: 60e6, mode: 'on-demand', durationMs: 90_000, signal: abort.signal });
+    // Push: its first cycle sends the source symbols window by window (16 blocks at a time), so
+    // written blocks and part-filled spooled ones exist together mid-way. On-demand cycles now
+    // fill every block at the same pace (sender.ts "Transmission order"), so there every block
+    // completes at about the same moment, at the end.
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 777, rate: 60e6, mode: 'push', cycles: 4, signal: abort.signal });
     // Let the first receiver store part of the object, then kill it hard.
     const state = join(out, '.fcast');
     // Kill once the first window of blocks is written (block 0 too, so the others decode as
