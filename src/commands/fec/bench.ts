@@ -12,7 +12,7 @@ const MIN_ORDERS = 30;
 export default class FecBench extends FcastCommand<FecBenchResult> {
   static override summary = 'Measure LDPC-Staircase encoding and decoding speed and reception overhead.';
   static override description =
-    'Builds one block of k source symbols of E bytes with n = round(k·ratio) and reports the median over --trials runs of: encoding (matrix and all repair symbols), iterative decoding (one symbol at a time until complete) and ML decoding (the first --ml-received symbols), in MB/s of source data; and the mean symbols/k the full decoder needed over at least 30 random reception orders.';
+    'Builds one block of k source symbols of E bytes with n = round(k·ratio) and reports the median over --trials runs of: encoding (matrix and all repair symbols), iterative decoding (symbols of a reception order, --batch per call, until complete) and ML decoding (the first --ml-received symbols), in MB/s of source data; and the mean symbols/k the full decoder needed over at least 30 random reception orders.';
   static override examples = ['<%= config.bin %> fec bench', '<%= config.bin %> fec bench --k 10000 --n1 5 --json', '<%= config.bin %> fec bench --no-native'];
   static override flags = {
     k: Flags.string({ description: 'Source symbols.', default: '1000' }),
