@@ -149,20 +149,24 @@ describe('loopback multicast end to end', () => {
     // written blocks and part-filled spooled ones exist together mid-way. On-demand cycles now
     // fill every block at the same pace (sender.ts "Transmission order"), so there every block
     // completes at about the same moment, at the end.
-    const sending = loopSend({ root: src, group: g, port: p, tsi: 777, rate: 60e6, mode: 'push', cycles: 4, signal: abort.signal });
+    // 40 Mbit/s: the state the kill needs (below) lasts ~3 s of the source pass, against the
+    // receiver's 1 s journal flush; at 60 Mbit/s a loaded CI run once saw only the finished receive.
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 777, rate: 40e6, mode: 'push', cycles: 4, signal: abort.signal });
     // Let the first receiver store part of the object, then kill it hard.
     const state = join(out, '.fcast');
     // Kill once the first window of blocks is written (block 0 too, so the others decode as
     // they fill) and the next blocks are part-way in the spool: both kinds of state at once.
     const killWhenHalfway = async (): Promise<{ held: number; inDoneBlocks: number; doneBlocks: number }> => {
-      for (let i = 0; i < 600; i++) {
+      let seen = false;
+      for (let i = 0; i < 600 && !seen; i++) {
         await settle(50);
         const st = objectState(state);
-        if (st !== undefined && st.json.header !== undefined && st.json.done.length >= 2 && st.records > 21_000) break;
+        seen = st !== undefined && st.json.header !== undefined && st.json.done.length >= 2 && st.records > 17_000;
       }
       first.child.kill('SIGKILL');
       await first.done;
-      const st = objectState(state)!;
+      const st = objectState(state);
+      if (!seen || st === undefined) throw new Error(`the first receiver's state never showed written and spooled blocks together (${st === undefined ? 'no state' : `${st.json.done.length} blocks written, ${st.records} records`})`);
       // Records of blocks already written to .part are not needed again; the rest must be restored.
       const done = new Set(st.json.done);
       const raw = readFileSync(st.spool);
@@ -171,7 +175,7 @@ describe('loopback multicast end to end', () => {
       return { held: st.records, inDoneBlocks, doneBlocks: done.size };
     };
     const atKill = await killWhenHalfway();
-    expect(atKill.held).toBeGreaterThan(20_000);
+    expect(atKill.held).toBeGreaterThan(17_000);
     const second = startReceiver(out, g, p, 60_000);
     const r = await second.done;
     abort.abort();
