@@ -380,7 +380,7 @@ export class CarouselSender {
       const read = this.fillPipeline();
       if (read !== undefined) return read;
       this.activate();
-      if (this.active.length > 0) return this.emitData(now);
+      if (this.active.length > 0 && !this.holdForReads()) return this.emitData(now);
       if (this.pipeline.length > 0) return { kind: 'wait', until: this.wakeAt() };
       this.endCycle();
     }
@@ -530,6 +530,24 @@ export class CarouselSender {
   private recycle(job: Job): void {
     if (job.id === 0 || this.spare.length > Math.max(this.window, this.repairWindow) + this.prefetch) return;
     this.spare.push(job.buf);
+  }
+
+  /**
+   * Hold the data while under half the window is on the air and reads for more are in flight.
+   * The shell's reads complete only when its send loop yields, so at the start of a pass the first
+   * block read went out alone, back to back: 486 of block 0's 999 source symbols before any other
+   * block (64 MB push, loopback). A receiver that joined ~0.1 s late, or lost that burst, lost more
+   * of block 0 than its n − k repair symbols, and block 0 holds the FCAST header, so no block of
+   * the object could be placed (issue 4: a harness receiver slow to start ended with 16 of 48
+   * blocks undecoded at 97% of the packets). Holding costs the reads of W/2 blocks once per pass.
+   */
+  private holdForReads(): boolean {
+    if (this.reads.size === 0) return false;
+    for (let i = 0; i < this.pipeline.length; i++) {
+      const job = this.pipeline[i]!;
+      if (!job.ready) return this.active.length * 2 < this.windowFor(job.pass);
+    }
+    return false;
   }
 
   /** Move ready jobs (pipeline order) into free window slots; each gets its encoder and order. */
