@@ -64,6 +64,9 @@
 //   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
 //   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
 //   object sizes).
+// - The window fills before the data flows: while under half of it is on the air and block
+//   reads are in flight, the core waits instead of sending the blocks it has (holdForReads), so
+//   the interleaving above holds from a pass's first packet, not only once the reads catch up.
 // - The CID goes first in every cycle and again every `cidIntervalMs`, so a late joiner learns
 //   the object list within that interval; every data packet carries EXT_FTI (SPEC-NOTES §0.4).
 //
