@@ -6,6 +6,7 @@ import { ldpcStaircase } from '../../codecs/ldpc-staircase/scheme.js';
 import { buildMatrix } from '../../codecs/ldpc-staircase/matrix.js';
 import { nativeCodec } from '../../codecs/ldpc-staircase/native-code.js';
 import type { FecOti } from '../../codecs/types.js';
+import { codeOf } from './codecs/helpers.js';
 
 /** xorshift32: reproducible, and a failure message can name its seed. */
 function rng(seed: number): () => number {
@@ -20,15 +21,6 @@ function randomBytes(n: number, r: () => number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256);
   return out;
-}
-
-function codeOf(f: () => void): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `untyped: ${(e as Error).message}`;
-  }
 }
 
 describe('native codec availability', () => {

@@ -10,6 +10,7 @@ import { NativeLdpcDecoder } from '../../../codecs/ldpc-staircase/native-decoder
 import { encodeRepairNative } from '../../../codecs/ldpc-staircase/native-encoder.js';
 import { noCode } from '../../../codecs/nocode/scheme.js';
 import type { BlockDecoder, BlockPlan, FecOti } from '../../../codecs/types.js';
+import { codeOf } from './helpers.js';
 
 /** xorshift32 (seed scrambled: small seeds would start with tiny draws), reproducible by seed. */
 function rng(seed: number): () => number {
@@ -18,15 +19,6 @@ function rng(seed: number): () => number {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
     return (x >>> 0) / 4294967296;
   };
-}
-
-function codeOf(f: () => void): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `untyped: ${(e as Error).message}`;
-  }
 }
 
 interface Block {
