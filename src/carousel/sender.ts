@@ -82,7 +82,7 @@
 
 import type { BlockEncoder, SourceBlock } from '../../codecs/types.js';
 import { LocalProtocolError } from '../errors.js';
-import { alcHeaderSize, buildCidList, encodeAlcPacket, encodeCidObject, type AlcPacketInit } from '../wire/index.js';
+import { alcHeaderSize, buildCidList, encodeAlcPacket, encodeCidObject, esiBits, type AlcPacketInit } from '../wire/index.js';
 import { permutation, seedOf } from './order.js';
 import { checkFecSettings, planFile, planMemoryObject, type CarouselFile, type FecSettings, type PlannedObject, type SchemeLookup } from './plan.js';
 
@@ -211,6 +211,24 @@ interface Job {
 
 type Pass = 'all' | 'source' | 'repair';
 
+/** An object's data-packet header, encoded once (see CarouselSender.templateFor). */
+interface HeaderTemplate {
+  readonly bytes: Uint8Array;
+  /** EXT_TIME ERT it carries (on-demand), −1 for none. */
+  readonly ert: number;
+  /** 2^(ESI bits): the payload ID is SBN · sbnScale + ESI. */
+  readonly sbnScale: number;
+}
+
+/** CCI bytes of every packet (C = 0; RFC 3738 §5.1 short form). */
+const CCI_BYTES = 4;
+
+function largestEsi(obj: PlannedObject): number {
+  let m = 0;
+  for (const b of obj.plan.blocks) m = Math.max(m, b.n - 1);
+  return m;
+}
+
 /** Slots (packets) of a block in a pass: n·repeat in all, k source, the rest in the repair pass. */
 function slotCount(obj: PlannedObject, block: SourceBlock, pass: Pass): number {
   const all = block.n * obj.repeat;
@@ -267,7 +285,8 @@ export class CarouselSender {
   private closeBurstsLeft: number;
   private remaining: number[];
   private psn = 0;
-  private readonly headerSizes = new Map<number, number>();
+  /** Per object (index in `objects`): the header packet() starts from (templateFor). */
+  private readonly templates: (HeaderTemplate | undefined)[] = [];
   private readonly cci = new Uint8Array(4);
   private slot: PacketSlot | undefined;
   private slab = new Uint8Array(0);
@@ -687,6 +706,36 @@ export class CarouselSender {
     return this.scratchView;
   }
 
+  /**
+   * The ALC header of job's object as src/wire encodes it (no close flags, zero CCI, SBN 0 and
+   * ESI 0), made once per object (and per ERT value on demand): packet() copies it and writes
+   * the few fields that differ. Encoding each header field by field through the Writer was a
+   * fifth of the sender's per-packet time, and the largest function TurboFan had to compile,
+   * again after every deoptimisation (3 times per push). Made with the object's largest SBN and
+   * ESI first, so that the wire encoder checks once that every payload ID of the object fits.
+   */
+  private templateFor(job: Job, ert: number): HeaderTemplate {
+    const t = this.templates[job.index];
+    if (t !== undefined && t.ert === ert) return t;
+    const { obj } = job;
+    const oti = obj.oti;
+    const init: AlcPacketInit = {
+      tsi: this.cfg.tsi,
+      toi: obj.toi,
+      codepoint: oti.encodingId,
+      fti: oti,
+      time: ert < 0 ? undefined : { ert },
+      sbn: obj.plan.blocks.length - 1,
+      esi: largestEsi(obj),
+    };
+    const bytes = new Uint8Array(alcHeaderSize(init));
+    encodeAlcPacket(bytes, init);
+    encodeAlcPacket(bytes, { ...init, sbn: 0, esi: 0 });
+    const made: HeaderTemplate = { bytes, ert, sbnScale: 2 ** esiBits(oti.encodingId) };
+    this.templates[job.index] = made;
+    return made;
+  }
+
   private packet(job: Job, esi: number, now: number, closeObject: boolean, closeSession: boolean): Transmit {
     const { obj, block } = job;
     const oti = obj.oti;
@@ -696,38 +745,39 @@ export class CarouselSender {
       payload = payload.subarray(0, oti.transferLength - (block.offset + (block.k - 1) * oti.symbolSize));
     }
     // CCI, WEBRC short form for the base channel of a fixed-rate session (RFC 3738 §5.1):
-    // CTSI 0, CN, 16-bit PSN. The encoder copies it, so one scratch array serves every packet.
+    // CTSI 0, CN, 16-bit PSN, copied into the packet below, so one scratch array serves every packet.
     let cci: Uint8Array = this.cci;
     const slot = this.slot;
     if (slot !== undefined) {
       cci = slot.cci;
+      if (cci.length !== CCI_BYTES) throw new LocalProtocolError('WIRE_VALUE', `CCI of ${cci.length} bytes: the carousel's headers carry ${CCI_BYTES}`);
     } else {
       cci[1] = this.channel & 0xff;
       cci[2] = (this.psn >>> 8) & 0xff;
       cci[3] = this.psn & 0xff;
       this.psn = (this.psn + 1) & 0xffff;
     }
-    const init: AlcPacketInit = {
-      tsi: this.cfg.tsi,
-      toi: obj.toi,
-      codepoint: oti.encodingId,
-      cci,
-      closeSession,
-      closeObject,
-      fti: oti,
-      time: this.cfg.mode === 'on-demand' ? { ert: Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) } : undefined,
-      sbn: block.sbn,
-      esi,
-      payload,
-    };
-    // Every packet of an object has the same header size (same extensions), so compute it once.
-    let header = this.headerSizes.get(obj.toi);
-    if (header === undefined) {
-      header = alcHeaderSize(init);
-      this.headerSizes.set(obj.toi, header);
-    }
-    const bytes = this.allocate(header + payload.length);
-    encodeAlcPacket(bytes, init);
+    const ert = this.cfg.mode === 'on-demand' ? Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) : -1;
+    const t = this.templateFor(job, ert);
+    const header = t.bytes;
+    const h = header.length;
+    const bytes = this.allocate(h + payload.length);
+    bytes.set(header);
+    // The fields that change from packet to packet, where RFC 5651 §5.1 puts them: A (close
+    // session) and B (close object) are the two low bits of the second byte, the CCI (C = 0: 32
+    // bits) follows the first word; the FEC Payload ID ends the header (RFC 5775 §2.1; RFC 5170
+    // §4.1 / RFC 5445 §3.2.1: SBN above the ESI bits, 32 bits big-endian).
+    if (closeSession || closeObject) bytes[1] = bytes[1]! | (closeSession ? 2 : 0) | (closeObject ? 1 : 0);
+    bytes[4] = cci[0]!;
+    bytes[5] = cci[1]!;
+    bytes[6] = cci[2]!;
+    bytes[7] = cci[3]!;
+    const id = block.sbn * t.sbnScale + esi;
+    bytes[h - 4] = id >>> 24;
+    bytes[h - 3] = (id >>> 16) & 0xff;
+    bytes[h - 2] = (id >>> 8) & 0xff;
+    bytes[h - 1] = id & 0xff;
+    bytes.set(payload, h);
     this.packets++;
     this.bytes += bytes.length;
     this.slot = undefined;

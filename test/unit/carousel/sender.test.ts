@@ -6,7 +6,7 @@ import { ldpcStaircase } from '../../../codecs/ldpc-staircase/scheme.js';
 import { noCode } from '../../../codecs/nocode/scheme.js';
 import type { FecEncodingId, FecScheme } from '../../../codecs/types.js';
 import { CarouselSender, type CarouselFile, type FecSettings, type SenderConfig } from '../../../src/carousel/index.js';
-import { decodeAlcPacket, decodeCidObject, decodeFcastObject, type AlcPacket } from '../../../src/wire/index.js';
+import { alcHeaderSize, decodeAlcPacket, decodeCidObject, decodeFcastObject, encodeAlcPacket, type AlcPacket, type AlcPacketInit } from '../../../src/wire/index.js';
 
 const schemes = (id: FecEncodingId): FecScheme => (id === 3 ? ldpcStaircase : noCode);
 const LDPC: FecSettings = { encodingId: 3, symbolSize: 64, maxSourceBlockLength: 40, codeRate: 2 / 3, n1m3: 0 };
@@ -278,5 +278,62 @@ describe('carousel sender: one reused datagram buffer', () => {
     // Full symbols, short last symbols and CID packets: several sizes, one buffer.
     expect(sizes.size).toBeGreaterThan(2);
     expect(buffers.size).toBe(1);
+  });
+});
+
+describe('carousel sender: headers from per-object templates', () => {
+  /** Every datagram, byte for byte, against what src/wire's encoder writes for the fields it carries. */
+  function checkAgainstWire(cfg: SenderConfig, stepMs: number, slots = false): number {
+    const s = new CarouselSender(cfg);
+    let checked = 0;
+    for (let i = 0, now = 0; i < 400_000; i++) {
+      const slot = slots ? { channel: 2, cci: new Uint8Array([9, 2, (i >>> 8) & 0xff, i & 0xff]) } : undefined;
+      const o = s.poll(now, slot);
+      if (o.kind === 'done') return checked;
+      if (o.kind === 'read') {
+        o.target.set(FILES[o.key]!.subarray(o.fileOffset, o.fileOffset + o.target.length));
+        s.readDone(o.id);
+      } else if (o.kind === 'wait') {
+        now = o.until ?? now + 1;
+      } else {
+        const p = decodeAlcPacket(o.bytes, { requireToi: true });
+        const init: AlcPacketInit = {
+          tsi: cfg.tsi,
+          toi: o.toi,
+          codepoint: p.fti!.encodingId,
+          cci: p.lct.cci,
+          closeSession: p.lct.closeSession,
+          closeObject: p.lct.closeObject,
+          fti: p.fti,
+          time: cfg.mode === 'on-demand' ? { ert: Math.max(0, Math.ceil((cfg.deadline! - now) / 1000)) } : undefined,
+          sbn: o.sbn,
+          esi: o.esi,
+          payload: p.payload,
+        };
+        const want = new Uint8Array(alcHeaderSize(init) + p.payload.length);
+        encodeAlcPacket(want, init);
+        expect(Buffer.from(o.bytes).equals(Buffer.from(want))).toBe(true);
+        expect([p.payloadId!.sbn, p.payloadId!.esi]).toEqual([o.sbn, o.esi]);
+        if (slots) expect([...p.lct.cci]).toEqual([...slot!.cci]);
+        checked++;
+        now += stepMs;
+      }
+    }
+    throw new Error('sender did not finish');
+  }
+
+  it('push, LDPC and No-Code objects, close flags: every datagram as the wire encoder writes it', () => {
+    const n = checkAgainstWire({ tsi: 0xfedc_ba98, files: CFG_FILES, fec: LDPC, schemes, mode: 'push', cycles: 2, seed: 5, maxActiveBlocks: 3 }, 1);
+    expect(n).toBeGreaterThan(500);
+    const nocode: FecSettings = { encodingId: 0, symbolSize: 64, maxSourceBlockLength: 30, codeRate: 1 / 2, n1m3: 0 };
+    expect(checkAgainstWire({ tsi: 77, files: CFG_FILES, fec: nocode, schemes, mode: 'push', cycles: 1 }, 1)).toBeGreaterThan(200);
+  });
+
+  it('on-demand: the EXT_TIME ERT of every datagram follows the clock', () => {
+    expect(checkAgainstWire({ tsi: 4, files: CFG_FILES, fec: LDPC, schemes, mode: 'on-demand', deadline: 5_500, seed: 2 }, 7)).toBeGreaterThan(500);
+  });
+
+  it('rate-controller slots: their CCI in every header', () => {
+    expect(checkAgainstWire({ tsi: 6, files: CFG_FILES, fec: LDPC, schemes, mode: 'push', cycles: 1 }, 1, true)).toBeGreaterThan(200);
   });
 });
