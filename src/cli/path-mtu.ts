@@ -8,10 +8,16 @@
 // know locally (ALC has no path MTU discovery), so that is the bound.
 //
 // The interface: --iface as an interface name or one of its addresses (os.networkInterfaces());
-// without it, the one the kernel routes the group through (longest prefix match over
-// /proc/net/route or /proc/net/ipv6_route, as IP_MULTICAST_IF unset does). Its MTU is
+// without it, the one the kernel routes the group through, as IP_MULTICAST_IF unset does. That is
+// asked of the kernel itself (`ip route get GROUP`, iproute2): its answer follows the policy rules
+// and tables, and the multicast routes live in the local table, which is consulted before main,
+// whatever the prefix lengths (a ff15::/16 route in main loses to ff00::/8 in local). Without
+// iproute2 the routing tables in /proc/net/route and /proc/net/ipv6_route are read instead
+// (longest prefix, then lowest metric, then the first listed, as the kernel orders routes of equal
+// metric; reject routes skipped); they do not say which table a route is in. Its MTU is
 // /sys/class/net/<if>/mtu. When nothing can be found (not Linux, no route), no check is made.
 
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -50,18 +56,39 @@ function hexLe32(hex: string): number {
   return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 }
 
-/** Longest-prefix match of `group` in the text of /proc/net/route (exported for tests). */
+/** Route flags (linux/route.h, linux/ipv6_route.h). */
+const RTF_UP = 0x0001;
+const RTF_REJECT = 0x0200;
+
+interface RouteCandidate {
+  readonly iface: string;
+  readonly bits: number;
+  readonly metric: number;
+}
+
+/** Longest prefix, then lowest metric; of equals the first listed (the kernel's own order). */
+function better(a: RouteCandidate, best: RouteCandidate | undefined): boolean {
+  return best === undefined || a.bits > best.bits || (a.bits === best.bits && a.metric < best.metric);
+}
+
+/** A route that can carry packets: up, and not a reject (unreachable, prohibit) route. */
+function usable(flagsHex: string): boolean {
+  const flags = parseInt(flagsHex, 16);
+  return (flags & RTF_UP) !== 0 && (flags & RTF_REJECT) === 0;
+}
+
+/** Longest-prefix, lowest-metric match of `group` in the text of /proc/net/route (exported for tests). */
 export function routeInterface4(group: string, table: string): string | undefined {
   const g = v4(group);
-  let best: { iface: string; bits: number } | undefined;
+  let best: RouteCandidate | undefined;
   for (const line of table.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 8 || (parseInt(f[3]!, 16) & 1) === 0) continue; // RTF_UP
+    if (f.length < 8 || !usable(f[3]!)) continue;
     const dest = hexLe32(f[1]!);
     const mask = hexLe32(f[7]!);
     if (((g & mask) >>> 0) !== dest) continue;
-    const bits = mask.toString(2).replace(/0/g, '').length;
-    if (best === undefined || bits > best.bits) best = { iface: f[0]!, bits };
+    const c = { iface: f[0]!, bits: mask.toString(2).replace(/0/g, '').length, metric: Number(f[6]) };
+    if (better(c, best)) best = c;
   }
   return best?.iface;
 }
@@ -75,25 +102,48 @@ function v6Hex(address: string): string {
   return groups.map((x) => x.padStart(4, '0')).join('').toLowerCase();
 }
 
-/** Longest-prefix match of `group` in the text of /proc/net/ipv6_route (exported for tests). */
+/**
+ * Longest-prefix, lowest-metric match of `group` in the text of /proc/net/ipv6_route (exported
+ * for tests). Fields: destination, prefix length, source, source length, next hop, metric,
+ * refcount, use, flags, device.
+ */
 export function routeInterface6(group: string, table: string): string | undefined {
   const bits = [...v6Hex(group)].map((c) => parseInt(c, 16).toString(2).padStart(4, '0')).join('');
-  let best: { iface: string; len: number } | undefined;
+  let best: RouteCandidate | undefined;
   for (const line of table.split('\n')) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 10) continue;
+    if (f.length < 10 || !usable(f[8]!)) continue;
     const len = parseInt(f[1]!, 16);
     const dest = [...f[0]!].map((c) => parseInt(c, 16).toString(2).padStart(4, '0')).join('');
     if (dest.slice(0, len) !== bits.slice(0, len)) continue;
-    if (best === undefined || len > best.len) best = { iface: f[9]!, len };
+    const c = { iface: f[9]!, bits: len, metric: parseInt(f[5]!, 16) };
+    if (better(c, best)) best = c;
   }
   return best?.iface;
 }
 
-/** The interface the kernel routes `group` through, from the routing table (Linux). */
-export function routeInterface(group: string): string | undefined {
+/** The device of an `ip -o route get` answer (exported for tests). */
+export function routeGetInterface(answer: string): string | undefined {
+  return /(?:^|\s)dev (\S+)/.exec(answer)?.[1];
+}
+
+/** The kernel's own choice for `group` (`ip route get`); undefined without iproute2 or a route. */
+function kernelRouteInterface(group: string, family: 4 | 6): string | undefined {
   try {
-    if (isIP(group) === 4) return routeInterface4(group, readFileSync('/proc/net/route', 'utf8'));
+    const answer = execFileSync('ip', ['-o', `-${family}`, 'route', 'get', group], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return routeGetInterface(answer);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The interface the kernel routes `group` through (Linux): its own answer, else the /proc tables. */
+export function routeInterface(group: string): string | undefined {
+  const family = isIP(group) === 4 ? 4 : 6;
+  const kernel = kernelRouteInterface(group, family);
+  if (kernel !== undefined) return kernel;
+  try {
+    if (family === 4) return routeInterface4(group, readFileSync('/proc/net/route', 'utf8'));
     return routeInterface6(group, readFileSync('/proc/net/ipv6_route', 'utf8'));
   } catch {
     return undefined;

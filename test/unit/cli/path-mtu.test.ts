@@ -2,7 +2,7 @@
 // fixed /proc texts, the interface of --iface, and the refuse/cap/override rules.
 import { describe, expect, it } from 'vitest';
 import { isFcastError } from '../../../src/errors.js';
-import { IP_UDP_BYTES, chooseSymbolSize, interfaceName, routeInterface4, routeInterface6 } from '../../../src/cli/path-mtu.js';
+import { IP_UDP_BYTES, chooseSymbolSize, interfaceName, routeGetInterface, routeInterface4, routeInterface6 } from '../../../src/cli/path-mtu.js';
 
 const ROUTE4 = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
@@ -21,6 +21,35 @@ describe('path MTU', () => {
     expect(routeInterface4('192.0.2.77', ROUTE4)).toBe('eth0');
     expect(routeInterface6('ff3e::4321', ROUTE6)).toBe('eth1');
     expect(routeInterface6('2001:db8::1', ROUTE6)).toBe('eth0');
+  });
+
+  // Several ff00::/8 routes (one per multicast interface, metric 256 = 0x100 unless set), a
+  // route added with metric 100 (0x64), and the reject default route every IPv6 host has on lo.
+  const MANY6 = `ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000004 00000000 00000001     eth0
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000064 00000002 00000000 00000001       a1
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001       a0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo
+`;
+
+  it('of several routes of equal prefix takes the lowest metric, then the first listed; skips reject routes (IPv6)', () => {
+    expect(routeInterface6('ff15::1', MANY6)).toBe('a1');
+    const noA1 = MANY6.split('\n').filter((l) => !l.endsWith(' a1')).join('\n');
+    expect(routeInterface6('ff15::1', noA1)).toBe('eth0');
+    // Only the reject default route covers a unicast address here: no interface, not lo.
+    expect(routeInterface6('2001:db8::1', MANY6)).toBeUndefined();
+  });
+
+  it('of several IPv4 routes of equal prefix takes the lowest metric', () => {
+    const two = `${ROUTE4}mc1\t000000E0\t00000000\t0001\t0\t0\t5\t000000F0\t0\t0\t0\nmc2\t000000E0\t00000000\t0201\t0\t0\t0\t000000F0\t0\t0\t0\n`;
+    const withMetric = two.replace('mc0\t000000E0\t00000000\t0001\t0\t0\t0', 'mc0\t000000E0\t00000000\t0001\t0\t0\t10');
+    expect(routeInterface4('239.255.0.1', two)).toBe('mc0');
+    expect(routeInterface4('239.255.0.1', withMetric)).toBe('mc1');
+  });
+
+  it("reads the device of the kernel's own answer (ip -o route get)", () => {
+    expect(routeGetInterface('multicast ff15::1 from :: dev a1 table local src fe80::1 metric 100 pref medium')).toBe('a1');
+    expect(routeGetInterface('multicast 239.255.1.1 dev eth0 src 192.0.2.2 uid 0 \\    cache <mc> ')).toBe('eth0');
+    expect(routeGetInterface('')).toBeUndefined();
   });
 
   it('names the interface of --iface given as a name or as one of its addresses', () => {
