@@ -1,6 +1,7 @@
 // `fcast receive SESSION -o DIR`: join a multicast session and rebuild every file it carries
 // (RFC 6968 §3.8 over RFC 5775 §4.4). Thin: parse flags, resolve the session, run the receive
 // loop (src/net/receive-session.ts), draw progress, return the --json summary.
+import { isIP } from 'node:net';
 import { Args, Flags } from '@oclif/core';
 import { FcastCommand } from '../cli/base.js';
 import { EXIT } from '../cli/exit-codes.js';
@@ -8,13 +9,14 @@ import { parseDuration, resolveTarget } from '../cli/receive-target.js';
 import { plainLines, progressLines, summarize, type ReceiveSummary } from '../cli/receive-progress.js';
 import { flexicastReceiveFlags, flexProgress, flexRunner, type FlexResult } from '../cli/flex-receive.js';
 import { FEC_SCHEMES } from '../assembly/index.js';
+import { recvPath } from '../net/mcast-recv.js';
 import { receiveSession, type ReceiveOptions } from '../net/receive-session.js';
 import { fromSessionParams } from '../rate/index.js';
 
 /** WEBRC ARTT floor (man/fcast-receive.1 gives the measurement behind it). */
 const WEBRC_MIN_ARTT_MS = 20;
 
-export default class Receive extends FcastCommand<ReceiveSummary> {
+export default class Receive extends FcastCommand<ReceiveSummary & { recvPath?: ReceivePath }> {
   static override summary = 'Receive the files of a multicast session into a directory.';
   static override description = `SESSION is a session description file (SDP or JSON, as written by \`fcast send --session-file\`), an http(s) URL to one, or a bare GROUP:PORT (then the first session heard is followed and everything is learned in band).
 
@@ -39,7 +41,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     'webrc-min-artt': Flags.integer({ description: 'WEBRC sessions: floor of the measured multicast round trip in ms (higher = fewer losses, less of the link).', default: WEBRC_MIN_ARTT_MS, min: 1, max: 10_000 }),
   };
 
-  async run(): Promise<ReceiveSummary> {
+  async run(): Promise<ReceiveSummary & { recvPath?: ReceivePath }> {
     const { args, flags } = await this.parse(Receive);
     const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
     const target = await resolveTarget(args.session, flags.source);
@@ -68,7 +70,8 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const summary = { ...summarize(result), ...(result.flex === undefined ? {} : { flexicast: result.flex }) };
+    const path = receivePath(target.channels[0]?.group, flags.iface, flags['no-multicast']);
+    const summary = { ...summarize(result), ...(path === undefined ? {} : { recvPath: path }), ...(result.flex === undefined ? {} : { flexicast: result.flex }) };
     if (!this.jsonEnabled()) this.report(summary);
     if (!this.jsonEnabled() && result.flex !== undefined) {
       const f = result.flex;
@@ -93,7 +96,8 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
             result = await run({ ...base, onProgress: (p) => (task.output = progressLines(p) + flexProgress(p)) });
             task.title = `Receive ${result.status} in ${(result.elapsedMs / 1000).toFixed(1)} s`;
           },
-          rendererOptions: { outputBar: Infinity, persistentOutput: true },
+          // One output: the latest progress lines (Infinity kept every update, re-rendered each frame).
+          rendererOptions: { outputBar: 1, persistentOutput: true },
         },
       ],
       { rendererOptions: { collapseSubtasks: false } },
@@ -118,13 +122,28 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     });
   }
 
-  private report(s: ReceiveSummary): void {
+  private report(s: ReceiveSummary & { recvPath?: ReceivePath }): void {
     const verified = s.objects.filter((o) => o.state === 'verified').length;
-    this.log(`${s.status}: ${verified} files verified, ${s.packets} packets, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.elapsedMs / 1000).toFixed(1)} s`);
+    this.log(`${s.status}: ${verified} files verified, ${s.packets} packets, ${(s.bytes / 1e6).toFixed(1)} MB in ${(s.elapsedMs / 1000).toFixed(1)} s${s.recvPath === undefined ? '' : ` via ${s.recvPath}`}`);
     const dropped = Object.entries(s.dropped);
     if (dropped.length > 0) this.log(`dropped: ${dropped.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const m of s.missing) {
       this.log(`missing: ${m.path ?? `TOI ${m.toi}`} (${m.phase}${m.rejectCode ? `, ${m.rejectCode}` : ''}, blocks ${m.blocksDone}/${m.blocks})`);
     }
   }
+}
+
+type ReceivePath = 'recvmmsg' | 'dgram' | 'quic';
+
+/**
+ * How the multicast datagrams are read, for the summary (`fcast doctor` says what this host can
+ * do): src/net/mcast-recv.ts reads IPv4 groups joined without an interface name through the
+ * addon's recvmmsg(2) socket when the addon is loaded, and everything else through node:dgram;
+ * a flexicast receive with --no-multicast gets its data over QUIC only. Undefined when the
+ * channels come in band from a flexicast ANNOUNCE (an fcast:// URL).
+ */
+function receivePath(group: string | undefined, iface: string | undefined, noMulticast: boolean): ReceivePath | undefined {
+  if (noMulticast) return 'quic';
+  if (group === undefined) return undefined;
+  return isIP(group) === 4 && (iface === undefined || isIP(iface) === 4) ? recvPath() : 'dgram';
 }
