@@ -197,13 +197,21 @@ export class ReceiverState {
     return join(this.dir, `${toi}.spool`);
   }
 
-  /** A new object: journalled at the next flush, after the spool records it covers are synced. */
+  /**
+   * A new object: journalled at once (written, synced at the next flush). Resume deletes the
+   * spools the journal does not know, so while this line waited for the flush (5 s) a kill -9
+   * lost every symbol of the object. The lines before it go first, in order; the "d" lines
+   * still wait for their part-file syncs.
+   */
   addObject(toi: number, oti: FecOti): void {
     if (this.objects.has(toi)) return;
     this.objects.set(toi, { toi, oti, done: [], verified: false });
     this.symbolSize.set(toi, oti.symbolSize);
     this.loggedDone.set(toi, 0);
     this.lines.push(JSON.stringify({ o: toi, oti }));
+    if (this.journalFd === undefined) return;
+    this.writeLines(this.lines);
+    this.lines = [];
   }
 
   object(toi: number): ObjectStateFile | undefined {
