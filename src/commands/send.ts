@@ -124,7 +124,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     duration: Flags.string({ description: 'on-demand: how long to stay on the air (e.g. 90s, 30m, 2h).', exclusive: ['until'] }),
     until: Flags.string({ description: 'on-demand: stop at this time (ISO 8601, or HH:MM local).', exclusive: ['duration'] }),
     fec: Flags.string({ description: 'FEC scheme.', options: ['ldpc', 'nocode'], default: 'ldpc' }),
-    'code-rate': Flags.string({ description: 'k/n: LDPC sends n = k/R symbols per block; No-Code repeats each symbol ceil(1/R) times.' }),
+    'code-rate': Flags.string({ description: 'k/n: LDPC sends n = k/R symbols per block; No-Code repeats each symbol ceil(1/R) times (default 2/3 for ldpc, 1 for nocode).' }),
     n1: Flags.integer({ description: 'LDPC N1: ones per source column (3..10).', default: DEFAULTS.n1, min: 3, max: 10 }),
     'symbol-size': Flags.integer({ description: `Bytes per encoding symbol, one symbol per packet (default ${DEFAULTS.symbolSize}, lowered to fit the outgoing interface's MTU; a larger value than fits is refused).`, min: 16, max: 65_000 }),
     'allow-fragments': Flags.boolean({ description: 'Accept a --symbol-size whose packets exceed the outgoing interface MTU (IP fragments; reassembly may fail under load).', default: false }),

@@ -37,6 +37,27 @@ describe('examples/', () => {
     expect(du(EXAMPLES)).toBeLessThan(MAX_EXAMPLES_BYTES);
   });
 
+  /** Run an example script; resolves with its exit code and stdout. */
+  const script = (path: string, args: string[]): Promise<{ code: number; stdout: string }> =>
+    new Promise((resolve) => {
+      execFile('sh', [join(EXAMPLES, path), ...args], { timeout: 60_000 }, (err, stdout) => resolve({ code: err === null ? 0 : Number(err.code ?? 1), stdout }));
+    });
+
+  it('doctor/check-host.sh prints the failed checks and the summary, exit 0 or 1 as doctor says', async () => {
+    const r = await script('doctor/check-host.sh', []);
+    expect([0, 1]).toContain(r.code);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^(ready|NOT READY)/);
+    for (const line of r.stdout.trim().split('\n').slice(0, -1)) expect(line).toMatch(/^(FAIL|warn) [a-z0-9-]+: /);
+  }, 60_000);
+
+  it('fec/n1-overhead.sh prints one line per N1 with the overhead and the speeds', async () => {
+    const r = await script('fec/n1-overhead.sh', ['100', '64']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['N1=3', 'N1=5', 'N1=7']);
+    for (const l of lines) expect(l).toMatch(/symbols\/k mean 1\.\d{4} max \d\.\d{4}  encode \d+ MB\/s  ML decode \d+ MB\/s$/);
+  }, 60_000);
+
   it('keygen/make-keys.sh makes a sender, N receivers and their allow-list', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fcast-keys-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
