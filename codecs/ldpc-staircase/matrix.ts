@@ -4,7 +4,7 @@
 // fix-up that gives every row at least two 1s; every draw comes from one PRNG stream seeded once
 // per block. The right side is the staircase: row r holds repair ESIs k+r and (r ≥ 1) k+r−1,
 // so it is implicit and not stored.
-import { ParkMiller } from './prng.js';
+import { pmNext, pmScale } from './prng.js';
 
 /** The left side of H in both orientations (compressed rows and compressed columns). */
 export interface LdpcMatrix {
@@ -54,7 +54,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       fallbackPlacements: 0, rowfixAdded: 0,
     };
   }
-  const prng = new ParkMiller(seed);
+  // The PRNG state (RFC 5170 §5.7), one stream per build, kept in a local (prng.ts says why).
+  let state = seed;
   const total = n1 * k;
   // colEntries[j*n1 + h]: the h-th row placed in source column j (exactly N1 per column).
   // Every element below `total` is written before it is read.
@@ -77,7 +78,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       let row: number;
       if (i < total) {
         do {
-          i = t + prng.rand(total - t);
+          state = pmNext(state);
+          i = t + pmScale(state, total - t);
         } while (inColumn(colEntries, base, h, u[i]!));
         row = u[i]!;
         u[i] = u[t]!;
@@ -85,7 +87,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       } else {
         fallbackPlacements++;
         do {
-          row = prng.rand(rows);
+          state = pmNext(state);
+          row = pmScale(state, rows);
         } while (inColumn(colEntries, base, h, row));
       }
       colEntries[base + h] = row;
@@ -115,7 +118,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
   let rowfixAdded = 0;
   for (let r = 0; r < rows; r++) {
     if (fill[r] === 0) {
-      rowBuf[cap[r]!] = prng.rand(k);
+      state = pmNext(state);
+      rowBuf[cap[r]!] = pmScale(state, k);
       fill[r] = 1;
       rowfixAdded++;
     }
@@ -123,7 +127,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       const existing = rowBuf[cap[r]!]!;
       let c: number;
       do {
-        c = prng.rand(k);
+        state = pmNext(state);
+        c = pmScale(state, k);
       } while (c === existing);
       const at = cap[r]!;
       if (c < existing) {

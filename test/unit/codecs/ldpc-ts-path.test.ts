@@ -150,4 +150,26 @@ describe('pure TypeScript LDPC-Staircase path', () => {
       if (p.nextRaw() !== x) expect.fail(`step ${i}`);
     }
   });
+
+  it('pmNext and pmScale (32-bit steps, truncation) draw exactly what the double-precision reference draws, 10^6 draws', async () => {
+    const { pmNext, pmScale } = await import('../../../codecs/ldpc-staircase/prng.js');
+    const m = 2147483647;
+    // The reference: 16807·x < 2^46 is exact in a double, and the RFC 5170 §5.7 scaling as written.
+    const refNext = (x: number): number => (x * 16807) % m;
+    const refScale = (raw: number, maxv: number): number => Math.floor((maxv * raw) / m);
+    // Every maxv the builder asks for (N1·k − t, n − k, k) and the edges of the 31-bit range.
+    const maxvs = [1, 2, 3, 499, 500, 1000, 3000, 7919, 150_000, 10 * 2 ** 20, 2 ** 30 + 1, m - 1, m];
+    let draws = 0;
+    for (const seed of [1, 2, 127773, 127774, 2 ** 30, m - 2, m - 1]) {
+      let x = seed;
+      let y = seed;
+      for (let i = 0; i < 150_000; i++, draws++) {
+        x = pmNext(x);
+        y = refNext(y);
+        const maxv = maxvs[i % maxvs.length]!;
+        if (x !== y || pmScale(x, maxv) !== refScale(y, maxv)) expect.fail(`seed ${seed}, draw ${i}: ${x}/${y}, maxv ${maxv}`);
+      }
+    }
+    expect(draws).toBeGreaterThanOrEqual(1_000_000);
+  });
 });
