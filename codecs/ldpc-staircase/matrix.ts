@@ -31,7 +31,7 @@ export interface LdpcMatrix {
  * `fcast fec bench`): fresh ones are zeroed and, past V8's on-heap limit, allocated outside the heap
  * on every build. Grown as needed; dropped after a build that needed more than KEEP_SCRATCH elements.
  */
-const scratch = { colEntries: new Int32Array(0), u: new Int32Array(0), degree: new Int32Array(0), cap: new Int32Array(0), rowBuf: new Int32Array(0), fill: new Int32Array(0) };
+const scratch = { u: new Int32Array(0), degree: new Int32Array(0), next: new Int32Array(0) };
 const KEEP_SCRATCH = 1 << 20;
 
 /** scratch[name] with room for `size` elements (contents stale). */
@@ -42,7 +42,8 @@ function scratchOf(name: keyof typeof scratch, size: number): Int32Array {
 
 /**
  * Build H for (k, n, N1, seed). Preconditions (checked by the scheme's OTI validation):
- * k ≥ 1, 1 ≤ N1 ≤ n − k, 1 ≤ seed ≤ 2^31−2. A block with n = k has no equations.
+ * k ≥ 1, 1 ≤ N1 ≤ n − k, 1 ≤ seed ≤ 2^31−2, N1·k and n − k below 2^31 (pmScale's range; the OTI
+ * allows k, n ≤ 2^20 and N1 ≤ 10). A block with n = k has no equations.
  */
 export function buildMatrix(k: number, n: number, n1: number, seed: number): LdpcMatrix {
   const rows = n - k;
@@ -57,9 +58,9 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
   // The PRNG state (RFC 5170 §5.7), one stream per build, kept in a local (prng.ts says why).
   let state = seed;
   const total = n1 * k;
-  // colEntries[j*n1 + h]: the h-th row placed in source column j (exactly N1 per column).
-  // Every element below `total` is written before it is read.
-  const colEntries = scratchOf('colEntries', total);
+  // colEntries[j*n1 + h]: the h-th row placed in source column j (exactly N1 per column); it
+  // becomes the matrix's column view, so it is the build's own array, not scratch.
+  const colEntries = new Int32Array(total);
   const u = scratchOf('u', total);
   // u[h] = h mod rows, counted rather than divided.
   for (let h = 0, r = 0; h < total; h++) {
@@ -95,77 +96,112 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
     }
   }
 
-  // Row lists with room for the (at most two) fix-up entries per row. Columns go in ascending
-  // order, so every list is sorted already; only a fixed-up row may need its two entries swapped.
+  const rowfix = rowView(colEntries, k, rows, n1, state);
+  const { rowStart, rowCols } = rowfix;
+  // Without fix-up entries column j's rows are exactly colEntries[j·N1 ..+N1): that is the column
+  // view once each column is sorted. Fix-ups (rows left with < 2 ones: codes below rate ~2/(2+N1))
+  // add entries, and then the rows are transposed.
+  let colStart: Int32Array;
+  let colRows: Int32Array;
+  if (rowfix.added === 0) {
+    colRows = colEntries;
+    colStart = new Int32Array(k + 1);
+    for (let j = 0; j < k; j++) {
+      colStart[j + 1] = (j + 1) * n1;
+      sortRun(colRows, j * n1, n1);
+    }
+  } else {
+    [colStart, colRows] = transpose(k, rows, rowStart, rowCols);
+  }
+  if (Math.max(total, rows) > KEEP_SCRATCH) {
+    for (const name of Object.keys(scratch) as Array<keyof typeof scratch>) scratch[name] = new Int32Array(0);
+  }
+  return { k, n, n1, seed, rows, rowStart, rowCols, colStart, colRows, fallbackPlacements, rowfixAdded: rowfix.added };
+}
+
+/**
+ * The compressed rows of the left side: the main loop's placements (column j's rows in
+ * colEntries[j·N1 ..+N1)) counted into rows, then the RFC's row fix-up, which continues the PRNG
+ * stream from `state`: no row may keep fewer than two 1s. Each row's room is sized for its fix-up
+ * entries up front, and columns are placed in ascending order, so every row comes out sorted but for
+ * a fixed-up row's two entries. With k = 1 a second, different column does not exist and the RFC
+ * loop would never end: a row then gets one entry.
+ */
+function rowView(colEntries: Int32Array, k: number, rows: number, n1: number, state: number): { rowStart: Int32Array; rowCols: Int32Array; added: number } {
+  const total = n1 * k;
   const degree = scratchOf('degree', rows).fill(0, 0, rows);
-  for (let x = 0; x < total; x++) degree[colEntries[x]!]!++;
-  const cap = scratchOf('cap', rows + 1);
-  cap[0] = 0;
-  for (let r = 0; r < rows; r++) cap[r + 1] = cap[r]! + degree[r]! + 2;
-  // Only the filled part of each row's room is ever read.
-  const rowBuf = scratchOf('rowBuf', cap[rows]!);
-  const fill = scratchOf('fill', rows).fill(0, 0, rows);
-  for (let j = 0; j < k; j++) {
-    for (let h = 0; h < n1; h++) {
-      const r = colEntries[j * n1 + h]!;
-      rowBuf[cap[r]! + fill[r]!] = j;
-      fill[r]!++;
-    }
-  }
-
-  // Row fix-up: no row may keep fewer than two 1s (needed below code rate 2/(2+N1)). With k = 1
-  // a second, different column does not exist, so the RFC loop would never end: skipped there.
-  let rowfixAdded = 0;
-  for (let r = 0; r < rows; r++) {
-    if (fill[r] === 0) {
-      state = pmNext(state);
-      rowBuf[cap[r]!] = pmScale(state, k);
-      fill[r] = 1;
-      rowfixAdded++;
-    }
-    if (fill[r] === 1 && k > 1) {
-      const existing = rowBuf[cap[r]!]!;
-      let c: number;
-      do {
-        state = pmNext(state);
-        c = pmScale(state, k);
-      } while (c === existing);
-      const at = cap[r]!;
-      if (c < existing) {
-        rowBuf[at] = c;
-        rowBuf[at + 1] = existing;
-      } else {
-        rowBuf[at + 1] = c;
-      }
-      fill[r] = 2;
-      rowfixAdded++;
-    }
-  }
-
-  // Compress: rows (ascending by column), then the transposed (column) view.
+  for (let y = 0; y < total; y++) degree[colEntries[y]!]!++;
   const rowStart = new Int32Array(rows + 1);
-  for (let r = 0; r < rows; r++) rowStart[r + 1] = rowStart[r]! + fill[r]!;
-  const nnz = rowStart[rows]!;
-  const rowCols = new Int32Array(nnz);
-  for (let r = 0, x = 0; r < rows; r++) {
-    for (let y = cap[r]!, end = y + fill[r]!; y < end; y++) rowCols[x++] = rowBuf[y]!;
+  const next = scratchOf('next', rows);
+  let short = 0;
+  for (let r = 0, at = 0; r < rows; r++) {
+    const d = degree[r]!;
+    next[r] = at;
+    if (d < 2) short++;
+    at += d >= 2 ? d : k > 1 ? 2 : 1;
+    rowStart[r + 1] = at;
   }
+  const rowCols = new Int32Array(rowStart[rows]!);
+  for (let j = 0, y = 0; j < k; j++) {
+    for (const end = y + n1; y < end; y++) rowCols[next[colEntries[y]!]!++] = j;
+  }
+  let added = 0;
+  for (let r = 0; short > 0 && r < rows; r++) {
+    if (degree[r]! >= 2) continue;
+    short--;
+    const at = rowStart[r]!;
+    if (degree[r] === 0) {
+      state = pmNext(state);
+      rowCols[at] = pmScale(state, k);
+      added++;
+    }
+    if (k === 1) continue;
+    const existing = rowCols[at]!;
+    let c: number;
+    do {
+      state = pmNext(state);
+      c = pmScale(state, k);
+    } while (c === existing);
+    if (c < existing) {
+      rowCols[at] = c;
+      rowCols[at + 1] = existing;
+    } else {
+      rowCols[at + 1] = c;
+    }
+    added++;
+  }
+  return { rowStart, rowCols, added };
+}
+
+/** a[from ..+len) in ascending order (a column's N1 rows: a few elements). */
+function sortRun(a: Int32Array, from: number, len: number): void {
+  for (let x = from + 1, end = from + len; x < end; x++) {
+    const v = a[x]!;
+    let y = x - 1;
+    while (y >= from && a[y]! > v) {
+      a[y + 1] = a[y]!;
+      y--;
+    }
+    a[y + 1] = v;
+  }
+}
+
+/** The column view of compressed rows: [colStart, colRows], each column's rows ascending. */
+function transpose(k: number, rows: number, rowStart: Int32Array, rowCols: Int32Array): [Int32Array, Int32Array] {
+  const nnz = rowStart[rows]!;
   const colStart = new Int32Array(k + 1);
-  for (let x = 0; x < nnz; x++) colStart[rowCols[x]! + 1]!++;
+  for (let z = 0; z < nnz; z++) colStart[rowCols[z]! + 1]!++;
   for (let c = 0; c < k; c++) colStart[c + 1]! += colStart[c]!;
   const colRows = new Int32Array(nnz);
   const colFill = colStart.slice(0, k);
   for (let r = 0; r < rows; r++) {
-    for (let x = rowStart[r]!; x < rowStart[r + 1]!; x++) {
-      const c = rowCols[x]!;
+    for (let z = rowStart[r]!; z < rowStart[r + 1]!; z++) {
+      const c = rowCols[z]!;
       colRows[colFill[c]!] = r;
       colFill[c]!++;
     }
   }
-  if (Math.max(total, cap[rows]!) > KEEP_SCRATCH) {
-    for (const name of Object.keys(scratch) as Array<keyof typeof scratch>) scratch[name] = new Int32Array(0);
-  }
-  return { k, n, n1, seed, rows, rowStart, rowCols, colStart, colRows, fallbackPlacements, rowfixAdded };
+  return [colStart, colRows];
 }
 
 function inColumn(colEntries: Int32Array, base: number, placed: number, row: number): boolean {

@@ -151,6 +151,22 @@ describe('pure TypeScript LDPC-Staircase path', () => {
     }
   });
 
+  it('buildMatrix: the column view is the transpose of the row view, ascending, with and without row fix-ups', async () => {
+    const { buildMatrix } = await import('../../../codecs/ldpc-staircase/matrix.js');
+    // k=1000 n=3000 and k=50 n=150 (N1=3) fix rows up (rows with < 2 ones); k=1 n=4 is the one-column edge.
+    for (const [k, n, n1, seed] of [[1000, 1500, 3, 1], [1000, 3000, 3, 12], [999, 1333, 5, 86], [5, 10, 3, 2], [1, 4, 3, 9], [50, 150, 3, 21]] as const) {
+      const m = buildMatrix(k, n, n1, seed);
+      const fromRows: number[][] = Array.from({ length: k }, () => []);
+      for (let r = 0; r < m.rows; r++) {
+        const cols = Array.from(m.rowCols.subarray(m.rowStart[r]!, m.rowStart[r + 1]!));
+        expect(cols, `row ${r}`).toEqual([...cols].sort((a, b) => a - b));
+        for (const c of cols) fromRows[c]!.push(r);
+      }
+      const fromCols = Array.from({ length: k }, (_, c) => Array.from(m.colRows.subarray(m.colStart[c]!, m.colStart[c + 1]!)));
+      expect(fromCols, `k=${k} n=${n} N1=${n1} seed=${seed} (${m.rowfixAdded} fix-ups)`).toEqual(fromRows);
+    }
+  });
+
   it('pmNext and pmScale (32-bit steps, truncation) draw exactly what the double-precision reference draws, 10^6 draws', async () => {
     const { pmNext, pmScale } = await import('../../../codecs/ldpc-staircase/prng.js');
     const m = 2147483647;
