@@ -11,7 +11,11 @@ import type { ErrorCode } from '../errors.js';
 import type { FcastObjectInfo } from './object-info.js';
 
 export type AssemblyEvent =
-  /** The session the receiver follows, chosen from the first valid packet when none was given. */
+  /**
+   * The session the receiver follows, chosen from the first valid packet when none was given. That
+   * packet and any after it wait until the shell calls Receiver.releaseHeld (after loading resume
+   * state) or hands in the next datagram.
+   */
   | { readonly kind: 'session'; readonly tsi: number; readonly source: string }
   /** A new object (first packet with its EXT_FTI); `k` = source symbols over all its blocks. */
   | { readonly kind: 'object-open'; readonly toi: number; readonly oti: FecOti; readonly blocks: number; readonly k: number }
@@ -21,6 +25,16 @@ export type AssemblyEvent =
    * than E only for the object's last source symbol.
    */
   | { readonly kind: 'spool'; readonly toi: number; readonly record: number; readonly sbn: number; readonly esi: number; readonly symbol: Uint8Array }
+  /**
+   * New encoding symbols of one object from Receiver.handleBatch, in arrival order: append them to
+   * its spool as records `record` … `record + count − 1`, like `spool` events one by one. Symbol i
+   * is ESI esis[i] of block sbns[i], bytes data[offsets[i], offsets[i] + lengths[i]) (shorter than E
+   * only for the object's last source symbol); the views last until the next handleBatch.
+   */
+  | {
+    readonly kind: 'spool-run'; readonly toi: number; readonly record: number; readonly count: number; readonly data: Uint8Array;
+    readonly sbns: Uint32Array; readonly esis: Uint32Array; readonly offsets: Uint32Array; readonly lengths: Uint32Array;
+  }
   /** Block `sbn` may now decode: read these spool records and call `Receiver.decodeBlock`. */
   | { readonly kind: 'decode-request'; readonly toi: number; readonly sbn: number; readonly records: Uint32Array }
   /** The FCAST header is known: `headerBytes` = compound-object bytes before the data (header and padding). */

@@ -49,6 +49,13 @@ export interface McastChannel {
  */
 export type DatagramHandler = (bytes: Uint8Array, sourceAddress: string, at?: number) => void;
 
+/**
+ * The datagrams of one receive batch from one sender (native path): datagram i is
+ * data[offsets[i], offsets[i] + lengths[i]), i < count. `at` as for DatagramHandler. Everything is
+ * valid only during the call (the buffers are reused).
+ */
+export type BatchHandler = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, sourceAddress: string, at: number) => void;
+
 function ipv6Iface(iface: string | undefined): string | undefined {
   if (iface === undefined) return undefined;
   return iface.startsWith('%') || isIP(iface) === 6 ? iface : `::%${iface}`;
@@ -91,8 +98,12 @@ export function idlePollMaxMs(rcvbuf: number): number {
   return Math.max(1, Math.min(IDLE_POLL_MAX_MS, Math.floor(rcvbuf / 2 / GBIT_BYTES_PER_MS)));
 }
 
+function dotted(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}
+
 /** IPv4 through the addon's socket: recvmmsg batches, polled every millisecond while idle. */
-function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: DatagramHandler): McastChannel {
+function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: DatagramHandler, onBatch: BatchHandler | undefined): McastChannel {
   const gro = process.env.FCAST_RECV_GRO === '0' ? 0 : 1;
   const fd = addon.mcastOpen4(v4(opts.group), opts.port, v4(opts.iface ?? '0.0.0.0'), opts.source === undefined ? new Uint8Array(0) : v4(opts.source), opts.recvBufferSize ?? 32 << 20, gro);
   if (fd < 0) throw errnoError(-fd, `multicast socket for ${opts.group}:${opts.port}`);
@@ -107,29 +118,70 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   const rcvbuf = Math.max(0, addon.mcastRcvbuf(fd));
   const idleMax = idlePollMaxMs(rcvbuf);
   let interval = 1;
+  const address = (ip: number): string => {
+    if (ip !== lastIp) {
+      lastIp = ip;
+      lastAddress = dotted(ip);
+    }
+    return lastAddress;
+  };
+  /** One datagram at a time (the handler without batches). */
+  const each = (n: number, at: number): void => {
+    for (let i = 0; i < n; i++) {
+      const len = meta[META * i]!;
+      if (len === 0) continue;
+      const from = address(meta[META * i + 1]!);
+      // A GRO buffer is segments of `seg` bytes, the last one possibly shorter (udp(7)).
+      const seg = meta[META * i + 2]! || len;
+      if (seg < len) groBuffers++;
+      const end = i * SLOT + len;
+      for (let off = i * SLOT; off < end; off += seg) {
+        onDatagram(buf.subarray(off, Math.min(off + seg, end)), from, at);
+        if (closed) return;
+      }
+    }
+  };
+  // Datagram positions of one batch, GRO buffers split (grown if a batch holds more).
+  let offsets: Uint32Array = new Uint32Array(BATCH * 16);
+  let lengths: Uint32Array = new Uint32Array(BATCH * 16);
+  /** The batch as runs of datagrams from one sender, one call each. */
+  const batches = (deliver: BatchHandler, n: number, at: number): void => {
+    let count = 0;
+    let ip = -1;
+    for (let i = 0; i < n; i++) {
+      const len = meta[META * i]!;
+      if (len === 0) continue;
+      if (meta[META * i + 1]! !== ip && count > 0) {
+        deliver(buf, offsets, lengths, count, address(ip), at);
+        count = 0;
+        if (closed) return;
+      }
+      ip = meta[META * i + 1]!;
+      const seg = meta[META * i + 2]! || len;
+      if (seg < len) groBuffers++;
+      const end = i * SLOT + len;
+      if (count + Math.ceil(len / seg) > offsets.length) {
+        offsets = growTo(offsets, count + Math.ceil(len / seg) + (n - i) * 16);
+        lengths = growTo(lengths, offsets.length);
+      }
+      for (let off = i * SLOT; off < end; off += seg) {
+        offsets[count] = off;
+        lengths[count++] = Math.min(seg, end - off);
+      }
+    }
+    if (count > 0) deliver(buf, offsets, lengths, count, address(ip), at);
+  };
   const pump = (): void => {
     timer = undefined;
     if (closed) return;
     // Drain what is queued, yielding to the event loop between full batches.
     for (let rounds = 0; rounds < 16; rounds++) {
       const n = addon.mcastRecvBatch(fd, buf, SLOT, meta);
-      const at = n > 0 ? performance.now() : 0;
-      for (let i = 0; i < n; i++) {
-        const len = meta[META * i]!;
-        if (len === 0) continue;
-        const ip = meta[META * i + 1]!;
-        if (ip !== lastIp) {
-          lastIp = ip;
-          lastAddress = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-        }
-        // A GRO buffer is segments of `seg` bytes, the last one possibly shorter (udp(7)).
-        const seg = meta[META * i + 2]! || len;
-        if (seg < len) groBuffers++;
-        const end = i * SLOT + len;
-        for (let off = i * SLOT; off < end; off += seg) {
-          onDatagram(buf.subarray(off, Math.min(off + seg, end)), lastAddress, at);
-          if (closed) return;
-        }
+      if (n > 0) {
+        const at = performance.now();
+        if (onBatch === undefined) each(n, at);
+        else batches(onBatch, n, at);
+        if (closed) return;
       }
       if (n < BATCH) {
         interval = n > 0 ? 1 : Math.min(interval * 2, idleMax);
@@ -152,18 +204,25 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   };
 }
 
+function growTo(a: Uint32Array, n: number): Uint32Array {
+  const next = new Uint32Array(n);
+  next.set(a);
+  return next;
+}
+
 /**
- * Join one channel; every datagram goes to `onDatagram` synchronously, in arrival order. The
- * bytes are valid only during the call (the native path reuses its buffer).
+ * Join one channel; every datagram goes to `onDatagram` synchronously, in arrival order, or, with
+ * `onBatch` and the native socket, each receive batch to `onBatch` in one call. The bytes are
+ * valid only during the call (the native path reuses its buffer).
  */
-export async function joinChannel(opts: McastChannelOptions, onDatagram: DatagramHandler): Promise<McastChannel> {
+export async function joinChannel(opts: McastChannelOptions, onDatagram: DatagramHandler, onBatch?: BatchHandler): Promise<McastChannel> {
   const family = isIP(opts.group);
   if (family === 0) throw new LocalProtocolError('USAGE', `${opts.group} is not an IP address`);
   if (opts.source !== undefined && isIP(opts.source) !== family) {
     throw new LocalProtocolError('USAGE', `source ${opts.source} is not of the group's address family`);
   }
   const addon = family === 4 && (opts.iface === undefined || isIP(opts.iface) === 4) ? recvAddon() : undefined;
-  if (addon !== undefined) return joinNative4(addon, opts, onDatagram);
+  if (addon !== undefined) return joinNative4(addon, opts, onDatagram, onBatch);
   const socket = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

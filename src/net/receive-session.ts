@@ -149,6 +149,8 @@ class ReceiveRun {
           await joinChannel(
             { group: ch.group, port: ch.port, iface: this.opts.iface, source: this.opts.source, recvBufferSize: this.opts.recvBufferSize },
             (bytes, from, at) => this.onDatagram(bytes, from, at),
+            // A flexicast flow opens each datagram on its own; plain ALC goes to the core a batch at a time.
+            this.opts.flow === undefined ? (data, offsets, lengths, count, from, at) => this.onBatch(data, offsets, lengths, count, from, at) : undefined,
           ),
         );
       }
@@ -201,6 +203,15 @@ class ReceiveRun {
     if (alc === undefined) return;
     if (!this.layoutChecked) this.checkLayout(alc);
     this.handlePacket(alc, from, now);
+  }
+
+  private onBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, from: string, at: number): void {
+    if (this.ended) return;
+    const now = at - this.t0;
+    if (!this.layoutChecked) this.checkLayout(data.subarray(offsets[0]!, offsets[0]! + lengths[0]!));
+    this.lastPacketAt = now;
+    this.receiver.handleBatch(now, data, offsets, lengths, count, from);
+    this.drain();
   }
 
   /**
@@ -260,12 +271,17 @@ class ReceiveRun {
     switch (ev.kind) {
       case 'session':
         this.resume(ev.tsi, ev.source);
+        // The datagrams that came with the session's first packet: now, after its resume state.
+        this.receiver.releaseHeld();
         return;
       case 'object-open':
         this.state.addObject(ev.toi, ev.oti);
         return;
       case 'spool':
         this.state.append(ev.toi, ev.record, ev.sbn, ev.esi, ev.symbol);
+        return;
+      case 'spool-run':
+        this.state.appendRun(ev.toi, ev.record, ev.count, ev.sbns, ev.esis, ev.data, ev.offsets, ev.lengths);
         return;
       case 'decode-request':
         this.receiver.decodeBlock(this.now(), ev.toi, ev.sbn, this.state.read(ev.toi, ev.records));

@@ -51,6 +51,8 @@ export interface ObjectStateFile {
 }
 
 interface OpenSpool {
+  /** E of the object (a record is 8 + E bytes). */
+  readonly symbolSize: number;
   /** Opened on the first write to disk. */
   fd: number | undefined;
   /** Records in the file plus those still in `pending`. */
@@ -280,7 +282,7 @@ export class ReceiverState {
     let s = this.spools.get(toi);
     if (s === undefined) {
       const e = this.symbolSize.get(toi)!;
-      s = { fd: undefined, records: 0, pending: Buffer.allocUnsafe(PENDING_START_RECORDS * (RECORD_HEADER + e)), pendingBytes: 0, dirty: false };
+      s = { symbolSize: e, fd: undefined, records: 0, pending: Buffer.allocUnsafe(PENDING_START_RECORDS * (RECORD_HEADER + e)), pendingBytes: 0, dirty: false };
       // A spool from an earlier run: continue after its last whole record.
       if (this.resumed.has(toi) && existsSync(this.spoolPath(toi))) this.openFile(toi, s);
       this.spools.set(toi, s);
@@ -314,9 +316,27 @@ export class ReceiverState {
 
   /** Append record `record` (must be the next one). */
   append(toi: number, record: number, sbn: number, esi: number, symbol: Uint8Array): void {
+    const s = this.spoolAt(toi, record);
+    this.put(toi, s, sbn, esi, symbol);
+  }
+
+  /**
+   * Append records `record` … `record + count − 1` (the first must be the next one): record i is
+   * ESI esis[i] of block sbns[i], its symbol data[offsets[i], offsets[i] + lengths[i]).
+   */
+  appendRun(toi: number, record: number, count: number, sbns: Uint32Array, esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): void {
+    const s = this.spoolAt(toi, record);
+    for (let i = 0; i < count; i++) this.put(toi, s, sbns[i]!, esis[i]!, data.subarray(offsets[i]!, offsets[i]! + lengths[i]!));
+  }
+
+  private spoolAt(toi: number, record: number): OpenSpool {
     const s = this.spool(toi);
-    const e = this.symbolSize.get(toi)!;
     if (record !== s.records) throw new Error(`spool of TOI ${toi}: record ${record}, expected ${s.records}`);
+    return s;
+  }
+
+  private put(toi: number, s: OpenSpool, sbn: number, esi: number, symbol: Uint8Array): void {
+    const e = s.symbolSize;
     const size = RECORD_HEADER + e;
     if (s.pendingBytes + size > s.pending.length) {
       if (s.pending.length < PENDING_BYTES) {

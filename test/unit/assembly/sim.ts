@@ -63,6 +63,8 @@ export interface SimOptions {
   readonly restartAfter?: number;
   /** Packets lost while the receiver is down. */
   readonly downFor?: number;
+  /** Hand datagrams to Receiver.handleBatch this many at a time, packed in one buffer (as recvmmsg does), instead of handleDatagram one by one. */
+  readonly batch?: number;
 }
 
 export interface SimResult {
@@ -118,6 +120,13 @@ class MemShell {
           const list = this.spool.get(ev.toi) ?? [];
           if (list.length !== ev.record) throw new Error(`record ${ev.record} out of order`);
           list.push({ sbn: ev.sbn, esi: ev.esi, symbol: ev.symbol.slice() });
+          this.spool.set(ev.toi, list);
+          break;
+        }
+        case 'spool-run': {
+          const list = this.spool.get(ev.toi) ?? [];
+          if (list.length !== ev.record) throw new Error(`record ${ev.record} out of order`);
+          for (let i = 0; i < ev.count; i++) list.push({ sbn: ev.sbns[i]!, esi: ev.esis[i]!, symbol: ev.data.slice(ev.offsets[i]!, ev.offsets[i]! + ev.lengths[i]!) });
           this.spool.set(ev.toi, list);
           break;
         }
@@ -194,9 +203,27 @@ export function simulate(o: SimOptions): SimResult {
   let sent = 0;
   let delivered = 0;
   const maxPackets = o.maxPackets ?? 200_000;
+  const batch: Uint8Array[] = [];
+  const flushBatch = (): void => {
+    if (batch.length === 0) return;
+    const offsets = new Uint32Array(batch.length);
+    const lengths = new Uint32Array(batch.length);
+    const data = new Uint8Array(batch.reduce((n, b) => n + b.length + 3, 0));
+    let at = 0;
+    batch.forEach((b, i) => {
+      offsets[i] = at;
+      lengths[i] = b.length;
+      data.set(b, at);
+      at += b.length + 3; // gaps between datagrams, like recvmmsg's slots
+    });
+    rx.handleBatch(now, data, offsets, lengths, batch.length, '10.0.0.1');
+    batch.length = 0;
+    shell.drain(now);
+  };
   const deliver = (bytes: Uint8Array): void => {
     if (sent < downUntil) return;
     if (o.restartAfter !== undefined && delivered === o.restartAfter) {
+      flushBatch();
       storedBeforeRestart = rx.receiverStats().symbols;
       rx = new Receiver({ schemes: SCHEMES, cciLength: 4, ...o.receiver, tsi: TSI });
       shell.restoreInto(rx);
@@ -206,8 +233,13 @@ export function simulate(o: SimOptions): SimResult {
       return;
     }
     delivered++;
-    rx.handleDatagram(now, bytes, '10.0.0.1');
-    shell.drain(now);
+    if (o.batch === undefined) {
+      rx.handleDatagram(now, bytes, '10.0.0.1');
+      shell.drain(now);
+      return;
+    }
+    batch.push(bytes.slice());
+    if (batch.length >= o.batch) flushBatch();
   };
   while (!shell.complete && sent < maxPackets) {
     const out = sender.poll(now);
@@ -246,6 +278,7 @@ export function simulate(o: SimOptions): SimResult {
       if (ch.duplicate !== undefined && random() < ch.duplicate) deliver(d);
     }
   }
+  flushBatch();
   return { files: shell.files, meta: shell.meta, receiver: rx, storedBeforeRestart, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected };
 }
 
