@@ -51,6 +51,12 @@
 // crossed the join threshold, 20-40% over a 10 Mbit/s link, and with P = 0.9 the waves take
 // 2-3 slots to decay back: 3.4-5% tbf loss in netns. Virtual time (sim.ts lateMs 10, 80 Mbit/s
 // session, 10 Mbit/s link): 3.37% loss with the late count, 0.00% on time.
+// Start-up exits (b) and (d) [ours] open a loss event (LOSS_EVENT for ARTT; losses that happened
+// within ARTT of the exit belong to it) without counting one: they see the overflow that its
+// losses, found up to the reorder delay later, report again. Counted as a new event right after
+// the reset of LOSSP, such a loss closed a loss interval of the few packets since the reset: in
+// a fairness trace two losses 70 and 180 ms after a (d) exit at 4.2 Mbit/s (intervals of ~30 and
+// ~40 packets) held REQN near 4.5 Mbit/s for the next 15 s.
 // Losses are grouped into loss events by when they happened,
 // interpolated between the arrivals around the gap (RFC 5348 §5.2 does the same), not by when
 // the reorder rules found them: "all subsequent packet loss for a period of ARTT seconds" is read
@@ -111,7 +117,11 @@ export type TraceEvent =
   | { readonly kind: 'loss-event'; readonly t: number; readonly cn: number; readonly lag: number; readonly ssr: number; readonly trr: number }
   | { readonly kind: 'slow-start-exit'; readonly t: number; readonly rule: SlowStartExit; readonly ssr: number; readonly trr: number; readonly arr: number }
   | { readonly kind: 'rr-block'; readonly t: number; readonly rr: number; readonly rrMax: number; readonly threshold: number }
-  | { readonly kind: 'join-timeout'; readonly t: number; readonly cn: number };
+  | { readonly kind: 'join-timeout'; readonly t: number; readonly cn: number }
+  /** A packet counted lost (`tail`: found missing when its wave went quiescent). */
+  | { readonly kind: 'lost'; readonly t: number; readonly cn: number; readonly psn: number; readonly at: number; readonly tail: boolean }
+  /** A packet not used: on a channel not joined (any more), or behind its channel's highest PSN and not missing. */
+  | { readonly kind: 'unused'; readonly t: number; readonly cn: number; readonly psn: number };
 
 export interface ReceiverStatus {
   /** Joined wave channels. */
@@ -149,10 +159,19 @@ interface ChannelTrack {
   /** Arrival time of the packet with PSN expected − 1 (ms). */
   lastAt: number;
   /**
-   * Missing PSN -> later packets seen since, the time it counts as lost, and when it was most
-   * likely lost: interpolated between the arrivals around the gap (as TFRC does, RFC 5348 §5.2).
+   * Missing PSN -> later packets seen since, the time it counts as lost, and when it was lost.
    */
-  readonly missing: Map<number, { after: number; deadline: number; at: number }>;
+  readonly missing: Map<number, { after: number; deadline: number; when: LossTime }>;
+}
+
+/**
+ * When a packet was lost: at about `at`, interpolated between the arrivals around its gap (as TFRC
+ * does, RFC 5348 §5.2), and surely between `from` and `to`, those two arrivals (ms).
+ */
+interface LossTime {
+  readonly at: number;
+  readonly from: number;
+  readonly to: number;
 }
 
 /** A missing PSN run longer than this is counted lost at once instead of being tracked. */
@@ -262,6 +281,7 @@ export class WebrcReceiver {
     const track = this.tracks.get(pkt.cn);
     if (track === undefined) {
       this.stats.ignored++;
+      this.trace?.({ kind: 'unused', t: now, cn: pkt.cn, psn: pkt.psn });
       return;
     }
     this.lastPacketAt = now;
@@ -273,6 +293,7 @@ export class WebrcReceiver {
       if (!this.tracks.has(pkt.cn)) {
         // The slot change just left this channel: a late packet of the previous slot.
         this.stats.ignored++;
+        this.trace?.({ kind: 'unused', t: now, cn: pkt.cn, psn: pkt.psn });
         return;
       }
     }
@@ -290,7 +311,7 @@ export class WebrcReceiver {
       for (const [psn, m] of track.missing) {
         if (now >= m.deadline) {
           track.missing.delete(psn);
-          this.onLost(now, cn, m.at);
+          this.onLost(now, cn, m.when, psn, false);
         }
       }
     }
@@ -398,19 +419,23 @@ export class WebrcReceiver {
     if (d >= track.modulus / 2) {
       // Behind the highest PSN seen: a late packet fills its hole, anything else is a duplicate.
       if (track.missing.delete(psn)) this.onReceived(cn);
-      else this.stats.ignored++;
+      else {
+        this.stats.ignored++;
+        this.trace?.({ kind: 'unused', t: now, cn, psn });
+      }
       return;
     }
     let skipped = d;
     if (skipped > MAX_TRACKED_MISSING) {
-      for (; skipped > MAX_TRACKED_MISSING; skipped--) this.onLost(now, cn, track.lastAt);
+      const when = { at: track.lastAt, from: track.lastAt, to: now };
+      for (; skipped > MAX_TRACKED_MISSING; skipped--) this.onLost(now, cn, when, (psn - skipped + track.modulus) % track.modulus, false);
     }
     for (const m of track.missing.values()) m.after++;
     // The packets of the gap were due at even steps between the two arrivals around it.
     const step = (now - track.lastAt) / (skipped + 1);
     for (let i = skipped; i >= 1; i--) {
-      const at = now - i * step;
-      track.missing.set((psn - i + track.modulus) % track.modulus, { after: 1, deadline: now + this.reorderDelayMs, at });
+      const when = { at: now - i * step, from: track.lastAt, to: now };
+      track.missing.set((psn - i + track.modulus) % track.modulus, { after: 1, deadline: now + this.reorderDelayMs, when });
     }
     track.expected = (psn + 1) % track.modulus;
     track.lastAt = now;
@@ -418,7 +443,7 @@ export class WebrcReceiver {
     for (const [missingPsn, m] of track.missing) {
       if (m.after >= this.reorderPackets) {
         track.missing.delete(missingPsn);
-        this.onLost(now, cn, m.at);
+        this.onLost(now, cn, m.when, missingPsn, false);
       }
     }
   }
@@ -431,10 +456,13 @@ export class WebrcReceiver {
     const track = this.tracks.get(cn);
     if (track === undefined || track.expected === undefined) return;
     const tail = (track.modulus - track.expected) % track.modulus;
-    for (const m of track.missing.values()) this.onLost(now, cn, m.at);
+    for (const [psn, m] of track.missing) this.onLost(now, cn, m.when, psn, true);
     track.missing.clear();
     // The lost tail was due between the last arrival and the slot's end (now).
-    for (let i = 1; i <= tail; i++) this.onLost(now, cn, track.lastAt + (i * (now - track.lastAt)) / (tail + 1));
+    for (let i = 1; i <= tail; i++) {
+      const when = { at: track.lastAt + (i * (now - track.lastAt)) / (tail + 1), from: track.lastAt, to: now };
+      this.onLost(now, cn, when, (track.expected + i - 1) % track.modulus, true);
+    }
   }
 
   private onReceived(cn: number): void {
@@ -445,39 +473,51 @@ export class WebrcReceiver {
   }
 
   /**
-   * A packet counted lost at `now`, lost at about `at`: it starts a loss event unless it was lost
-   * within ARTT of a recent event's first loss (§3.2.3.4, §3.2.2.1).
+   * A packet counted lost at `now`, lost at `when`: it starts a loss event unless it may have been
+   * lost within ARTT of a recent event's first loss (§3.2.3.4, §3.2.2.1).
    *
    * [ours] Losses are grouped by when they happened, not by when they were found: a gap on a slow
    * channel (a low layer carries a few packets a second) is found up to the reorder delay later
    * than a gap of the same queue overflow on a fast one. Grouping by detection time split one
-   * overflow into two or three events (measured: bench/webrc-fairness.ts).
+   * overflow into two or three events (measured: bench/webrc-fairness.ts). And a loss belongs to
+   * an event when any moment between the arrivals around its gap is within ARTT of the event's
+   * start, not only the interpolated one: on a layer carrying 5-20 packets/s that gap spans 50 to
+   * 200 ms, more than ARTT, and the midpoint alone split one overflow into events 100-180 ms apart
+   * (fairness traces: a loss found 279 ms after it happened counted as a second event 100 ms
+   * before the first).
    */
-  private onLost(now: number, cn: number, at: number): void {
+  private onLost(now: number, cn: number, when: LossTime, psn: number, tail: boolean): void {
     if (this.closed) return;
     this.stats.lost++;
+    this.trace?.({ kind: 'lost', t: now, cn, psn, at: when.at, tail });
     this.lostInEpoch++;
     const arttMs = this.rtt.artt * 1000;
     const starts = this.lossEventStarts;
     // Forget events that no loss still to be found can belong to (losses are found within the
     // reorder delay, or at the latest when their wave goes quiescent one slot later).
     while (starts.length > 0 && starts[0]! < now - 2 * this.params.tsd * 1000 - arttMs) starts.shift();
-    const same = starts.findIndex((start) => Math.abs(at - start) < arttMs);
+    const same = starts.findIndex((start) => when.from - arttMs < start && start < when.to + arttMs);
     if (same >= 0) {
-      starts[same] = Math.min(starts[same]!, at);
+      if (Math.abs(when.at - starts[same]!) < arttMs) starts[same] = Math.min(starts[same]!, when.at);
     } else {
-      starts.push(at);
-      starts.sort((a, b) => a - b);
+      this.startLossEvent(now, when.at);
       this.stats.lossEvents++;
-      this.lossEventUntil = now + arttMs;
       this.loss.onLossEventStart();
       const ssr = Math.max(this.ssminr, this.params.p * this.trr);
-      this.trace?.({ kind: 'loss-event', t: now, cn, lag: now - at, ssr, trr: this.trr });
+      this.trace?.({ kind: 'loss-event', t: now, cn, lag: now - when.at, ssr, trr: this.trr });
       if (this.ssr === Infinity) this.exitSlowStart(now, 'loss', ssr);
       else this.ssr = ssr;
     }
     this.loss.onPacketEvent();
     if (cn === this.params.baseCn) this.countBaseAlone(true);
+  }
+
+  /** A loss event that began at `at` (ms): LOSS_EVENT for ARTT from now, and losses near `at` join it. */
+  private startLossEvent(now: number, at: number): void {
+    const starts = this.lossEventStarts;
+    starts.push(at);
+    starts.sort((a, b) => a - b);
+    this.lossEventUntil = now + this.rtt.artt * 1000;
   }
 
   /** SHOULD of §3.2.1: leave when the base channel alone keeps losing most of its packets. */
@@ -604,6 +644,9 @@ export class WebrcReceiver {
     this.trace?.({ kind: 'slow-start-exit', t: now, rule, ssr, trr: this.trr, arr: this.arr });
     this.ssr = ssr;
     this.loss.reset(losspForRate(this.rtt.artt, this.trr));
+    // [ours] A rise in join latency (b) or a lagging TRR_P (d) is the queue overflowing: the
+    // losses of that overflow, found up to the reorder delay later, are the event this exit is.
+    if (rule === 'latency' || rule === 'lag') this.startLossEvent(now, now);
   }
 
   // --- formulas --------------------------------------------------------------------------------

@@ -80,4 +80,66 @@ describe('loss events (§3.2.3.4)', () => {
     expect(rx.stats.lost).toBe(2);
     expect(rx.stats.lossEvents).toBe(1);
   });
+
+  it('a loss on a sparse channel joins an event when its gap, not only its midpoint, is within ARTT of it', () => {
+    const { rx } = traced();
+    rx.handleTimeout(580);
+    expect(rx.poll()).toEqual({ kind: 'join', cn: 5 });
+    rx.onPacket(630, { cn: 5, ctsi: 5, psn: 65000 }); // first packet: ARTT becomes 37.5 ms
+    rx.onPacket(640, { cn: BASE, ctsi: 5, psn: 901 });
+    rx.onPacket(660, { cn: BASE, ctsi: 5, psn: 903 }); // 902 lost about 650
+    rx.handleTimeout(760);
+    expect(rx.stats.lossEvents).toBe(1);
+    // CN 5 carries a packet every 200 ms: 65001 was lost between 630 and 830 (midpoint 730, 80 ms
+    // after the event's first loss, more than ARTT; but the gap reaches back to it).
+    rx.onPacket(830, { cn: 5, ctsi: 5, psn: 65002 });
+    rx.handleTimeout(930);
+    expect(rx.stats.lost).toBe(2);
+    expect(rx.stats.lossEvents).toBe(1);
+    // A gap wholly later than ARTT after the event is a new one.
+    rx.onPacket(1030, { cn: 5, ctsi: 5, psn: 65004 });
+    rx.handleTimeout(1130);
+    expect(rx.stats.lost).toBe(3);
+    expect(rx.stats.lossEvents).toBe(2);
+  });
+});
+
+describe('start-up exits (b) and (d) open a loss event (receiver.ts "Start-up exits")', () => {
+  /** Start-up ended by rule (b) at 3050 ms (the scenario of receiver.test.ts), base packets every 100 ms. */
+  function exitedByLatency(): WebrcReceiver {
+    const { rx } = traced();
+    rx.handleTimeout(550);
+    expect(rx.poll()).toEqual({ kind: 'join', cn: 5 });
+    rx.onPacket(560, { cn: 5, ctsi: 5, psn: 65000 });
+    for (let t = 600; t < 1550; t += 100) rx.onPacket(t, { cn: 5, ctsi: 5, psn: 65000 + (t - 500) / 100 });
+    for (let t = 600; t <= 1550; t += 10) rx.handleTimeout(t);
+    expect(rx.poll()).toEqual({ kind: 'join', cn: 6 });
+    for (let t = 1600; t <= 3000; t += 100) {
+      rx.onPacket(t, { cn: BASE, ctsi: 5, psn: 901 + (t - 1600) / 100 });
+      rx.handleTimeout(t);
+    }
+    rx.onPacket(3050, { cn: 6, ctsi: 5, psn: 64000 });
+    expect(rx.status().slowStart).toBe(false);
+    return rx;
+  }
+
+  it('a loss of the overflow that ended start-up, found after the exit, is not a new event', () => {
+    const rx = exitedByLatency();
+    // Base PSN 916 (due at 3100) lost; found at 3300 after three later packets.
+    for (const t of [3200, 3250, 3300]) rx.onPacket(t, { cn: BASE, ctsi: 5, psn: 916 + (t === 3200 ? 1 : t === 3250 ? 2 : 3) });
+    expect(rx.stats.lost).toBe(1);
+    expect(rx.stats.lossEvents).toBe(0);
+  });
+
+  it('a loss more than ARTT after the exit is a loss event', () => {
+    const rx = exitedByLatency();
+    // The 1.5 s join latency made ARTT long: the next loss comes 100 ms past it.
+    const gapFrom = 3100 + Math.ceil((rx.status().artt * 1000) / 100) * 100;
+    let psn = 916;
+    for (let t = 3100; t <= gapFrom; t += 100) rx.onPacket(t, { cn: BASE, ctsi: 5, psn: psn++ });
+    psn++; // lost
+    for (const t of [gapFrom + 200, gapFrom + 250, gapFrom + 300]) rx.onPacket(t, { cn: BASE, ctsi: 5, psn: psn++ });
+    expect(rx.stats.lost).toBe(1);
+    expect(rx.stats.lossEvents).toBe(1);
+  });
 });
