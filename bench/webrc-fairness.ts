@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, ensureBuilt } from '../test/cli/cli-helpers.js';
 import { TestNet } from '../test/helpers/netns.js';
-import { delayLink } from '../test/helpers/delay-link.js';
-import type { TraceEvent } from '../src/rate/index.js';
+import { delayLink, stopDelayedLink, type DelayedLink } from '../test/helpers/delay-link.js';
+import { reqn, type TraceEvent } from '../src/rate/index.js';
 import { TCP_SOURCE } from '../test/helpers/tcp-flow.js';
+import { flowRates, installFlowMeter, readFlowMeter, type FlowBytes } from '../test/helpers/flow-meter.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -40,12 +41,15 @@ const { values: opt } = parseArgs({
     trace: { type: 'boolean', default: false },
     'keep-traces': { type: 'string' },
     nice: { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '0' },
+    compare: { type: 'string' },
   },
   allowPositionals: true,
 });
 
-const RUN = join(ROOT, 'bin', 'run.js');
 const secs = Number(opt.secs);
+/** Seconds both flows run before the measured window of `secs` (the whole-run ratio is printed too). */
+const warmup = Number(opt.warmup);
 const mbit = Number(opt.mbit);
 
 function uptime(): string {
@@ -71,10 +75,13 @@ const srv = net.createServer((s) => {
   s.on('end', () => { clearInterval(tick); console.log(JSON.stringify({ bytes, ms: Date.now() - start, end: true })); srv.close(); });
 });
 srv.listen(5201, () => console.log('listening'));
-setTimeout(() => process.exit(1), 180000).unref();`;
+setTimeout(() => process.exit(1), 300000).unref();`;
 
 interface RunResult {
   readonly cc: string;
+  readonly build: string;
+  /** Over the measured window (after the warm-up), from the receiver's IP input counters. */
+  readonly windowRatio: number;
   readonly webrcMbit: number;
   readonly tcpMbit: number;
   readonly ratio: number;
@@ -87,36 +94,47 @@ interface Summary {
   webrc: { received: number; lost: number; lossRatio: number; layers: number; arttMs: number; lossEvents: number; joins: number; joinTimeouts: number };
 }
 
-async function oneRun(net: TestNet, work: string, src: string, cc: string, run: number): Promise<RunResult> {
+async function oneRun(net: TestNet, work: string, src: string, cc: string, run: number, build: { name: string; root: string }): Promise<RunResult> {
+  const RUN = join(build.root, 'bin', 'run.js');
+  const total = warmup + secs;
   const loadBefore = uptime();
   await net.exec('sender', ['sysctl', '-w', `net.ipv4.tcp_congestion_control=${cc}`]);
-  const session = join(work, `s-${cc}-${run}.json`);
-  const out = join(work, `out-${cc}-${run}`);
-  const tracePath = opt.trace ? join(opt['keep-traces'] ?? work, `trace-${cc}-${run}.jsonl`) : '';
+  const session = join(work, `s-${cc}-${run}-${build.name}.json`);
+  const out = join(work, `out-${cc}-${run}-${build.name}`);
+  const tracePath = opt.trace ? join(opt['keep-traces'] ?? work, `trace-${cc}-${run}-${build.name}.jsonl`) : '';
   if (tracePath !== '') rmSync(tracePath, { force: true });
   const wr = ['--rate-control', 'webrc', '--webrc-tsd', opt.tsd!, '--webrc-qd', opt.qd!, '--webrc-bcr', opt.bcr!, '--webrc-p', opt.p!];
   // --nice N: run the WEBRC sender and receiver at that nice level, so other jobs on a loaded
   // machine delay their timers and reads less (TCP's RTT is measured in the kernel, unaffected).
   const prio = opt.nice === '0' ? [] : ['nice', '-n', opt.nice!];
   const sender = net.spawn('sender', [...prio, process.execPath, RUN, 'send', src, '--to', `${net.groupBase}.60:4900`, '--iface', net.sender.ip, '--ttl', '1',
-    '--mode', 'on-demand', '--duration', `${secs + 30}s`, '--rate', opt.rate!, '--code-rate', '1/4', ...wr, '--session-file', session, '--json']);
+    '--mode', 'on-demand', '--duration', `${total + 30}s`, '--rate', opt.rate!, '--code-rate', '1/4', ...wr, '--session-file', session, '--json']);
   await waitFor(() => existsSync(session), 15_000);
   const lenp = (JSON.parse(readFileSync(session, 'utf8')) as { rate: { params: { LENP_B: number } } }).rate.params.LENP_B;
   const sink = net.spawn(0, [process.execPath, '-e', TCP_SINK]);
   await waitFor(() => /listening/.test(sink.output().stdout), 10_000);
-  const rxArgs = [...prio, process.execPath, RUN, 'receive', session, '-o', out, '--iface', net.receivers[0]!.ip, '--timeout', `${secs}s`, '--json'];
+  const rxArgs = [...prio, process.execPath, RUN, 'receive', session, '-o', out, '--iface', net.receivers[0]!.ip, '--timeout', `${total}s`, '--json'];
   if (opt['min-artt'] !== undefined) rxArgs.push('--webrc-min-artt', opt['min-artt']);
   const rx = net.spawn(0, rxArgs, { env: { ...process.env, FCAST_WEBRC_TRACE: tracePath } });
-  const tcp = net.spawn('sender', [process.execPath, '-e', TCP_SOURCE, net.receivers[0]!.ip, String(secs * 1000)]);
+  const tcp = net.spawn('sender', [process.execPath, '-e', TCP_SOURCE, net.receivers[0]!.ip, String(total * 1000 + 1500)]);
   let tcpDone = false;
   void tcp.exited.then(() => (tcpDone = true));
   const rtts: number[] = [];
   const cwnds: number[] = [];
   let retrans = 0;
+  let segsOut = 0;
+  const tcpTrace: string[] = [];
+  const t0 = Date.now();
   const dropsBefore = await tbfDrops(net);
   const recoveriesBefore = await tcpRecoveries(net);
+  const udpBefore = await udpErrors(net);
+  let windowStart: FlowBytes | undefined;
+  let windowEnd: FlowBytes | undefined;
   while (!tcpDone) {
-    // The TCP sender's own smoothed RTT and cwnd (ss -tin), once a second.
+    const elapsed = Date.now() - t0;
+    if (windowStart === undefined && elapsed >= warmup * 1000) windowStart = await readFlowMeter(net, 0);
+    if (windowEnd === undefined && elapsed >= total * 1000) windowEnd = await readFlowMeter(net, 0);
+    // The TCP sender's own smoothed RTT, cwnd and retransmissions (ss -tin), once a second.
     const ss = await net.exec('sender', ['ss', '-tin', 'dst', net.receivers[0]!.ip], { check: false });
     const rtt = /\brtt:([\d.]+)\//.exec(ss.stdout);
     const cwnd = /\bcwnd:(\d+)/.exec(ss.stdout);
@@ -124,21 +142,35 @@ async function oneRun(net: TestNet, work: string, src: string, cc: string, run: 
     if (cwnd !== null) cwnds.push(Number(cwnd[1]));
     const re = /\bretrans:\d+\/(\d+)/.exec(ss.stdout);
     if (re !== null) retrans = Number(re[1]);
-    await new Promise((r) => setTimeout(r, 1000));
+    const segs = /\bdata_segs_out:(\d+)/.exec(ss.stdout);
+    if (segs !== null) segsOut = Number(segs[1]);
+    if (rtt !== null) {
+      tcpTrace.push(JSON.stringify({ t: Date.now() - t0, srtt: Number(rtt[1]), cwnd: cwnd === null ? null : Number(cwnd[1]), retrans, segsOut,
+        recoveries: (await tcpRecoveries(net)) - recoveriesBefore, tbfDrops: (await tbfDrops(net)) - dropsBefore }));
+    }
+    // Once a second, and on time for the window's two readings.
+    const next = windowStart === undefined ? warmup * 1000 : windowEnd === undefined ? total * 1000 : Infinity;
+    await new Promise((r) => setTimeout(r, Math.max(10, Math.min(1000, next - (Date.now() - t0)))));
   }
+  if (windowStart === undefined || windowEnd === undefined) throw new Error('the TCP flow ended before the measured window did');
+  const win = flowRates(windowStart, windowEnd);
   const [rxr, sinkr] = await Promise.all([rx.exited, sink.exited]);
   const drops = (await tbfDrops(net)) - dropsBefore;
   const recoveries = (await tcpRecoveries(net)) - recoveriesBefore;
+  const udpAfter = await udpErrors(net);
+  if (tracePath !== '') writeFileSync(tracePath.replace(/trace-/, 'tcp-'), `${tcpTrace.join('\n')}\n`);
   await sender.stop(2000);
   rmSync(out, { recursive: true, force: true });
   const summary = JSON.parse(rxr.stdout) as Summary;
   const lines = sinkr.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { t?: number; bytes: number; ms?: number; end?: boolean });
-  const total = lines.find((l) => l.end === true)!;
+  const sinkTotal = lines.find((l) => l.end === true)!;
   const webrcMbit = (summary.webrc.received * lenp * 8) / (summary.elapsedMs / 1000) / 1e6;
-  const tcpMbit = (((total.bytes * 1500) / 1448) * 8) / (total.ms! / 1000) / 1e6;
+  const tcpMbit = (((sinkTotal.bytes * 1500) / 1448) * 8) / (sinkTotal.ms! / 1000) / 1e6;
   const loadAfter = uptime();
   const w = summary.webrc;
-  console.log(`run ${run} ${cc}: WEBRC ${webrcMbit.toFixed(2)} Mbit/s, TCP ${tcpMbit.toFixed(2)}, ratio ${(webrcMbit / tcpMbit).toFixed(2)} | ` +
+  console.log(`run ${run} ${cc} [${build.name}]: ${warmup > 0 ? `after ${warmup} s warm-up, ` : ''}${((windowEnd.at - windowStart.at) / 1000).toFixed(1)} s window: ` +
+    `WEBRC ${win.multicastMbit.toFixed(2)} Mbit/s, TCP ${win.tcpMbit.toFixed(2)}, ratio ${(win.multicastMbit / win.tcpMbit).toFixed(2)}`);
+  console.log(`  whole run: WEBRC ${webrcMbit.toFixed(2)} Mbit/s, TCP ${tcpMbit.toFixed(2)}, ratio ${(webrcMbit / tcpMbit).toFixed(2)} | ` +
     `PSN loss ${(100 * w.lossRatio).toFixed(2)}%, loss events ${w.lossEvents}, joins ${w.joins}, join timeouts ${w.joinTimeouts}, layers ${w.layers} at end, ARTT ${w.arttMs.toFixed(1)} ms | load ${loadBefore} -> ${loadAfter}`);
   const tcpSeries = lines.filter((l) => l.t !== undefined);
   const tcp5: string[] = [];
@@ -149,8 +181,19 @@ async function oneRun(net: TestNet, work: string, src: string, cc: string, run: 
   const avg = (xs: number[]): string => (xs.length === 0 ? '-' : (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1));
   console.log(`  TCP srtt ms (ss, 1/s): mean ${avg(rtts)} min ${Math.min(...rtts).toFixed(1)} max ${Math.max(...rtts).toFixed(1)}; cwnd mean ${avg(cwnds)}; ` +
     `retransmitted ${retrans} (last ss sample), loss recoveries ${recoveries}; tbf drops ${drops}, WEBRC PSN losses ${w.lost} of ${w.received + w.lost}`);
+  // Where WEBRC's losses came from: the bottleneck (tbf drops less TCP's retransmitted segments,
+  // about its own drops) or the receiver's host (socket buffer overflows in its namespace, which
+  // also holds the downstream delay relay's socket).
+  const rcvbuf = udpAfter.rcvbufErrors - udpBefore.rcvbufErrors;
+  const tcpP = segsOut > 0 ? recoveries / segsOut : 0;
+  const webrcP = w.received + w.lost > 0 ? w.lossEvents / (w.received + w.lost) : 0;
+  const srtt = rtts.length === 0 ? 0 : rtts.reduce((a, b) => a + b, 0) / rtts.length / 1000;
+  const modelMbit = tcpP > 0 && srtt > 0 ? (reqn(srtt, tcpP) * 1500 * 8) / 1e6 : NaN;
+  console.log(`  losses: tbf ${drops} = TCP ~${retrans} + WEBRC ~${drops - retrans}; WEBRC counted ${w.lost}; receiver UDP RcvbufErrors ${rcvbuf}, InErrors ${udpAfter.inErrors - udpBefore.inErrors}`);
+  console.log(`  loss event rate: TCP ${tcpP.toExponential(2)} (${recoveries} recoveries / ${segsOut} segments), WEBRC ${webrcP.toExponential(2)} (${w.lossEvents} / ${w.received + w.lost}); ` +
+    `TCP model rate at its own p and srtt ${modelMbit.toFixed(1)} Mbit/s vs its ${tcpMbit.toFixed(1)}`);
   if (tracePath !== '') traceReport(tracePath, lenp);
-  return { cc, webrcMbit, tcpMbit, ratio: webrcMbit / tcpMbit, loadBefore, loadAfter };
+  return { cc, build: build.name, windowRatio: win.multicastMbit / win.tcpMbit, webrcMbit, tcpMbit, ratio: webrcMbit / tcpMbit, loadBefore, loadAfter };
 }
 
 /** Packets the bottleneck's tbf dropped so far. */
@@ -158,6 +201,15 @@ async function tbfDrops(net: TestNet): Promise<number> {
   const res = await net.exec('bridge', ['tc', '-s', '-j', 'qdisc', 'show', 'dev', net.receivers[0]!.port]);
   const q = (JSON.parse(res.stdout) as Array<{ kind: string; drops: number }>).find((x) => x.kind === 'tbf');
   return q?.drops ?? 0;
+}
+
+/** UDP errors in the receiver's namespace (/proc/net/snmp): datagrams its sockets had no room for. */
+async function udpErrors(net: TestNet): Promise<{ rcvbufErrors: number; inErrors: number }> {
+  const res = await net.exec(0, ['cat', '/proc/net/snmp']);
+  const lines = res.stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/).map(Number);
+  return { rcvbufErrors: values[names.indexOf('RcvbufErrors')]!, inErrors: values[names.indexOf('InErrors')]! };
 }
 
 /** The TCP sender's congestion events: fast recoveries (SACK or Reno) and timeouts (nstat). */
@@ -176,6 +228,24 @@ function traceReport(path: string, lenp: number): void {
   const lags = events.filter((e): e is Extract<TraceEvent, { kind: 'loss-event' }> => e.kind === 'loss-event').map((e) => e.lag);
   if (lags.length > 0) console.log(`  loss events found after the loss: mean ${(lags.reduce((a, b) => a + b, 0) / lags.length).toFixed(1)} ms, max ${Math.max(...lags).toFixed(1)} ms`);
   if (events.length === 0) return;
+  // Losses that were not: a PSN counted lost whose packet came after all (reordered across the
+  // channels' sockets, or late after the slot change that left its wave).
+  const lost = new Map<string, Extract<TraceEvent, { kind: 'lost' }>>();
+  let falseLosses = 0;
+  let falseTail = 0;
+  for (const e of events) {
+    if (e.kind === 'lost') lost.set(`${e.cn}/${e.psn}`, e);
+    if (e.kind === 'unused') {
+      const l = lost.get(`${e.cn}/${e.psn}`);
+      if (l !== undefined && e.t - l.t < 5000) {
+        falseLosses++;
+        if (l.tail) falseTail++;
+        lost.delete(`${e.cn}/${e.psn}`);
+      }
+    }
+  }
+  const lostAll = events.filter((e) => e.kind === 'lost');
+  console.log(`  packets counted lost ${lostAll.length} (${lostAll.filter((e) => e.kind === 'lost' && e.tail).length} at a wave's end), of which arrived later ${falseLosses} (${falseTail} at a wave's end)`);
   const t0 = events[0]!.t;
   const mb = (pps: number): string => ((pps * lenp * 8) / 1e6).toFixed(1);
   for (const e of events) {
@@ -225,21 +295,35 @@ async function main(): Promise<void> {
   if (missing.length > 0) writeFileSync(allowedPath, `${allowed} ${missing.join(' ')}`);
   const net = await TestNet.create({ receivers: 1, snooping: true, subnet: 61 });
   const results: RunResult[] = [];
+  let link: DelayedLink | undefined;
   try {
     const latencyMs = Number(opt['latency-ms']);
     const delayMs = Number(opt['delay-ms']);
-    if (delayMs > 0) await delayLink(net, 0, delayMs);
+    if (delayMs > 0) link = await delayLink(net, 0, delayMs);
     await net.setRate(0, mbit, { latencyMs, ...(opt.burst === undefined ? {} : { burstBytes: Number(opt.burst) }) });
     console.log(`${mbit} Mbit/s tbf, latency ${latencyMs} ms, path delay ${delayMs} ms each way, burst ${opt.burst ?? 'default'}; WEBRC P ${opt.p} TSD ${opt.tsd} QD ${opt.qd} BCR ${opt.bcr} SR ${opt.rate}; ${secs} s per run; load ${uptime()}`);
-    for (let run = 1; run <= runs; run++) for (const cc of ccs) results.push(await oneRun(net, work, src, cc, run));
+    await installFlowMeter(net, 0);
+    // --compare DIR: another build (a copy of bin/, dist/, package.json, with node_modules) runs
+    // beside this one, run by run, so load hits both alike.
+    const builds = [{ name: 'this', root: ROOT }, ...(opt.compare === undefined ? [] : [{ name: 'compare', root: opt.compare }])];
+    for (let run = 1; run <= runs; run++) {
+      for (const cc of ccs) for (const build of builds) results.push(await oneRun(net, work, src, cc, run, build));
+    }
   } finally {
+    if (link !== undefined) {
+      const relays = await stopDelayedLink(link);
+      console.log(`delay relays: ${relays.down.frames} frames towards the receiver (latest ${relays.down.lateMaxMs} ms behind its due time), ${relays.up.frames} back (${relays.up.lateMaxMs} ms)`);
+    }
     await net.destroy();
     rmSync(work, { recursive: true, force: true });
     if (missing.length > 0) writeFileSync(allowedPath, allowed);
   }
   for (const cc of ccs) {
-    const rs = results.filter((r) => r.cc === cc);
-    console.log(`${cc}: ratios ${rs.map((r) => r.ratio.toFixed(2)).join(', ')} (WEBRC ${rs.map((r) => r.webrcMbit.toFixed(1)).join('/')} vs TCP ${rs.map((r) => r.tcpMbit.toFixed(1)).join('/')} Mbit/s)`);
+    for (const name of new Set(results.map((r) => r.build))) {
+      const rs = results.filter((r) => r.cc === cc && r.build === name);
+      console.log(`${cc} [${name}]: window ratios ${rs.map((r) => r.windowRatio.toFixed(2)).join(', ')}; whole-run ratios ${rs.map((r) => r.ratio.toFixed(2)).join(', ')} ` +
+        `(WEBRC ${rs.map((r) => r.webrcMbit.toFixed(1)).join('/')} vs TCP ${rs.map((r) => r.tcpMbit.toFixed(1)).join('/')} Mbit/s)`);
+    }
   }
 }
 

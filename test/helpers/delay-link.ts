@@ -15,7 +15,8 @@
 // nftables impairments (on the receiver's eth0) work as before. The relays are TestNet processes
 // (stopped by destroy()); the veth and vxlan devices go with the namespaces. A kernel without
 // vxlan fails here with the `ip` error.
-import { TestNet, waitForOutput } from './netns.js';
+import { existsSync } from 'node:fs';
+import { TestNet, waitForOutput, type NetProcess } from './netns.js';
 
 /** Absolute path of the relay script run inside the namespaces. */
 export const DELAY_RELAY = new URL('./delay-relay.mjs', import.meta.url).pathname;
@@ -30,7 +31,7 @@ const RECEIVER_SIDE_PORT = 4790;
  * once per receiver, before traffic starts, and set its rate (setRate) after: a rate set before
  * sat on the old veth and is dropped.
  */
-export async function delayLink(net: TestNet, i: number, oneWayMs: number): Promise<void> {
+export async function delayLink(net: TestNet, i: number, oneWayMs: number): Promise<DelayedLink> {
   const r = net.receivers[i];
   if (r === undefined) throw new Error(`delayLink: no receiver ${i}`);
   if (!(oneWayMs >= 0 && oneWayMs <= 1000)) throw new Error(`delayLink: ${oneWayMs} ms is out of range`);
@@ -69,9 +70,38 @@ export async function delayLink(net: TestNet, i: number, oneWayMs: number): Prom
   await rx(['ip', 'route', 'replace', '224.0.0.0/4', 'dev', 'eth0']);
 
   // Towards the receiver: relay in its namespace; towards the bridge: relay in the bridge's.
+  // Real-time priority (SCHED_FIFO, where chrt exists): the relays are the link, and on a busy
+  // machine a relay at normal priority stalled for 50-100 ms now and then, then sent the held
+  // frames in one burst; WEBRC measures its received rate per 50 ms epoch, so such a pause read as
+  // an epoch with nothing received (bench/webrc-fairness.ts trace: RR 440 -> 0 -> 760 packets/s)
+  // and ended its start-up at half its rate (rule (d)). A relay never busy-waits: it sleeps on a
+  // timer between frames, so it cannot starve the machine.
   const d = String(oneWayMs);
-  const down = net.spawn(i, [process.execPath, DELAY_RELAY, `${rxUl}:${BRIDGE_SIDE_PORT}`, `${rxUl}:${RECEIVER_SIDE_PORT}`, d]);
-  const up = net.spawn('bridge', [process.execPath, DELAY_RELAY, `${bridgeUl}:${RECEIVER_SIDE_PORT}`, `${bridgeUl}:${BRIDGE_SIDE_PORT}`, d]);
+  const rt = chrt === undefined ? [] : [chrt, '--fifo', '20'];
+  const down = net.spawn(i, [...rt, process.execPath, DELAY_RELAY, `${rxUl}:${BRIDGE_SIDE_PORT}`, `${rxUl}:${RECEIVER_SIDE_PORT}`, d]);
+  const up = net.spawn('bridge', [...rt, process.execPath, DELAY_RELAY, `${bridgeUl}:${RECEIVER_SIDE_PORT}`, `${bridgeUl}:${BRIDGE_SIDE_PORT}`, d]);
   await Promise.all([waitForOutput(down, /relaying/), waitForOutput(up, /relaying/)]);
-
+  return { down, up };
 }
+
+/** The two relays of a delayed link: `stats` stops them and returns what each forwarded. */
+export interface DelayedLink {
+  readonly down: NetProcess;
+  readonly up: NetProcess;
+}
+
+export interface RelayStats {
+  readonly frames: number;
+  readonly bytes: number;
+  /** The most a frame left after its due time, ms: the relay's own jitter. */
+  readonly lateMaxMs: number;
+}
+
+/** Stop both relays (the link goes dead) and return their counts, towards the receiver first. */
+export async function stopDelayedLink(link: DelayedLink): Promise<{ down: RelayStats; up: RelayStats }> {
+  const [down, up] = await Promise.all([link.down.stop(2000), link.up.stop(2000)]);
+  const parse = (out: string): RelayStats => JSON.parse(out.trim().split('\n').pop() ?? '{}') as RelayStats;
+  return { down: parse(down.stdout), up: parse(up.stdout) };
+}
+
+const chrt = ['/usr/bin/chrt', '/bin/chrt'].find((p) => existsSync(p));
