@@ -103,6 +103,8 @@ describe('pure TypeScript LDPC-Staircase path', () => {
     const { buildMatrix } = await import('../../../codecs/ldpc-staircase/matrix.js');
     const cases: Array<[number, number, number, number, number]> = [
       [1, 4, 3, 5, 8], [2, 5, 3, 1, 16], [40, 60, 3, 7, 8], [300, 450, 5, 11, 64], [1000, 1500, 3, 1, 24], [500, 1500, 8, 3, 8], [97, 140, 4, 9, 40],
+      // The six- and ten-source passes two words per turn: odd and one-word symbols take the tail.
+      [300, 450, 5, 11, 40], [300, 450, 5, 11, 8], [60, 90, 3, 2, 8], [60, 90, 3, 2, 56],
     ];
     for (const [k, n, n1, seed, e] of cases) {
       const m = buildMatrix(k, n, n1, seed);
