@@ -31,7 +31,7 @@ export interface LdpcMatrix {
  * `fcast fec bench`): fresh ones are zeroed and, past V8's on-heap limit, allocated outside the heap
  * on every build. Grown as needed; dropped after a build that needed more than KEEP_SCRATCH elements.
  */
-const scratch = { u: new Int32Array(0), degree: new Int32Array(0), next: new Int32Array(0) };
+const scratch = { u: new Int32Array(0), inColumn: new Int32Array(0), degree: new Int32Array(0), next: new Int32Array(0) };
 const KEEP_SCRATCH = 1 << 20;
 
 /** scratch[name] with room for `size` elements (contents stale). */
@@ -68,31 +68,44 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
     if (++r === rows) r = 0;
   }
 
+  // matrix_has_entry(row, j) only ever asks about the column being filled: inColumn[row] === j + 1
+  // when row already holds a 1 in column j.
+  const inColumn = scratchOf('inColumn', rows).fill(0, 0, rows);
+  // The RFC's scan for an admissible candidate in u[t ..) picks nothing: it only tells the draws
+  // (which choose from all of u[t ..)) from the fallback. A row value appears at most ⌈N1·k / rows⌉
+  // times in u, so while more candidates remain than h such rows can fill, one is admissible.
+  const copies = Math.ceil(total / rows);
   let t = 0;
   let fallbackPlacements = 0;
-  for (let j = 0; j < k; j++) {
-    const base = j * n1;
-    for (let h = 0; h < n1; h++) {
-      // matrix_has_entry(row, j) only ever asks about the column being filled.
+  for (let y = 0, h = 0, stamp = 1; y < total; y++) {
+    let draw = total - t > h * copies;
+    if (!draw) {
       let i = t;
-      while (i < total && inColumn(colEntries, base, h, u[i]!)) i++;
-      let row: number;
-      if (i < total) {
-        do {
-          state = pmNext(state);
-          i = t + pmScale(state, total - t);
-        } while (inColumn(colEntries, base, h, u[i]!));
+      while (i < total && inColumn[u[i]!] === stamp) i++;
+      draw = i < total;
+    }
+    let row: number;
+    if (draw) {
+      let i: number;
+      do {
+        state = pmNext(state);
+        i = t + pmScale(state, total - t);
         row = u[i]!;
-        u[i] = u[t]!;
-        t++;
-      } else {
-        fallbackPlacements++;
-        do {
-          state = pmNext(state);
-          row = pmScale(state, rows);
-        } while (inColumn(colEntries, base, h, row));
-      }
-      colEntries[base + h] = row;
+      } while (inColumn[row] === stamp);
+      u[i] = u[t]!;
+      t++;
+    } else {
+      fallbackPlacements++;
+      do {
+        state = pmNext(state);
+        row = pmScale(state, rows);
+      } while (inColumn[row] === stamp);
+    }
+    inColumn[row] = stamp;
+    colEntries[y] = row;
+    if (++h === n1) {
+      h = 0;
+      stamp++;
     }
   }
 
@@ -202,11 +215,6 @@ function transpose(k: number, rows: number, rowStart: Int32Array, rowCols: Int32
     }
   }
   return [colStart, colRows];
-}
-
-function inColumn(colEntries: Int32Array, base: number, placed: number, row: number): boolean {
-  for (let h = 0; h < placed; h++) if (colEntries[base + h] === row) return true;
-  return false;
 }
 
 // Blocks of one object share (k, n) for all but one size, and every block re-seeds the PRNG
