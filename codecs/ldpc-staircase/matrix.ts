@@ -119,10 +119,9 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
   if (rowfix.added === 0) {
     colRows = colEntries;
     colStart = new Int32Array(k + 1);
-    for (let j = 0; j < k; j++) {
-      colStart[j + 1] = (j + 1) * n1;
-      sortRun(colRows, j * n1, n1);
-    }
+    for (let j = 0; j < k; j++) colStart[j + 1] = (j + 1) * n1;
+    if (n1 === 3) sortTriples(colRows, k);
+    else for (let j = 0; j < k; j++) sortRun(colRows, j * n1, n1);
   } else {
     [colStart, colRows] = transpose(k, rows, rowStart, rowCols);
   }
@@ -196,6 +195,23 @@ function sortRun(a: Int32Array, from: number, len: number): void {
       y--;
     }
     a[y + 1] = v;
+  }
+}
+
+/**
+ * Each of the k triples a[3j ..+3) in ascending order, by a min/max network: the entries are random
+ * rows, so an insertion sort's comparisons mispredict (k = 1000: 3.0 -> 1.75 us).
+ */
+function sortTriples(a: Int32Array, k: number): void {
+  for (let x = 0, end = 3 * k; x < end; x += 3) {
+    const p = a[x]!;
+    const q = a[x + 1]!;
+    const r = a[x + 2]!;
+    const lo = Math.min(p, q);
+    const hi = Math.max(p, q);
+    a[x] = Math.min(lo, r);
+    a[x + 1] = Math.max(lo, Math.min(hi, r));
+    a[x + 2] = Math.max(hi, r);
   }
 }
 
