@@ -71,6 +71,8 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
   // matrix_has_entry(row, j) only ever asks about the column being filled: inColumn[row] === j + 1
   // when row already holds a 1 in column j.
   const inColumn = scratchOf('inColumn', rows).fill(0, 0, rows);
+  // Ones per row, counted as they are placed (the row view's sizes).
+  const degree = scratchOf('degree', rows).fill(0, 0, rows);
   // The RFC's scan for an admissible candidate in u[t ..) picks nothing: it only tells the draws
   // (which choose from all of u[t ..)) from the fallback. A row value appears at most ⌈N1·k / rows⌉
   // times in u, so while more candidates remain than h such rows can fill, one is admissible.
@@ -102,6 +104,7 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
       } while (inColumn[row] === stamp);
     }
     inColumn[row] = stamp;
+    degree[row]!++;
     colEntries[y] = row;
     if (++h === n1) {
       h = 0;
@@ -109,7 +112,7 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
     }
   }
 
-  const rowfix = rowView(colEntries, k, rows, n1, state);
+  const rowfix = rowView(colEntries, degree, k, rows, n1, state);
   const { rowStart, rowCols } = rowfix;
   // Without fix-up entries column j's rows are exactly colEntries[j·N1 ..+N1): that is the column
   // view once each column is sorted. Fix-ups (rows left with < 2 ones: codes below rate ~2/(2+N1))
@@ -139,10 +142,7 @@ export function buildMatrix(k: number, n: number, n1: number, seed: number): Ldp
  * a fixed-up row's two entries. With k = 1 a second, different column does not exist and the RFC
  * loop would never end: a row then gets one entry.
  */
-function rowView(colEntries: Int32Array, k: number, rows: number, n1: number, state: number): { rowStart: Int32Array; rowCols: Int32Array; added: number } {
-  const total = n1 * k;
-  const degree = scratchOf('degree', rows).fill(0, 0, rows);
-  for (let y = 0; y < total; y++) degree[colEntries[y]!]!++;
+function rowView(colEntries: Int32Array, degree: Int32Array, k: number, rows: number, n1: number, state: number): { rowStart: Int32Array; rowCols: Int32Array; added: number } {
   const rowStart = new Int32Array(rows + 1);
   const next = scratchOf('next', rows);
   let short = 0;
