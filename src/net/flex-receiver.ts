@@ -33,6 +33,8 @@ import { receiveSession, type FlowPort, type ReceiveOptions, type ReceiveProgres
 const CID_TOI = 1;
 /** Unicast packets held while the receive loop starts (bounded; more are dropped, FEC absorbs it). */
 const MAX_EARLY_PACKETS = 4096;
+/** At most this long for the sender to take the last REPORT and LEAVE before we close. */
+const LEAVE_GRACE_MS = 1000;
 
 export interface FlexReceiveOptions extends Omit<ReceiveOptions, 'channels' | 'tsi' | 'flow' | 'onProgress'> {
   readonly host: string;
@@ -185,11 +187,31 @@ class FlexRun {
       this.udp?.close();
       this.queueCompleted();
       this.session.leave(this.now());
-      await Promise.race([this.pump(), new Promise((r) => setTimeout(r, 500))]);
-      this.conn.close();
+      await this.closeAfterLeave();
     }
     if (this.bug !== undefined) throw this.bug;
     return { ...result, flex: this.info() };
+  }
+
+  /**
+   * Deliver the last REPORT and the LEAVE, then close. A write resolves once quinn holds the
+   * bytes, not once they are sent, and close() aborts the connection at once (pending writes
+   * fail), so the old "pump, then close" could drop the frames a sender ending its push on its
+   * receivers' reports (--expect-receivers) waits for. So the control stream is finished (FIN)
+   * and the sender, which closes the connection once it has read that stream to its end, is
+   * given up to LEAVE_GRACE_MS to do so; a sender already gone costs nothing (its close has
+   * resolved).
+   */
+  private async closeAfterLeave(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, LEAVE_GRACE_MS)));
+    const delivered = this.pump()
+      .then(() => this.control?.finish())
+      .then(() => this.conn.closed)
+      .catch(() => undefined);
+    await Promise.race([delivered, grace]);
+    clearTimeout(timer);
+    this.conn.close();
   }
 
   info(): FlexInfo {

@@ -5,9 +5,24 @@
 import { encodeFrame, encodeFrameInto, frameSize, FrameDecoder, type DataMessage, type FlexMessage } from '../wire/flexicast.js';
 import type { QuicConnection, QuicRecvStream, QuicSendStream } from './quic.js';
 
-/** Write one frame. Writes on one stream keep call order (quinn's stream lock is FIFO). */
+/** Per stream, the last write queued (never rejects): the next one starts after it. */
+const lastWrite = new WeakMap<QuicSendStream, Promise<void>>();
+const ignore = (): void => undefined;
+
+/**
+ * Write one frame after every frame written before it on this stream. Two writes in flight at
+ * once reach quinn's stream lock in whatever order the napi runtime's threads take them, not
+ * in call order: a receiver's last REPORT (its completed file) went out after its LEAVE, the
+ * sender had already dropped the member and ignored the report, and a push session waiting
+ * for its receivers sent all its cycles (send-early-end, 3 runs in 20, logged on both ends).
+ */
 export function writeFrame(stream: QuicSendStream, m: FlexMessage): Promise<void> {
-  return stream.write(encodeFrame(m));
+  const bytes = encodeFrame(m);
+  const write = (): Promise<void> => stream.write(bytes);
+  const before = lastWrite.get(stream);
+  const done = before === undefined ? write() : before.then(write);
+  lastWrite.set(stream, done.then(ignore, ignore));
+  return done;
 }
 
 /**
