@@ -25,7 +25,10 @@ function webrcPart(p: ReceiveProgress): string {
   return `  layers ${w.layers}/${w.maxLayers}  target ${(w.targetBitsPerSecond / 1e6).toFixed(1)} Mbit/s  loss ${(100 * w.lossRatio).toFixed(2)}%`;
 }
 
-/** Lines for the listr2 task output (one per object still in progress, plus a total). */
+/**
+ * Lines for the listr2 task output (one per object still in progress, plus a total). With
+ * maxLines 0 (the plain status line) the total line says how many are in progress instead.
+ */
 export function progressLines(p: ReceiveProgress, maxLines = 12): string {
   const secs = Math.max(p.elapsedMs / 1000, 0.001);
   const done = p.objects.filter((o) => o.phase === 'verified').length;
@@ -36,7 +39,8 @@ export function progressLines(p: ReceiveProgress, maxLines = 12): string {
     const overhead = o.k > 0 ? (o.symbols / o.k).toFixed(3) : '-';
     lines.push(`${pct(o).toFixed(1).padStart(5)}%  ${label(o)}  blocks ${o.blocksDone}/${o.blocks}  symbols/k ${overhead}`);
   }
-  if (active.length > maxLines) lines.push(`… and ${active.length - maxLines} more`);
+  if (maxLines === 0) lines[0] += `  ${active.length} in progress`;
+  else if (active.length > maxLines) lines.push(`… and ${active.length - maxLines} more`);
   return lines.join('\n');
 }
 
