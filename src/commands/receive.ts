@@ -2,6 +2,7 @@
 // (RFC 6968 §3.8 over RFC 5775 §4.4). Thin: parse flags, resolve the session, run the receive
 // loop (src/net/receive-session.ts), draw progress, return the --json summary.
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { Args, Flags } from '@oclif/core';
 import { FcastCommand } from '../cli/base.js';
 import { EXIT } from '../cli/exit-codes.js';
@@ -12,6 +13,7 @@ import { FEC_SCHEMES } from '../assembly/index.js';
 import { recvPath } from '../net/mcast-recv.js';
 import { receiveSession, type ReceiveOptions } from '../net/receive-session.js';
 import { fromSessionParams } from '../rate/index.js';
+import { LocalProtocolError } from '../errors.js';
 
 /** WEBRC ARTT floor (man/fcast-receive.1 gives the measurement behind it). */
 const WEBRC_MIN_ARTT_MS = 20;
@@ -34,7 +36,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
   };
   static override flags = {
     output: Flags.string({ char: 'o', description: 'Output directory (created if missing).', required: true }),
-    iface: Flags.string({ description: 'Local interface address to join on (IPv6: interface name).' }),
+    iface: Flags.string({ description: 'Interface to join on: a local IPv4 address or an interface name (IPv6: a name).' }),
     source: Flags.string({ description: 'Sender address: source-specific (SSM) join, and only its packets are accepted.' }),
     timeout: Flags.string({ description: 'Give up after this long (e.g. 90s, 10m); exit 4 with the missing objects.' }),
     ...flexicastReceiveFlags,
@@ -45,6 +47,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
     const { args, flags } = await this.parse(Receive);
     const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
     const target = await resolveTarget(args.session, flags.source);
+    const iface = joinInterface(flags.iface, target.channels[0]?.group);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
@@ -53,7 +56,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       dir: flags.output,
       channels: target.channels,
       schemes: FEC_SCHEMES,
-      iface: flags.iface,
+      iface,
       source: target.source,
       tsi: target.tsi,
       timeoutMs,
@@ -70,7 +73,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const path = receivePath(target.channels[0]?.group, flags.iface, flags['no-multicast']);
+    const path = receivePath(target.channels[0]?.group, iface, flags['no-multicast']);
     const summary = { ...summarize(result), ...(path === undefined ? {} : { recvPath: path }), ...(result.flex === undefined ? {} : { flexicast: result.flex }) };
     if (!this.jsonEnabled()) this.report(summary);
     if (!this.jsonEnabled() && result.flex !== undefined) {
@@ -146,4 +149,17 @@ function receivePath(group: string | undefined, iface: string | undefined, noMul
   if (noMulticast) return 'quic';
   if (group === undefined) return undefined;
   return isIP(group) === 4 && (iface === undefined || isIP(iface) === 4) ? recvPath() : 'dgram';
+}
+
+/**
+ * --iface for an IPv4 group: IP_ADD_MEMBERSHIP takes an address, and a name failed there with
+ * "addMembership EINVAL" (exit 6), though fcast send and fcast doctor take names. A name becomes
+ * the interface's first IPv4 address; IPv6 joins take the name as it is.
+ */
+function joinInterface(iface: string | undefined, group: string | undefined): string | undefined {
+  if (iface === undefined || group === undefined || isIP(group) !== 4 || isIP(iface) !== 0) return iface;
+  const name = iface.startsWith('%') ? iface.slice(1) : iface;
+  const v4 = networkInterfaces()[name]?.find((a) => a.family === 'IPv4');
+  if (v4 === undefined) throw new LocalProtocolError('USAGE', `--iface ${iface}: no interface of that name with an IPv4 address (an IPv4 group is joined on an address)`);
+  return v4.address;
 }

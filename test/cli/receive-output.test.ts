@@ -61,6 +61,20 @@ describe('fcast receive output', () => {
 
   }, 40_000);
 
+  it('--iface by interface name for an IPv4 group joins on its address (it failed with addMembership EINVAL)', async () => {
+    const to = group();
+    const rx = spawn(process.execPath, [RUN, 'receive', to, '-o', join(work, 'out-name'), '--iface', 'lo', '--timeout', '20s', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    rx.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => rx.on('exit', r));
+    await new Promise((r) => setTimeout(r, 800));
+    execFileSync(process.execPath, [RUN, 'send', join(work, 'a.txt'), '--to', to, '--iface', 'lo', '--ttl', '0', '--cycles', '3', '--rate', '10M'], { stdio: 'ignore', timeout: 20_000 });
+    expect(await exited, stdout).toBe(0);
+    expect((JSON.parse(stdout) as { status: string; recvPath: string }).recvPath).toBe(recvPath());
+    const bad = runQuiet([RUN, 'receive', to, '-o', join(work, 'out-bad'), '--iface', 'no-such-if0', '--timeout', '1s']);
+    expect(bad.code).toBe(2);
+  }, 40_000);
+
   it('without a sender, plain lines end with the receive path after --timeout (exit 4)', () => {
     const r = runQuiet([RUN, 'receive', group(), '-o', join(work, 'out-plain'), '--iface', '127.0.0.1', '--timeout', '1s']);
     expect(r.code).toBe(4);
