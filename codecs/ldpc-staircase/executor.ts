@@ -30,42 +30,87 @@ export const tsExecutor: SymbolExecutor = {
   },
 };
 
-/** runWords32 over 64-bit words (the same loop; see tsExecutor for why it is a copy). */
+/**
+ * runWords32 over 64-bit words (the same loop; see tsExecutor for why it is a copy). Like the
+ * encoder's passes (encoder.ts encodeRows64) it is bound by instructions, not memory: every index
+ * is `(x + i) | 0`, and the records iterative decoding emits at n = 1.5k, 2·N1 + 1 sources (7 at
+ * N1 = 3, 11 at N1 = 5: a row's other columns and its two staircase neighbours), take one pass over
+ * dst, two words per turn, instead of two passes (6 + 1, 8 + 3).
+ */
 function runWords64(a: BigUint64Array, w: number, program: Uint32Array, length: number): void {
   let p = 0;
   while (p < length) {
     const d = program[p]! * w;
     const m = program[p + 1]!;
     p += 2;
+    if (m === 7) {
+      xor7(a, w, d, program, p);
+      p += 7;
+      continue;
+    }
+    if (m === 11) {
+      xor11(a, w, d, program, p);
+      p += 11;
+      continue;
+    }
     const end = p + m;
     for (; p + 8 <= end; p += 8) {
       const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w, s3 = program[p + 3]! * w;
       const s4 = program[p + 4]! * w, s5 = program[p + 5]! * w, s6 = program[p + 6]! * w, s7 = program[p + 7]! * w;
-      for (let i = 0; i < w; i++) {
-        a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]! ^ a[s3 + i]! ^ a[s4 + i]! ^ a[s5 + i]! ^ a[s6 + i]! ^ a[s7 + i]!;
+      for (let i = 0; i < w; i = (i + 1) | 0) {
+        a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]! ^ a[(s3 + i) | 0]! ^ a[(s4 + i) | 0]! ^ a[(s5 + i) | 0]! ^ a[(s6 + i) | 0]! ^ a[(s7 + i) | 0]!;
       }
     }
     if (p + 6 <= end) {
       const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w;
       const s3 = program[p + 3]! * w, s4 = program[p + 4]! * w, s5 = program[p + 5]! * w;
-      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]! ^ a[s3 + i]! ^ a[s4 + i]! ^ a[s5 + i]!;
+      for (let i = 0; i < w; i = (i + 1) | 0) a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]! ^ a[(s3 + i) | 0]! ^ a[(s4 + i) | 0]! ^ a[(s5 + i) | 0]!;
       p += 6;
     }
     if (p + 3 <= end) {
       const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w;
-      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]! ^ a[s2 + i]!;
+      for (let i = 0; i < w; i = (i + 1) | 0) a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]!;
       p += 3;
     }
     if (p + 2 <= end) {
       const s0 = program[p]! * w, s1 = program[p + 1]! * w;
-      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]! ^ a[s1 + i]!;
+      for (let i = 0; i < w; i = (i + 1) | 0) a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]!;
       p += 2;
     }
     if (p < end) {
       const s0 = program[p]! * w;
-      for (let i = 0; i < w; i++) a[d + i] ^= a[s0 + i]!;
+      for (let i = 0; i < w; i = (i + 1) | 0) a[(d + i) | 0] ^= a[(s0 + i) | 0]!;
       p++;
     }
+  }
+}
+
+/** a[d ..+w) ^= the seven symbols named at program[p ..+7), two words per turn. */
+function xor7(a: BigUint64Array, w: number, d: number, program: Uint32Array, p: number): void {
+  const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w, s3 = program[p + 3]! * w;
+  const s4 = program[p + 4]! * w, s5 = program[p + 5]! * w, s6 = program[p + 6]! * w;
+  let i = 0;
+  for (; i < w - 1; i = (i + 2) | 0) {
+    a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]! ^ a[(s3 + i) | 0]! ^ a[(s4 + i) | 0]! ^ a[(s5 + i) | 0]! ^ a[(s6 + i) | 0]!;
+    const j = (i + 1) | 0;
+    a[(d + j) | 0] ^= a[(s0 + j) | 0]! ^ a[(s1 + j) | 0]! ^ a[(s2 + j) | 0]! ^ a[(s3 + j) | 0]! ^ a[(s4 + j) | 0]! ^ a[(s5 + j) | 0]! ^ a[(s6 + j) | 0]!;
+  }
+  if (i < w) a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]! ^ a[(s3 + i) | 0]! ^ a[(s4 + i) | 0]! ^ a[(s5 + i) | 0]! ^ a[(s6 + i) | 0]!;
+}
+
+/** a[d ..+w) ^= the eleven symbols named at program[p ..+11), two words per turn. */
+function xor11(a: BigUint64Array, w: number, d: number, program: Uint32Array, p: number): void {
+  const s0 = program[p]! * w, s1 = program[p + 1]! * w, s2 = program[p + 2]! * w, s3 = program[p + 3]! * w;
+  const s4 = program[p + 4]! * w, s5 = program[p + 5]! * w, s6 = program[p + 6]! * w, s7 = program[p + 7]! * w;
+  const s8 = program[p + 8]! * w, s9 = program[p + 9]! * w, s10 = program[p + 10]! * w;
+  let i = 0;
+  for (; i < w - 1; i = (i + 2) | 0) {
+    a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]! ^ a[(s3 + i) | 0]! ^ a[(s4 + i) | 0]! ^ a[(s5 + i) | 0]! ^ a[(s6 + i) | 0]! ^ a[(s7 + i) | 0]! ^ a[(s8 + i) | 0]! ^ a[(s9 + i) | 0]! ^ a[(s10 + i) | 0]!;
+    const j = (i + 1) | 0;
+    a[(d + j) | 0] ^= a[(s0 + j) | 0]! ^ a[(s1 + j) | 0]! ^ a[(s2 + j) | 0]! ^ a[(s3 + j) | 0]! ^ a[(s4 + j) | 0]! ^ a[(s5 + j) | 0]! ^ a[(s6 + j) | 0]! ^ a[(s7 + j) | 0]! ^ a[(s8 + j) | 0]! ^ a[(s9 + j) | 0]! ^ a[(s10 + j) | 0]!;
+  }
+  if (i < w) {
+    a[(d + i) | 0] ^= a[(s0 + i) | 0]! ^ a[(s1 + i) | 0]! ^ a[(s2 + i) | 0]! ^ a[(s3 + i) | 0]! ^ a[(s4 + i) | 0]! ^ a[(s5 + i) | 0]! ^ a[(s6 + i) | 0]! ^ a[(s7 + i) | 0]! ^ a[(s8 + i) | 0]! ^ a[(s9 + i) | 0]! ^ a[(s10 + i) | 0]!;
   }
 }
 
