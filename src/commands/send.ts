@@ -88,9 +88,15 @@ export function untilMs(text: string, nowMs: number): number {
   const hm = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
   let at: number;
   if (hm !== null) {
+    const [h, m] = [Number(hm[1]), Number(hm[2])];
+    // Date#setHours would roll 25:99 over into tomorrow 02:39 and start a session nobody asked for.
+    if (h > 23 || m > 59) throw new LocalProtocolError('USAGE', `--until "${text}": HH:MM needs hours 0-23 and minutes 0-59`);
     const d = new Date(nowMs);
-    d.setHours(Number(hm[1]), Number(hm[2]), 0, 0);
-    at = d.getTime() <= nowMs ? d.getTime() + 86_400_000 : d.getTime();
+    d.setHours(h, m, 0, 0);
+    // Tomorrow by the calendar, not +24 h, so a daylight-saving change keeps the wall-clock time.
+    if (d.getTime() <= nowMs) d.setDate(d.getDate() + 1);
+    d.setHours(h, m, 0, 0);
+    at = d.getTime();
   } else {
     at = Date.parse(text);
   }
