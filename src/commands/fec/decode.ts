@@ -2,6 +2,7 @@
 // iterative then maximum-likelihood decoding; RFC 5445 for No-Code). Exit 0 and the block
 // written when decoded; exit 3 and nothing written otherwise.
 import { Flags } from '@oclif/core';
+import { nativeStatus } from '../../../codecs/native.js';
 import { FcastCommand } from '../../cli/base.js';
 import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf } from '../../cli/fec.js';
 import { writeAtomic } from '../../store/atomic-file.js';
@@ -12,6 +13,7 @@ export interface FecDecodeResult extends FecCode {
   readonly received: number;
   readonly iterativeOnly: boolean;
   readonly out: string;
+  /** The native kernels did the work (asked for, and the addon loaded). */
   readonly native: boolean;
   readonly ms: number;
 }
@@ -66,6 +68,6 @@ export default class FecDecode extends FcastCommand<FecDecodeResult> {
     }
     const out = writeAtomic(flags.out, [decoder.sourceBlock()]);
     if (!this.jsonEnabled()) this.log(`decoded ${code.k} source symbols from ${p.received} received; written to ${out}`);
-    return { ...code, received: p.received, iterativeOnly: flags['iterative-only'], out, native: flags.native, ms };
+    return { ...code, received: p.received, iterativeOnly: flags['iterative-only'], out, native: flags.native && nativeStatus().loaded, ms };
   }
 }

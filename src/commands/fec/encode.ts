@@ -1,6 +1,7 @@
 // `fcast fec encode`: the repair symbols of one source block (RFC 5170 §6.3; RFC 5445 has none).
 // How interoperability with other RFC 5170 implementations is checked, byte for byte.
 import { Flags } from '@oclif/core';
+import { nativeStatus } from '../../../codecs/native.js';
 import { FcastCommand } from '../../cli/base.js';
 import { type FecCode, codeFlags, fecCode, planOf, readInput, schemeOf } from '../../cli/fec.js';
 import { writeAtomic } from '../../store/atomic-file.js';
@@ -10,6 +11,7 @@ export interface FecEncodeResult extends FecCode {
   readonly repairSymbols: number;
   /** Absolute path of the repair file, or null for No-Code (nothing to write). */
   readonly out: string | null;
+  /** The native kernels did the work (asked for, and the addon loaded). */
   readonly native: boolean;
   readonly ms: number;
 }
@@ -44,6 +46,6 @@ export default class FecEncode extends FcastCommand<FecEncodeResult> {
     if (!this.jsonEnabled()) {
       this.log(out === null ? `${code.scheme}: ${code.k} source symbols, no repair symbols` : `${repair.length} repair symbols (ESI ${code.k}..${code.n - 1}) written to ${out}`);
     }
-    return { ...code, repairSymbols: repair.length, out, native: flags.native, ms };
+    return { ...code, repairSymbols: repair.length, out, native: flags.native && nativeStatus().loaded, ms };
   }
 }
