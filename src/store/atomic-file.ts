@@ -17,6 +17,9 @@ export function writeAtomic(path: string, parts: readonly Uint8Array[]): string 
     } catch {
       // The temporary file was never created.
     }
+    // The message names the file asked for (a missing or read-only directory), not our
+    // temporary name; the error stays the system's (exit 6).
+    if (e instanceof Error) e.message = e.message.replace(tmp, target);
     throw e;
   }
   return target;

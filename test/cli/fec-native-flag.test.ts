@@ -1,5 +1,6 @@
 // `fcast fec encode/decode --json` report in `native` what did the work: with the addon missing
 // (here: FCAST_NO_NATIVE=1) the TypeScript codec runs, and the report said "native": true.
+// An --out that cannot be written names that path (it named the temporary file next to it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,4 +36,17 @@ describe('fcast fec --json native', () => {
     expect(fec(decode).native).toBe(nativeStatus().loaded);
     expect(fec([...encode, '--no-native']).native).toBe(false);
   }, 60_000);
+});
+
+describe('fcast fec --out in a directory that does not exist', () => {
+  it('exit 6, and the message names the file asked for, not the temporary one', () => {
+    let err: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'bin', 'run.js'), 'fec', 'encode', ...CODE, '--in', 'src.bin', '--out', join(work, 'no-dir', 'rep.bin')], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    } catch (e) {
+      err = e as { status: number; stderr: string };
+    }
+    expect(err?.status).toBe(6);
+    expect(err?.stderr.trim()).toBe(`fcast: ENOENT: no such file or directory, open '${join(work, 'no-dir', 'rep.bin')}'`);
+  });
 });
