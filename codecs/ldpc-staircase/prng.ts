@@ -5,7 +5,7 @@
 
 // A = 16807 and M = 2^31 − 1 are written as literals in pmNext and pmScale: a module-level const
 // is a context slot that optimised code reloads, tag-checks and converts on every draw (matrix
-// build 42-45 -> 35-36 us at k = 1000).
+// build 44-45 -> 37 us at k = 1000).
 
 /** Lowest and highest valid seeds (RFC 5170 §4.2.3). */
 export const PRNG_SEED_MIN = 1;
