@@ -7,10 +7,9 @@
 //    its joined groups carry, measured by tbf's sent + dropped counters) with low loss, drop
 //    layers after its link shrinks, and complete the file byte for byte.
 // 2. IPv6 (SSM, MLDv2): one receiver behind 10 Mbit/s settles within ±30% and completes.
-// 3. [60 s, FCAST_WEBRC_FAIRNESS=1] TCP fairness: one WEBRC receiver and one CUBIC (or Reno) flow
-//    share a 20 Mbit/s link with 20 ms of path delay each way (a userspace relay) for 60 s;
-//    neither may get less than half of the other's throughput (RFC 3738 §1: "within a factor of
-//    two"). Not met in every run against CUBIC, hence the gate.
+// 3. [80 s] TCP fairness: one WEBRC receiver and one CUBIC (or Reno) flow share a 20 Mbit/s link
+//    with 20 ms of path delay each way (a userspace relay); after a 20 s warm-up, neither may get
+//    less than half of the other's throughput over 60 s (RFC 3738 §1: "within a factor of two").
 //
 // Figures are printed (console.log) so a run documents itself; nothing is hard-coded.
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,7 +19,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
 import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js';
-import { delayLink } from '../helpers/delay-link.js';
+import { delayLink, stopDelayedLink } from '../helpers/delay-link.js';
+import { flowRates, installFlowMeter, readFlowMeter } from '../helpers/flow-meter.js';
 import { TCP_SOURCE } from '../helpers/tcp-flow.js';
 
 const skip = netnsUnavailable();
@@ -42,6 +42,8 @@ const WEBRC = ['--rate-control', 'webrc', '--webrc-tsd', String(TSD_MS / 1000), 
  * more often than TCP does (bench/webrc-fairness.ts, figures in man/fcast-send.1).
  */
 const FAIR_DELAY_MS = 20;
+/** Seconds both fairness flows run before the measured 60 s (see the fairness test). */
+const FAIR_WARMUP_S = 20;
 /** Slots for a rate to decay 5x (50 -> 10 Mbit/s) when no layer is re-joined, plus one. */
 const DECAY_SLOTS = Math.ceil(Math.log(5) / Math.log(1 / P)) + 1;
 
@@ -283,15 +285,17 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     expect(maxGroups).toBeLessThan(summary.webrc.maxLayers + 1);
   });
 
-  // [60 s] RFC 3738's TCP-friendliness on a shared bottleneck, against CUBIC (Linux's default
-  // TCP; FCAST_TCP_CC=reno or bbr for the others). Not met in every run, so it runs only with
-  // FCAST_WEBRC_FAIRNESS=1: with the path delay WEBRC got 0.44-0.58 of CUBIC's throughput and
-  // 0.50-0.72 of Reno's in bench/webrc-fairness.ts --delay-ms 20 (3 runs each), 0.41 of CUBIC's
-  // here once; a loss in TCP's slow start ends WEBRC's start-up at whatever rate it had, and the
-  // equation's climb takes most of the minute (figures and causes in man/fcast-send.1). A
-  // namespace may only pick a congestion control the host allows: it is allowed for the test
+  // [80 s] RFC 3738's TCP-friendliness on a shared bottleneck, against CUBIC (Linux's default
+  // TCP; FCAST_TCP_CC=reno or bbr for the others). Both flows start together and run a warm-up
+  // of FAIR_WARMUP_S, then the issue's 60 s are measured in full: per-flow IP bytes delivered to
+  // the receiver (nftables counters, test/helpers/flow-meter.ts). The warm-up is excluded because
+  // WEBRC's start-up takes 5-8 s to climb from its base channel (one layer of x1.11 per join
+  // latency and epoch) while TCP's slow start fills the link in under a second, and once start-up
+  // ends at whatever share TCP left it, the equation climbs to its share over 10-20 s (RFC 3738
+  // §3.2.2.1: each loss event moves the loss history by Delta = 0.3); figures in man/fcast-send.1.
+  // A namespace may only pick a congestion control the host allows: it is allowed for the test
   // and the list restored after.
-  it.skipIf(process.env.FCAST_WEBRC_FAIRNESS !== '1')(`[60 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link with ${2 * FAIR_DELAY_MS} ms of path round trip: within a factor of two`, async () => {
+  it(`[80 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link with ${2 * FAIR_DELAY_MS} ms of path round trip: within a factor of two over 60 s`, { timeout: 150_000 }, async () => {
     // Its own network: receiver 0's link carries the delay relays (test/helpers/delay-link.ts).
     const n = await TestNet.create({ receivers: 1, snooping: true, subnet: 54 });
     try {
@@ -299,15 +303,16 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     } finally {
       await n.destroy();
     }
-  }, 150_000);
+  });
 
   async function fairness(n: TestNet): Promise<void> {
     const src = join(work, 'fair');
     mkdirSync(src, { recursive: true });
     writeRandomFile(join(src, 'big.bin'), 120_000_000);
     const session = join(work, 'fair.json');
-    await delayLink(n, 0, FAIR_DELAY_MS);
+    const link = await delayLink(n, 0, FAIR_DELAY_MS);
     await n.setRate(0, 20);
+    await installFlowMeter(n, 0);
     const cc = process.env.FCAST_TCP_CC ?? 'cubic';
     const allowedPath = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
     const allowed = readFileSync(allowedPath, 'utf8').trim();
@@ -317,25 +322,32 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     } finally {
       if (readFileSync(allowedPath, 'utf8').trim() !== allowed) writeFileSync(allowedPath, allowed);
     }
+    const secs = FAIR_WARMUP_S + 60;
     const sender = n.spawn('sender', [process.execPath, RUN, 'send', src, '--to', `${n.groupBase}.60:4900`, '--iface', n.sender.ip, '--ttl', '1',
-      '--mode', 'on-demand', '--duration', '90s', '--rate', '40M', '--code-rate', '1/4', ...WEBRC, '--session-file', session, '--json']);
+      '--mode', 'on-demand', '--duration', `${secs + 20}s`, '--rate', '40M', '--code-rate', '1/4', ...WEBRC, '--session-file', session, '--json']);
     await waitFor(() => existsSync(session), 15_000);
-    const lenp = (JSON.parse(readFileSync(session, 'utf8')) as { rate: { params: { LENP_B: number } } }).rate.params.LENP_B;
-    const secs = 60;
     const sink = n.spawn(0, [process.execPath, '-e', TCP_SINK]);
     await waitForLine(sink, /listening/);
-    const rx = n.spawn(0, [process.execPath, RUN, 'receive', session, '-o', join(work, 'fair-out'), '--iface', n.receivers[0]!.ip, '--timeout', `${secs}s`, '--json']);
-    const tcp = n.spawn('sender', [process.execPath, '-e', TCP_SOURCE, n.receivers[0]!.ip, String(secs * 1000)]);
+    const rx = n.spawn(0, [process.execPath, RUN, 'receive', session, '-o', join(work, 'fair-out'), '--iface', n.receivers[0]!.ip, '--timeout', `${secs + 2}s`, '--json'],
+      { env: traceEnv('fair') });
+    const tcp = n.spawn('sender', [process.execPath, '-e', TCP_SOURCE, n.receivers[0]!.ip, String((secs + 2) * 1000)]);
+    const t0 = Date.now();
+    const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, t0 + ms - Date.now())));
+    await sleepUntil(FAIR_WARMUP_S * 1000);
+    const a = await readFlowMeter(n, 0);
+    await sleepUntil(secs * 1000);
+    const b = await readFlowMeter(n, 0);
     const [rxr, , sinkr] = await Promise.all([rx.exited, tcp.exited, sink.exited]);
     await sender.stop(2000);
+    const relays = await stopDelayedLink(link);
     const summary = JSON.parse(rxr.stdout) as WebrcSummary;
-    const tcpBytes = (JSON.parse(sinkr.stdout.trim().split('\n').pop()!) as { bytes: number; ms: number });
-    // Wire rates: WEBRC packets at LENP_B (IP/UDP/ALC) over the receive's own run (its clock starts
-    // once node is up and it joins), TCP payload plus 52 header bytes per 1448 over the connection.
-    const webrcMbit = (summary.webrc.received * lenp * 8) / (summary.elapsedMs / 1000) / 1e6;
-    const tcpMbit = ((tcpBytes.bytes * 1500) / 1448 * 8) / (tcpBytes.ms / 1000) / 1e6;
-    console.log(`TCP (${cc}) fairness over ${secs} s on 20 Mbit/s: WEBRC ${webrcMbit.toFixed(2)} Mbit/s over ${(summary.elapsedMs / 1000).toFixed(1)} s (layers ${summary.webrc.layers}, PSN loss ${(100 * summary.webrc.lossRatio).toFixed(2)}%, ARTT ${summary.webrc.arttMs.toFixed(1)} ms), ` +
-      `TCP ${tcpMbit.toFixed(2)} Mbit/s over ${(tcpBytes.ms / 1000).toFixed(1)} s, ratio ${(webrcMbit / tcpMbit).toFixed(2)}`);
+    const tcpAll = JSON.parse(sinkr.stdout.trim().split('\n').pop()!) as { bytes: number; ms: number };
+    const { multicastMbit: webrcMbit, tcpMbit } = flowRates(a, b);
+    const lenp = (JSON.parse(readFileSync(session, 'utf8')) as { rate: { params: { LENP_B: number } } }).rate.params.LENP_B;
+    console.log(`TCP (${cc}) fairness on 20 Mbit/s, ${((b.at - a.at) / 1000).toFixed(1)} s after a ${FAIR_WARMUP_S} s warm-up: WEBRC ${webrcMbit.toFixed(2)} Mbit/s, TCP ${tcpMbit.toFixed(2)}, ` +
+      `ratio ${(webrcMbit / tcpMbit).toFixed(2)}; whole run: WEBRC ${((summary.webrc.received * lenp * 8) / summary.elapsedMs / 1000).toFixed(2)} Mbit/s, ` +
+      `TCP ${((tcpAll.bytes * 8) / tcpAll.ms / 1000).toFixed(2)} (payload); layers ${summary.webrc.layers}, PSN loss ${(100 * summary.webrc.lossRatio).toFixed(2)}%, ` +
+      `ARTT ${summary.webrc.arttMs.toFixed(1)} ms; relays up to ${Math.max(relays.down.lateMaxMs, relays.up.lateMaxMs)} ms late; load average ${loadavg()[0]!.toFixed(1)}`);
     expect(summary.status).toBe('timeout');
     expect(webrcMbit).toBeGreaterThan(tcpMbit / 2);
     expect(tcpMbit).toBeGreaterThan(webrcMbit / 2);
@@ -352,7 +364,7 @@ const srv = net.createServer((s) => {
   s.on('end', () => { console.log(JSON.stringify({ bytes, ms: Date.now() - start })); srv.close(); });
 });
 srv.listen(5201, () => console.log('listening'));
-setTimeout(() => process.exit(1), 120000).unref();`;
+setTimeout(() => process.exit(1), 150000).unref();`;
 
 async function waitForLine(p: NetProcess, re: RegExp): Promise<void> {
   await waitFor(() => re.test(p.output().stdout), 10_000);
