@@ -107,6 +107,8 @@ interface BlockState {
   batchEsis: Uint32Array | undefined;
   batchOffsets: Uint32Array | undefined;
   batchCount: number;
+  /** Started by this batch: its decoder comes at the batch's end, after the other blocks' decodes gave their arenas back. */
+  startPending: boolean;
 }
 
 type ObjectPhase = 'receiving' | 'decoded' | 'verified' | 'rejected';
@@ -595,7 +597,7 @@ export class Receiver {
 
   /** Step 5: check the payload against the partition, spool it, maybe decode. */
   private symbol(now: number, obj: ObjectState, sbn: number, esi: number, payload: Uint8Array): void {
-    const st = this.newSymbol(obj, sbn, esi, payload.length);
+    const st = this.newSymbol(obj, sbn, esi, payload.length, false);
     if (st === undefined) return;
     const record = obj.records - 1;
     this.events.push({ kind: 'spool', toi: obj.toi, record, sbn, esi, symbol: payload });
@@ -609,7 +611,7 @@ export class Receiver {
 
   /** Step 5 within handleBatch: the symbol joins the spool run and its block's list (endBatch takes both). */
   private batchSymbol(obj: ObjectState, sbn: number, esi: number, offset: number, length: number): void {
-    const st = this.newSymbol(obj, sbn, esi, length);
+    const st = this.newSymbol(obj, sbn, esi, length, true);
     if (st === undefined) return;
     const b = this.batch;
     if (b.runObj !== obj) {
@@ -623,7 +625,7 @@ export class Receiver {
     b.esis[i] = esi;
     b.offsets[i] = offset;
     b.lengths[i] = length;
-    if (st.decoder === undefined) {
+    if (st.decoder === undefined && !st.startPending) {
       this.maybeRequest(obj, st);
       return;
     }
@@ -652,34 +654,53 @@ export class Receiver {
     });
   }
 
-  /** The batch so far: its spool run out, then each touched block's symbols into its decoder at once. */
+  /**
+   * The batch so far: its spool run out, then each touched block's symbols into its decoder at
+   * once; the blocks this batch started last. A sender's window of blocks ends with all of its
+   * blocks completing within a few packets and the next window's starting: a batch across that
+   * edge would otherwise hold both windows' arenas at once (28 instead of 16 for 64 MB).
+   */
   private endBatch(now: number): void {
     this.endRun();
     const b = this.batch;
+    for (let i = 0; i < b.touched.length; i++) if (!b.touched[i]!.startPending) this.pushTouched(now, b.touchedObjs[i]!, b.touched[i]!);
     for (let i = 0; i < b.touched.length; i++) {
       const obj = b.touchedObjs[i]!;
       const st = b.touched[i]!;
-      const count = st.batchCount;
-      st.batchCount = 0;
-      // Released meanwhile (its object rejected): nothing to push into.
-      if (st.decoder === undefined || obj.pending.get(st.block.sbn) !== st) continue;
-      try {
-        st.decoder.pushBatch(st.batchEsis!, b.data, st.batchOffsets!, count);
-      } catch (e) {
-        if (!isFcastError(e) || e.origin !== 'remote') throw e;
-        this.drop(e.code);
+      if (!st.startPending) continue;
+      st.startPending = false;
+      if (obj.pending.get(st.block.sbn) === st && obj.phase === 'receiving') this.startHot(obj, st);
+      if (st.decoder === undefined) {
+        // No room in the memory budget: its symbols wait in the spool.
+        st.batchCount = 0;
+        if (obj.pending.get(st.block.sbn) === st) this.maybeRequest(obj, st);
+        continue;
       }
-      this.tryHot(now, obj, st);
+      this.pushTouched(now, obj, st);
     }
     b.touched.length = 0;
     b.touchedObjs.length = 0;
+  }
+
+  private pushTouched(now: number, obj: ObjectState, st: BlockState): void {
+    const count = st.batchCount;
+    st.batchCount = 0;
+    // Released meanwhile (its object rejected): nothing to push into.
+    if (st.decoder === undefined || obj.pending.get(st.block.sbn) !== st) return;
+    try {
+      st.decoder.pushBatch(st.batchEsis!, this.batch.data, st.batchOffsets!, count);
+    } catch (e) {
+      if (!isFcastError(e) || e.origin !== 'remote') throw e;
+      this.drop(e.code);
+    }
+    this.tryHot(now, obj, st);
   }
 
   /**
    * Check a symbol against the partition (step 5) and count it as new: its block's state (now
    * holding it as record obj.records − 1), or undefined for a duplicate or a block already done.
    */
-  private newSymbol(obj: ObjectState, sbn: number, esi: number, length: number): BlockState | undefined {
+  private newSymbol(obj: ObjectState, sbn: number, esi: number, length: number, deferHot: boolean): BlockState | undefined {
     const blocks = obj.plan.blocks;
     if (sbn >= blocks.length) throw new RemoteProtocolError('FEC_SBN', `SBN ${sbn} of ${blocks.length} blocks`);
     const block = blocks[sbn]!;
@@ -698,7 +719,8 @@ export class Receiver {
       // A new block starts hot: its symbols go straight into a decoder (while the memory budget
       // allows), so the common case never reads the spool back. Even before the header is known:
       // a late joiner's blocks then decode as they fill and wait in memory, not in the spool.
-      this.startHot(obj, st);
+      if (deferHot) st.startPending = true;
+      else this.startHot(obj, st);
     }
     if (bitGet(st.seen, esi)) {
       this.stats.duplicates++;
@@ -748,6 +770,7 @@ export class Receiver {
       batchEsis: undefined,
       batchOffsets: undefined,
       batchCount: 0,
+      startPending: false,
     };
     obj.pending.set(block.sbn, st);
     this.pendingBlocks++;

@@ -49,6 +49,18 @@ describe('receiver core: handleBatch', () => {
     }
   }
 
+  it('a batch across the edge of two sender windows holds no more decoders than one datagram at a time', () => {
+    // Push, one cycle: the source pass goes a window of blocks at a time, and a window's blocks
+    // all complete within its last packets, just before the next window's first ones.
+    const o: SimOptions = { files: [{ path: 'big.bin', data: bytes(256 * 64 * 40, 8) }], sender: { mode: 'push', cycles: 1 } };
+    const one = simulate(o).receiver.memory().peakBufferedBytes;
+    for (const batch of [64, 500]) {
+      const r = simulate({ ...o, batch });
+      expect(r.complete).toBe(true);
+      expect(r.receiver.memory().peakBufferedBytes).toBe(one);
+    }
+  });
+
   it('bad packets inside a batch are counted by the same codes and the rest of the batch still counts', () => {
     const oti: FecOti = { encodingId: 0, transferLength: 100, symbolSize: 16, maxSourceBlockLength: 4 };
     const buf = new Uint8Array(128);
