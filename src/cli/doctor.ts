@@ -17,6 +17,7 @@ import type { QuicIdentity } from '../net/quic-identity.js';
 import { QUIC_CHECK_MS, checkQuic } from './doctor-quic.js';
 import { sendPathInUse } from '../net/batch-send.js';
 import { recvPath } from '../net/mcast-recv.js';
+import { routeInterface } from './path-mtu.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -239,8 +240,9 @@ async function checkInterfaces(): Promise<CheckOutcome> {
 }
 
 /**
- * The IPv4 route the kernel picks for a group when a join or send names no interface
- * (/proc/net/route, longest prefix): without one, joins without --iface fail with ENODEV.
+ * The IPv4 route the kernel picks for a group when a join or send names no interface (its own
+ * answer, `ip route get`, as fcast send's MTU check asks; /proc/net/route only says which main
+ * table route it is): without one, joins without --iface fail with ENODEV.
  */
 async function checkMulticastRoute(): Promise<CheckOutcome> {
   let text: string;
@@ -249,6 +251,7 @@ async function checkMulticastRoute(): Promise<CheckOutcome> {
   } catch {
     return { ok: false, detail: 'no /proc/net/route (not Linux?): cannot tell which interface joins use', why: 'unknown' };
   }
+  const kernel = routeInterface('239.255.0.1');
   // Fields are hex in host byte order: 239.255.0.1 reads 0x0100FFEF on little-endian machines.
   const group = endianness() === 'LE' ? 0x0100ffef : 0xefff0001;
   let best: { iface: string; bits: number; isDefault: boolean } | undefined;
@@ -261,7 +264,7 @@ async function checkMulticastRoute(): Promise<CheckOutcome> {
     const bits = mask.toString(2).replace(/0/g, '').length;
     if (best === undefined || bits > best.bits) best = { iface: f[0]!, bits, isDefault: mask === 0 };
   }
-  if (best === undefined) {
+  if (kernel === undefined && best === undefined) {
     return {
       ok: false,
       detail: 'no route covers 239.0.0.0/8 (no default route, no 224.0.0.0/4 route): give --iface, or ip route add 224.0.0.0/4 dev IFACE',
@@ -269,10 +272,13 @@ async function checkMulticastRoute(): Promise<CheckOutcome> {
       data: { iface: null },
     };
   }
+  const iface = kernel ?? best!.iface;
+  // The main table's route says what kind it is when it is the one taken (policy rules may differ).
+  const how = best?.iface !== iface ? 'a route outside the main table' : best.isDefault ? 'the default route' : `a /${best.bits} route`;
   return {
     ok: true,
-    detail: `groups without --iface go through ${best.iface} (${best.isDefault ? 'the default route' : `a /${best.bits} route`})`,
-    data: { iface: best.iface, prefixBits: best.bits },
+    detail: `groups without --iface go through ${iface} (${how})`,
+    data: { iface, prefixBits: best?.iface === iface ? best.bits : null },
   };
 }
 
