@@ -57,6 +57,14 @@
 // the reset of LOSSP, such a loss closed a loss interval of the few packets since the reset: in
 // a fairness trace two losses 70 and 180 ms after a (d) exit at 4.2 Mbit/s (intervals of ~30 and
 // ~40 packets) held REQN near 4.5 Mbit/s for the next 15 s.
+// Join timeout [ours]: §3.2.3.7's max(2V/ARTT, 10·ARTT) assumes the joined wave's first packet
+// comes about a round trip after the join, but it comes up to one packet gap of that wave later
+// (MRTT subtracts half of one), and the lowest wave near the end of its slot sends a few packets a
+// second at BCR_P = 1. With ARTT at a 20 ms floor the bound is 200 ms: on loopback (TSD 2 s, QD
+// 4 s) 3 of 19 receivers timed out on every join (10-14 in 7 s) and stayed at the base alone. The
+// deadline is at least JoinTime + 2 packet gaps of the joined wave at that point of its slot,
+// from the schedule the receiver knows (waves.ts; the slot's start from the last base packet's
+// PSN mod L, or from the slot change if that came after it).
 // Losses are grouped into loss events by when they happened,
 // interpolated between the arrivals around the gap (RFC 5348 §5.2 does the same), not by when
 // the reorder rules found them: "all subsequent packet loss for a period of ARTT seconds" is read
@@ -70,6 +78,7 @@
 import { LossEstimator, RttEstimator, NU, losspForRate, nextLayerRatio, reqn, waveMrtt } from './estimators.js';
 import type { WebrcParams } from './params.js';
 import { layerSum } from './params.js';
+import { WaveProfile, baseTimeOf } from './waves.js';
 
 export interface WebrcPacket {
   readonly cn: number;
@@ -222,6 +231,9 @@ export class WebrcReceiver {
   private joinDeadline: number | undefined;
   private lastPacketAt: number;
   private lastSlotChangeAt: number;
+  /** Estimated start of the current slot, ms (see "Join timeout" above). */
+  private slotStartAt: number | undefined;
+  private readonly waveProfile: WaveProfile;
   private baseAloneRecv = 0;
   private baseAloneLost = 0;
 
@@ -242,6 +254,7 @@ export class WebrcReceiver {
     this.trace = options.trace;
     this.loss = new LossEstimator((NU * this.el) / tsd);
     this.rtt = new RttEstimator(p);
+    this.waveProfile = new WaveProfile(params);
     this.joinTime = now + this.reportDelayMs;
     this.joining = true;
     this.joiningCn = params.baseCn;
@@ -297,6 +310,7 @@ export class WebrcReceiver {
         return;
       }
     }
+    if (pkt.cn === baseCn) this.slotStartAt = now - baseTimeOf(this.params, pkt.psn % this.params.l) * 1000;
     if (this.joining && pkt.cn === this.joiningCn && pkt.cn !== baseCn) this.onFirstWavePacket(now);
     this.onPsn(now, pkt.cn, track, pkt.psn);
   }
@@ -390,6 +404,7 @@ export class WebrcReceiver {
     }
     for (let step = 1; step <= d; step++) this.onSlotChange(now, (current + step) % t);
     this.lastSlotChangeAt = now;
+    this.slotStartAt = now;
   }
 
   private onSlotChange(now: number, ctsi: number): void {
@@ -623,7 +638,8 @@ export class WebrcReceiver {
     this.joiningCn = cn;
     this.joinTime = now + this.reportDelayMs;
     const artt = this.rtt.artt;
-    this.joinDeadline = now + Math.max((2 * this.rtt.v) / artt, 10 * artt) * 1000;
+    const rfcBound = now + Math.max((2 * this.rtt.v) / artt, 10 * artt) * 1000;
+    this.joinDeadline = Math.max(rfcBound, this.joinTime + (2 / this.joinedWaveRate(now, nwc)) * 1000);
     this.rrMax = 0;
     this.stats.joins++;
     this.actions.push({ kind: 'join', cn });
@@ -658,6 +674,16 @@ export class WebrcReceiver {
   private targetRate(): number {
     if (this.ssr === Infinity) return Math.min(4 * this.trr, this.mrr);
     return Math.min(Math.max(this.ssr, reqn(this.rtt.artt, this.loss.lossp)), this.mrr);
+  }
+
+  /**
+   * Packets/s of the wave at `layer` (1 = ending in this slot) at `now`, from the schedule
+   * (waves.ts): wave-relative time (N − layer)·TSD + the time into the slot.
+   */
+  private joinedWaveRate(now: number, layer: number): number {
+    const { n, tsd } = this.params;
+    const intoSlot = this.slotStartAt === undefined ? 0 : Math.min(tsd, Math.max(0, (now - this.slotStartAt) / 1000));
+    return this.waveProfile.rateAt((n - layer) * tsd + intoSlot);
   }
 
   private nextLayerRatio(): number {

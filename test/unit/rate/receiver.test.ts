@@ -142,11 +142,13 @@ describe('join timeout (§3.2.3.7) and exceptional timeouts (§3.2.3.8)', () => 
     const rx = started();
     runTimers(rx, 550);
     expect(drain(rx)).toEqual([{ kind: 'join', cn: 5 }]);
-    // Deadline max(2V/ARTT, 10·ARTT) = max(0.1, 0.5) s after the join.
-    runTimers(rx, 1_049);
+    // Deadline: §3.2.3.7's max(2V/ARTT, 10·ARTT) = max(0.1, 0.5) s, or [ours] two packet gaps of
+    // the joined wave (layer 1, 0.5 s into its slot: (1/P)·P^(0.5/10) pkt/s), whichever is later.
+    const deadline = 550 + Math.max(500, (2 / ((1 / 0.75) * Math.pow(0.75, 0.05))) * 1000);
+    expect(deadline).toBeCloseTo(2072, 0);
+    runTimers(rx, deadline - 1);
     expect(rx.status().nwc).toBe(1);
-    // The deadline coincides with an epoch, which may join again at once (nothing forbids it).
-    runTimers(rx, 1_050);
+    runTimers(rx, deadline + 1);
     expect(drain(rx)[0]).toEqual({ kind: 'leave', cn: 5 });
     expect(rx.stats.joinTimeouts).toBe(1);
     expect(rx.stats.leaves).toBe(1);
