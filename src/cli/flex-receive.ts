@@ -58,9 +58,10 @@ export function flexRunner(ep: FlexEndpoint, flags: { key?: string; 'no-multicas
   return ({ channels: _c, tsi: _t, flow: _f, ...o }) => flexReceive({ ...o, host: ep.host, port: ep.port, senderKey, identity, noMulticast: flags['no-multicast'] });
 }
 
-/** Progress line suffix: the path in use and unicast bytes (flexicast receives only). */
+/** Progress line suffix: the path in use, unicast bytes, and the control connection when it is down or came back (flexicast receives only). */
 export function flexProgress(p: ReceiveProgress): string {
   const f = (p as ReceiveProgress & { flex?: FlexInfo }).flex;
   if (f === undefined) return '';
-  return `  path ${f.path === 'none' ? '-' : f.path}  unicast ${(f.unicastBytes / 1e6).toFixed(1)} MB${f.pathLog.length > 0 ? `  fallbacks ${f.pathLog.filter((e) => e.path === 'unicast').length}` : ''}`;
+  const control = f.control.state === 'connecting' ? `  control reconnecting (attempt ${f.control.attempts})` : f.control.connects > 1 ? `  reconnects ${f.control.connects - 1}` : '';
+  return `  path ${f.path === 'none' ? '-' : f.path}  unicast ${(f.unicastBytes / 1e6).toFixed(1)} MB${f.pathLog.length > 0 ? `  fallbacks ${f.pathLog.filter((e) => e.path === 'unicast').length}` : ''}${control}`;
 }

@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { FcastError, isFcastError, LocalProtocolError, RemoteProtocolError } from '../errors.js';
 import { MAX_SESSION_TEXT, parseSession, type SessionRate } from '../wire/session.js';
+import { retryDelayMs } from '../net/flex-receiver.js';
 import { parseEndpoint, parseFcastUrl, type FlexEndpoint } from './flex-receive.js';
 
 export interface ReceiveTarget {
@@ -17,7 +18,22 @@ export interface ReceiveTarget {
   readonly from: 'file' | 'url' | 'address' | 'flexicast';
   /** The session's flexicast endpoint (an fcast:// URL, or a description naming one): receive through it. */
   readonly flexicast?: FlexEndpoint;
+  /** Time spent waiting for an http(s) description that was not up yet (ms; counts against --timeout). */
+  readonly waitedMs?: number;
 }
+
+export interface ResolveOptions {
+  /** Bound on the wait for an http(s) description that is not up yet (none: wait until it is). */
+  readonly timeoutMs?: number;
+  /** Waiting messages (at most one every FETCH_NOTICE_MS). */
+  readonly onNotice?: (text: string) => void;
+  /** Retry backoff (tests): the wait before attempt n + 1. */
+  readonly retryDelayMs?: (n: number) => number;
+}
+
+/** HTTP answers that may change by waiting: not published yet, server starting or overloaded. */
+const RETRY_STATUS = new Set([404, 408, 425, 429, 500, 502, 503, 504]);
+const FETCH_NOTICE_MS = 5000;
 
 function isMulticast(addr: string): boolean {
   if (isIP(addr) === 4) {
@@ -48,16 +64,52 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-async function fetchText(url: string): Promise<string> {
+/**
+ * The description at `url`. Receivers are often started before their sender publishes it (the
+ * announce server down, or up and answering 404): those failures and 5xx are retried with the
+ * flexicast connect's backoff (100 ms doubling to 5 s, ± 25 %), bounded by `timeoutMs`; the last
+ * failure is then reported as it is (NETWORK exit 6, HTTP status exit 5).
+ */
+async function fetchWaiting(url: string, opts: ResolveOptions): Promise<{ text: string; waitedMs: number }> {
+  const t0 = performance.now();
+  const left = (): number => (opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : opts.timeoutMs - (performance.now() - t0));
+  let noticeAt = -Infinity;
+  for (let n = 1; ; n++) {
+    try {
+      return { text: await fetchText(url, Math.ceil(Math.min(10_000, Math.max(1, left())))), waitedMs: performance.now() - t0 };
+    } catch (e) {
+      const again = e instanceof FetchStatus ? RETRY_STATUS.has(e.status) : isFcastError(e) && e.code === 'NETWORK';
+      const wait = (opts.retryDelayMs ?? retryDelayMs)(n);
+      if (!again || wait >= left()) throw e;
+      if (performance.now() - noticeAt >= FETCH_NOTICE_MS) {
+        noticeAt = performance.now();
+        opts.onNotice?.(`waiting for the session description: ${(e as Error).message}; retrying${opts.timeoutMs === undefined ? '' : ' until --timeout'}`);
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** A description server's HTTP status, kept for the retry rule. */
+class FetchStatus extends RemoteProtocolError {
+  constructor(
+    url: string,
+    readonly status: number,
+  ) {
+    super('SESSION_PARSE', `${url}: HTTP ${status}`);
+  }
+}
+
+async function fetchText(url: string, timeoutMs: number): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'follow' });
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (e) {
     // Unreachable announce server, DNS failure, timeout: the network's fault, not a bug (exit 6).
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     throw new FcastError('NETWORK', 'io', `${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
   }
-  if (!res.ok) throw new RemoteProtocolError('SESSION_PARSE', `${url}: HTTP ${res.status}`);
+  if (!res.ok) throw new FetchStatus(url, res.status);
   const text = await res.text();
   if (text.length > MAX_SESSION_TEXT) throw new RemoteProtocolError('SESSION_PARSE', `${url}: description too long`);
   return text;
@@ -77,15 +129,16 @@ function readSessionFile(path: string): string {
   }
 }
 
-export async function resolveTarget(session: string, sourceFlag: string | undefined): Promise<ReceiveTarget> {
+export async function resolveTarget(session: string, sourceFlag: string | undefined, opts: ResolveOptions = {}): Promise<ReceiveTarget> {
   const addr = parseGroupPort(session);
   if (addr !== undefined) return { channels: [addr], tsi: undefined, source: sourceFlag, from: 'address' };
   const flexicast = parseFcastUrl(session);
   if (flexicast !== undefined) return { channels: [], tsi: undefined, source: sourceFlag, from: 'flexicast', flexicast };
   let text: string;
   let from: 'file' | 'url';
+  let waitedMs: number | undefined;
   if (/^https?:\/\//i.test(session)) {
-    text = await fetchText(session);
+    ({ text, waitedMs } = await fetchWaiting(session, opts));
     from = 'url';
   } else {
     try {
@@ -106,6 +159,7 @@ export async function resolveTarget(session: string, sourceFlag: string | undefi
     tsi: desc.tsi,
     source: sourceFlag ?? desc.source,
     from,
+    ...(waitedMs === undefined ? {} : { waitedMs }),
     ...(desc.flexicast === undefined ? {} : { flexicast: parseEndpoint(desc.flexicast, desc.senderKey, desc.name) }),
   };
 }

@@ -46,7 +46,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
   async run(): Promise<ReceiveSummary & { recvPath?: ReceivePath }> {
     const { args, flags } = await this.parse(Receive);
     const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
-    const target = await resolveTarget(args.session, flags.source);
+    const target = await resolveTarget(args.session, flags.source, { timeoutMs, onNotice: (text) => process.stderr.write(`fcast: ${text}\n`) });
     const iface = joinInterface(flags.iface, target.channels[0]?.group);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
@@ -59,7 +59,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       iface,
       source: target.source,
       tsi: target.tsi,
-      timeoutMs,
+      timeoutMs: timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (target.waitedMs ?? 0)),
       signal: abort.signal,
       ...(target.rate?.control === 'webrc' ? { webrc: fromSessionParams(target.rate.params), webrcMinArtt: flags['webrc-min-artt'] / 1000 } : {}),
       // A bare GROUP:PORT of a WEBRC session: say how to get more than its base channel.

@@ -8,6 +8,10 @@
 //   (or, with noMulticast, send FALLBACK) · groups joined → LISTENING · every report interval
 //   (± 10 % jitter, so a fleet does not report in lockstep) → REPORT · STATE FALLBACK / RETURN
 //   from the sender → the path changes · DATA → symbols for the assembly.
+//   Connection lost (connectionLost) → nothing is sent until the shell's new connection brings
+//   ANNOUNCE again: the same session → JOIN · KEY → LISTENING (or FALLBACK) and a REPORT at once
+//   with what is still missing, so the sender serves it; another session (the sender restarted)
+//   → 'session-ended'.
 //
 // Flow packets are opened here (FlowOpener): forged, replayed and wrong-epoch packets are
 // counted and dropped and never count as flow progress, so a forger cannot keep a receiver off
@@ -38,7 +42,9 @@ export type ReceiverAction =
   /** An encoding symbol that came by unicast, for the assembly. */
   | { readonly kind: 'symbol'; readonly toi: number; readonly sbn: number; readonly esi: number; readonly symbol: Uint8Array }
   /** The sender moved us to or from unicast. */
-  | { readonly kind: 'fallback'; readonly active: boolean };
+  | { readonly kind: 'fallback'; readonly active: boolean }
+  /** A new connection announced another session (the sender restarted): this receive cannot continue. */
+  | { readonly kind: 'session-ended' };
 
 export interface ReceiverSessionOptions {
   /** Never take multicast: ask for unicast right after JOIN (`fcast receive --no-multicast`). */
@@ -67,6 +73,10 @@ export class FlexReceiverSession {
   private asked = false;
   private lastFlowAt: number | undefined;
   private lastUnicastAt: number | undefined;
+  /** The connection is down: frames are dropped, reports wait (their completed objects are kept). */
+  private lost = false;
+  /** A new connection's ANNOUNCE matched: the next KEY restores our place (listening / fallback). */
+  private rejoining = false;
 
   constructor(private readonly options: ReceiverSessionOptions = {}) {
     this.random = options.random ?? Math.random;
@@ -90,7 +100,11 @@ export class FlexReceiverSession {
   handleFrame(now: number, m: FlexMessage): void {
     switch (m.kind) {
       case 'announce':
-        if (this.announce !== undefined) return; // the session does not change under us
+        if (this.announce !== undefined) {
+          // On one connection the session does not change under us; a new connection re-joins it.
+          if (this.lost) this.rejoin(now, m);
+          return;
+        }
         this.announce = m;
         // One count per multicast channel, plus one for FC-msg copies when the sender may send them.
         this.packetsSeen = [...m.channels, ...(m.fcMsg === 'off' ? [] : [m])].map(() => 0);
@@ -100,7 +114,8 @@ export class FlexReceiverSession {
       case 'key':
         if (this.announce === undefined || m.flowId !== this.announce.flowId) return;
         this.opener.install(deriveFlowKey(m.flowId, m.epoch, m.secret.slice()));
-        if (!this.joinedChannels && this.opener.heldEpochs.length === 1) this.firstKey();
+        if (this.rejoining) this.rejoined(now);
+        else if (!this.joinedChannels && this.opener.heldEpochs.length === 1) this.firstKey();
         return;
       case 'state':
         if (this.announce === undefined || m.flowId !== this.announce.flowId || m.origin !== 'sender') return;
@@ -156,14 +171,14 @@ export class FlexReceiverSession {
    * on unicast until askReturn.
    */
   askFallback(): void {
-    if (this.announce === undefined || this.asked || this.inFallback) return;
+    if (this.announce === undefined || this.asked || this.inFallback || this.disconnected) return;
     this.asked = true;
     this.send(this.state('fallback'));
   }
 
   /** Authentic flow packets arrive again after askFallback: hand the data back to the flow. */
   askReturn(): void {
-    if (this.announce === undefined || !this.asked) return;
+    if (this.announce === undefined || !this.asked || this.disconnected) return;
     this.asked = false;
     this.send(this.state('return'));
   }
@@ -195,8 +210,28 @@ export class FlexReceiverSession {
     this.nextReport = undefined;
   }
 
+  /**
+   * The control connection closed or failed: until a new one re-joins, nothing is sent (the
+   * sender has forgotten us; our state goes again on re-join) and the flow keys held stay in use.
+   */
+  connectionLost(): void {
+    if (this.announce === undefined) return;
+    this.lost = true;
+    this.rejoining = false;
+  }
+
+  /** The connection is down (connectionLost, not yet re-joined). */
+  get disconnected(): boolean {
+    return this.lost || this.rejoining;
+  }
+
   handleTimeout(now: number): void {
     if (this.nextReport === undefined || now < this.nextReport || this.announce === undefined) return;
+    if (this.disconnected) {
+      // No one to report to: the completed objects wait for the re-joined connection's REPORT.
+      this.nextReport = now + this.reportDelay();
+      return;
+    }
     // Completed objects go out once: the control stream is reliable.
     const completed = this.completedQueue.splice(0, MAX_REPORT_COMPLETED);
     const counts = new Map<string, number>();
@@ -226,6 +261,32 @@ export class FlexReceiverSession {
     const flow = this.lastFlowAt !== undefined && now - this.lastFlowAt <= window;
     const unicast = this.lastUnicastAt !== undefined && now - this.lastUnicastAt <= window;
     return flow && unicast ? 'both' : flow ? 'multicast' : unicast ? 'unicast' : 'none';
+  }
+
+  /** ANNOUNCE on a new connection: the same session (flow and TSI) is joined again, another one ends ours. */
+  private rejoin(now: number, m: AnnounceMessage): void {
+    const a = this.announce!;
+    if (m.flowId !== a.flowId || m.tsi !== a.tsi) {
+      this.out.push({ kind: 'session-ended' });
+      return;
+    }
+    this.lost = false;
+    this.rejoining = true;
+    // The sender's new member starts afresh: not on unicast, no symbols counted in flight.
+    this.inFallback = false;
+    this.asked = false;
+    this.unicastReceived.clear();
+    this.send(this.state('join'));
+    this.nextReport = now + this.reportDelay();
+  }
+
+  /** The re-joined connection's first KEY: back to listening (or unicast), and report our needs now. */
+  private rejoined(now: number): void {
+    this.rejoining = false;
+    if (this.options.noMulticast === true) this.send(this.state('fallback'));
+    else if (this.joinedChannels) this.send(this.state('listening'));
+    else this.out.push({ kind: 'join-channels', announce: this.announce! });
+    this.nextReport = now;
   }
 
   private firstKey(): void {
@@ -269,6 +330,7 @@ export class FlexReceiverSession {
   }
 
   private send(message: StateMessage | ReportMessage): void {
+    if (this.lost) return;
     this.out.push({ kind: 'send', message });
   }
 }

@@ -18,13 +18,21 @@
 // us by unicast UDP. With 'on' we join no multicast; with 'auto' we join the groups too (the
 // sender copies only while no receiver gets multicast, and stops when one reports multicast
 // progress again). Copies count on their own channel in REPORTs (after the multicast channels).
+//
+// The control connection is dialled until it is up (a fleet's receivers start before their
+// sender): backoff from RETRY_FIRST_MS doubling to RETRY_MAX_MS with ±25 % jitter, each attempt's
+// handshake bounded by connectTimeoutMs, the whole wait by --timeout. When it closes mid-receive
+// (path lost for longer than the QUIC idle timeout, sender's listener gone) the receive loop
+// keeps running on the flow keys it holds and the same backoff dials again; the new connection
+// re-joins (src/flexicast/receiver.ts) and its first REPORT tells the sender what is missing.
+// A new connection announcing another session (the sender restarted) ends the receive.
 
 import { createSocket, type Socket } from 'node:dgram';
 import { FcastError, isFcastError } from '../errors.js';
 import { FlexReceiverSession, MAX_REPORT_BLOCKS, PathTimeline, type ReceiverAction, type TimelineSnapshot } from '../flexicast/index.js';
 import type { AnnounceMessage, FlexMessage } from '../wire/flexicast.js';
 import { FCMSG_HELLO_BYTES, FCMSG_HELLO_MAGIC, helloTag } from './flex-sender.js';
-import { createQuicEndpoint, type QuicConnection, type QuicStream } from './quic.js';
+import { createQuicEndpoint, type QuicConnection, type QuicEndpoint, type QuicStream } from './quic.js';
 import { readFrames, writeFrame } from './quic-control.js';
 import { publicKeyText, type QuicIdentity } from './quic-identity.js';
 import { receiveSession, type FlowPort, type ReceiveOptions, type ReceiveProgress, type ReceiveResult } from './receive-session.js';
@@ -35,6 +43,18 @@ const CID_TOI = 1;
 const MAX_EARLY_PACKETS = 4096;
 /** At most this long for the sender to take the last REPORT and LEAVE before we close. */
 const LEAVE_GRACE_MS = 1000;
+/** Reconnect backoff: first wait, cap (± 25 % jitter each). */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+/** Without --timeout, a lost connection is dialled this long before the receive stops as before. */
+const RECONNECT_GIVE_UP_MS = 60_000;
+/**
+ * QUIC idle timeout of the control connection (the smaller side's wins, so the sender drops us
+ * as soon): a path silent this long closes it and we dial again. 5 s with keep-alives every 1.7 s.
+ */
+const IDLE_TIMEOUT_MS = 5000;
+/** Waiting notices (onNotice) at most this often. */
+const NOTICE_EVERY_MS = 5000;
 
 export interface FlexReceiveOptions extends Omit<ReceiveOptions, 'channels' | 'tsi' | 'flow' | 'onProgress'> {
   readonly host: string;
@@ -44,8 +64,10 @@ export interface FlexReceiveOptions extends Omit<ReceiveOptions, 'channels' | 't
   readonly identity: QuicIdentity;
   /** Never join multicast: everything by unicast DATA (`fcast receive --no-multicast`). */
   readonly noMulticast?: boolean;
-  /** Time allowed for the QUIC handshake and ANNOUNCE + KEY (default 10 s). */
+  /** Time allowed for one connection attempt's QUIC handshake (default 2 s; attempts repeat). */
   readonly connectTimeoutMs?: number;
+  /** QUIC idle timeout: a path silent this long closes the connection, which is then dialled again (default 5 s). */
+  readonly idleTimeoutMs?: number;
   readonly onProgress?: (p: FlexReceiveProgress) => void;
 }
 
@@ -70,6 +92,23 @@ export interface FlexInfo {
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'unicast' | 'multicast' }>;
   /** Packets per path over time; bucket 0 starts at `startedAt` (Unix ms, when the connection was up). */
   readonly timeline: TimelineSnapshot & { readonly startedAt: number };
+  readonly control: ControlInfo;
+}
+
+/** The QUIC control connection: dials, connections made, time spent connected. */
+export interface ControlInfo {
+  /** 'closed' once the receive has ended. */
+  readonly state: 'connecting' | 'connected' | 'closed';
+  /** Connection attempts, the successful ones included. */
+  readonly attempts: number;
+  /** Connections made (1 + reconnects). */
+  readonly connects: number;
+  /** Time spent connected (ms). */
+  readonly connectedMs: number;
+  /** Time from the start until the first connection (ms). */
+  readonly firstConnectMs: number | undefined;
+  /** Why the last attempt or connection failed. */
+  readonly lastError: string | undefined;
 }
 
 export interface FlexReceiveProgress extends ReceiveProgress {
@@ -82,14 +121,18 @@ export interface FlexReceiveResult extends ReceiveResult {
 
 /** Receive a flexicast session: connect, learn it from ANNOUNCE, receive by flow and/or unicast. */
 export async function flexReceive(opts: FlexReceiveOptions): Promise<FlexReceiveResult> {
-  const endpoint = await createQuicEndpoint(opts.identity, { connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 });
+  const endpoint = await createQuicEndpoint(opts.identity, { connectTimeoutMs: opts.connectTimeoutMs ?? 2000, maxIdleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS });
   try {
-    const conn = await endpoint.connect(opts.host, opts.port, opts.senderKey);
-    const run = new FlexRun(opts, conn);
-    return await run.start();
+    return await new FlexRun(opts, endpoint).start();
   } finally {
     endpoint.close();
   }
+}
+
+/** The wait before attempt `n + 1` (n >= 1 failed so far): 100 ms doubling to 5 s, ± 25 %. */
+export function retryDelayMs(n: number, random: () => number = Math.random): number {
+  const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(n - 1, 16));
+  return Math.round(base * (0.75 + 0.5 * random()));
 }
 
 class FlexRun {
@@ -116,12 +159,23 @@ class FlexRun {
   private bug: unknown;
   private lastHelloAt = -Infinity;
   private attachedAt = 0;
+  private conn: QuicConnection | undefined;
+  private attempts = 0;
+  private connects = 0;
+  private connectedMs = 0;
+  private connectedSince: number | undefined;
+  private firstConnectMs: number | undefined;
+  private lastError: string | undefined;
+  private lastNoticeAt = -Infinity;
+  /** Before the receive loop runs: when the wait for the sender gives up (--timeout). */
+  private readonly deadline: number;
 
   constructor(
     private readonly opts: FlexReceiveOptions,
-    private readonly conn: QuicConnection,
+    private readonly endpoint: QuicEndpoint,
   ) {
     this.session = new FlexReceiverSession({ noMulticast: opts.noMulticast });
+    this.deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + opts.timeoutMs;
   }
 
   private now(): number {
@@ -129,50 +183,52 @@ class FlexRun {
   }
 
   async start(): Promise<FlexReceiveResult> {
-    try {
-      return await this.run();
-    } catch (e) {
-      // The sender closes a non-admitted key's connection right after the handshake.
-      if (isFcastError(e) && e.code === 'FLEX_QUIC' && this.announce === undefined) {
-        throw new FcastError('FLEX_QUIC', 'io', `${this.opts.host}:${this.opts.port} closed the connection before ANNOUNCE: is this receiver's key ${publicKeyText(this.opts.identity.publicKey)} on the sender's allow-list? (${e.message})`, { cause: e });
-      }
-      throw e;
-    }
-  }
-
-  private async run(): Promise<FlexReceiveResult> {
-    this.control = await this.conn.openBi();
     const announced = new Promise<AnnounceMessage>((resolve, reject) => {
       this.ready = resolve;
       this.failed = reject;
     });
-    void this.controlLoop();
-    void this.dataLoop();
-    const limit = setTimeout(
-      () => this.failed?.(new FcastError('TIMEOUT', 'io', `no ANNOUNCE and KEY from ${this.opts.host}:${this.opts.port}`)),
-      this.opts.connectTimeoutMs ?? 10_000,
-    );
+    const outer = this.opts.signal;
+    const onOuter = (): void => {
+      this.abort.abort();
+      this.failed?.(new FcastError('TIMEOUT', 'io', `stopped while waiting for the flexicast sender ${this.where()}`));
+    };
+    outer?.addEventListener('abort', onOuter, { once: true });
+    void this.connectLoop();
+    const limit = Number.isFinite(this.deadline)
+      ? setTimeout(() => this.failed?.(new FcastError('TIMEOUT', 'io', this.waitText())), Math.max(0, this.deadline - performance.now()))
+      : undefined;
     let announce: AnnounceMessage;
     try {
       announce = await announced;
+    } catch (e) {
+      this.ended = true;
+      this.abort.abort();
+      this.conn?.close();
+      outer?.removeEventListener('abort', onOuter);
+      throw e;
     } finally {
       clearTimeout(limit);
     }
+    try {
+      return await this.receive(announce);
+    } finally {
+      outer?.removeEventListener('abort', onOuter);
+    }
+  }
+
+  private async receive(announce: AnnounceMessage): Promise<FlexReceiveResult> {
     const fcMsg = announce.fcMsg === 'on' && this.opts.noMulticast !== true;
     if (announce.fcMsg !== 'off' && this.opts.noMulticast !== true) this.udp = await this.openFcMsg();
-    const outer = this.opts.signal;
-    const onOuter = (): void => this.abort.abort();
-    outer?.addEventListener('abort', onOuter, { once: true });
-    // The sender closed the connection (its session is over): a receive still running cannot finish.
-    void this.conn.closed.then(() => setTimeout(() => this.abort.abort(), 2 * announce.reportIntervalMs));
     const timer = setInterval(() => this.tick(), 20);
     let result: ReceiveResult;
     try {
       result = await receiveSession({
         ...this.opts,
+        // --timeout counts from the start, the wait for the sender included.
+        timeoutMs: Number.isFinite(this.deadline) ? Math.max(1, this.deadline - performance.now()) : undefined,
         // The carousel's close (A flag) does not end a flexicast receive: a sender lingers after it
         // to serve what is missing by unicast, which we ask for once the flow has been quiet for
-        // 2·D_fb. The receive ends complete, when the sender closes the connection, or on timeout.
+        // 2·D_fb. The receive ends complete, when the sender is gone, or on timeout.
         closeGraceMs: Number.POSITIVE_INFINITY,
         channels: fcMsg || this.opts.noMulticast === true ? [] : announce.channels.map((c) => ({ group: c.address, port: c.port })),
         tsi: announce.tsi,
@@ -183,7 +239,6 @@ class FlexRun {
     } finally {
       this.ended = true;
       clearInterval(timer);
-      outer?.removeEventListener('abort', onOuter);
       this.udp?.close();
       this.queueCompleted();
       this.session.leave(this.now());
@@ -191,6 +246,101 @@ class FlexRun {
     }
     if (this.bug !== undefined) throw this.bug;
     return { ...result, flex: this.info() };
+  }
+
+  private where(): string {
+    return this.opts.host.includes(':') ? `[${this.opts.host}]:${this.opts.port}` : `${this.opts.host}:${this.opts.port}`;
+  }
+
+  private waitText(): string {
+    return `no flexicast sender at ${this.where()} after ${this.attempts} connection attempts in ${((performance.now() - this.t0) / 1000).toFixed(1)} s${this.lastError === undefined ? '' : ` (last: ${this.lastError})`}`;
+  }
+
+  private notice(text: string, force = false): void {
+    const now = performance.now();
+    if (!force && now - this.lastNoticeAt < NOTICE_EVERY_MS) return;
+    this.lastNoticeAt = now;
+    this.opts.onNotice?.(text);
+  }
+
+  /**
+   * Dial, hold the connection until it closes, dial again: for as long as the receive runs. The
+   * first connection closing before ANNOUNCE is the sender refusing our key (allow-list).
+   */
+  private async connectLoop(): Promise<void> {
+    let lostAt: number | undefined;
+    for (;;) {
+      const up = await this.dial(lostAt);
+      if (up === undefined) return;
+      this.hold(up.conn, up.control);
+      await up.conn.closed;
+      this.connectedMs += performance.now() - this.connectedSince!;
+      this.connectedSince = undefined;
+      if (this.ended) return;
+      if (this.announce === undefined) {
+        this.failed?.(this.refused());
+        return;
+      }
+      this.session.connectionLost();
+      lostAt = performance.now();
+      this.notice(`lost the control connection to ${this.where()}; reconnecting (the flow keeps coming meanwhile)`, true);
+    }
+  }
+
+  /** The sender closes a non-admitted key's connection right after the handshake: that does not change by waiting. */
+  private refused(): FcastError {
+    return new FcastError('FLEX_QUIC', 'io', `${this.where()} closed the connection before ANNOUNCE: is this receiver's key ${publicKeyText(this.opts.identity.publicKey)} on the sender's allow-list?${this.lastError === undefined ? '' : ` (${this.lastError})`}`);
+  }
+
+  /** Connection attempts with backoff until one is up, the wait gives up, or the receive ends. */
+  private async dial(lostAt: number | undefined): Promise<{ conn: QuicConnection; control: QuicStream } | undefined> {
+    for (let failed = 0; ; ) {
+      if (this.ended || this.abort.signal.aborted) return undefined;
+      this.attempts++;
+      let conn: QuicConnection | undefined;
+      try {
+        conn = await this.endpoint.connect(this.opts.host, this.opts.port, this.opts.senderKey);
+        return { conn, control: await conn.openBi() };
+      } catch (e) {
+        conn?.close();
+        if (conn !== undefined && this.announce === undefined && isFcastError(e)) {
+          this.lastError = e.message;
+          this.failed?.(this.refused());
+          return undefined;
+        }
+        // Another key at that address does not change by waiting; anything not ours is a bug.
+        if (!isFcastError(e) || e.code === 'FLEX_PEER_KEY') {
+          this.stop(e);
+          this.failed?.(e);
+          return undefined;
+        }
+        this.lastError = e.message;
+        failed++;
+      }
+      if (this.ended || this.abort.signal.aborted) return undefined;
+      const now = performance.now();
+      // Before the receive loop runs, --timeout bounds the wait (start() fails it); after a loss
+      // the receive loop's own timeout does, or without one RECONNECT_GIVE_UP_MS.
+      if (lostAt !== undefined && this.opts.timeoutMs === undefined && now - lostAt >= RECONNECT_GIVE_UP_MS) {
+        this.notice(`no connection to ${this.where()} for ${RECONNECT_GIVE_UP_MS / 1000} s: stopping`, true);
+        this.abort.abort();
+        return undefined;
+      }
+      const wait = retryDelayMs(failed);
+      this.notice(`${lostAt === undefined ? 'waiting for the flexicast sender' : 'reconnecting to'} ${this.where()}: attempt ${this.attempts} failed (${this.lastError}); next in ${(wait / 1000).toFixed(1)} s`, failed === 1 && lostAt === undefined);
+      await new Promise<void>((r) => setTimeout(r, wait).unref());
+    }
+  }
+
+  private hold(conn: QuicConnection, control: QuicStream): void {
+    this.conn = conn;
+    this.control = control;
+    this.connects++;
+    this.connectedSince = performance.now();
+    this.firstConnectMs ??= this.connectedSince - this.t0;
+    if (this.connects > 1) this.notice(`reconnected to ${this.where()} (connection ${this.connects}, attempt ${this.attempts})`, true);
+    void this.controlLoop(conn, control);
+    void this.dataLoop(conn);
   }
 
   /**
@@ -207,11 +357,11 @@ class FlexRun {
     const grace = new Promise<void>((r) => (timer = setTimeout(r, LEAVE_GRACE_MS)));
     const delivered = this.pump()
       .then(() => this.control?.finish())
-      .then(() => this.conn.closed)
+      .then(() => this.conn?.closed)
       .catch(() => undefined);
     await Promise.race([delivered, grace]);
     clearTimeout(timer);
-    this.conn.close();
+    this.conn?.close();
   }
 
   info(): FlexInfo {
@@ -229,28 +379,36 @@ class FlexRun {
       flowDropped: Object.fromEntries(Object.entries(this.session.flowDrops).filter(([, v]) => v > 0)),
       pathLog: [...this.pathLog],
       timeline: { ...this.timeline.snapshot(), startedAt: this.startedAt },
+      control: {
+        state: this.ended ? 'closed' : this.connectedSince === undefined ? 'connecting' : 'connected',
+        attempts: this.attempts,
+        connects: this.connects,
+        connectedMs: Math.round(this.connectedMs + (this.connectedSince === undefined ? 0 : performance.now() - this.connectedSince)),
+        firstConnectMs: this.firstConnectMs === undefined ? undefined : Math.round(this.firstConnectMs),
+        lastError: this.lastError,
+      },
     };
   }
 
   /**
-   * A bad frame or a lost connection ends the control stream: before ANNOUNCE the receive fails,
-   * after it the receive stops (it has what it has; a resume continues). Anything that is not an
-   * FcastError is a bug: kept and rethrown when the receive loop returns.
+   * A bad frame or a lost connection ends the control stream, and with it this connection: the
+   * connect loop dials again (before ANNOUNCE on the first connection, the receive fails there).
+   * Anything that is not an FcastError is a bug: kept and rethrown when the receive loop returns.
    */
-  private async controlLoop(): Promise<void> {
+  private async controlLoop(conn: QuicConnection, control: QuicStream): Promise<void> {
     try {
-      for await (const m of readFrames(this.control!)) this.onFrame(m);
-      this.failed?.(new FcastError('FLEX_QUIC', 'io', 'the sender closed the control stream'));
+      for await (const m of readFrames(control)) this.onFrame(m);
     } catch (e) {
-      this.failed?.(e);
-      this.stop(e);
+      if (isFcastError(e)) this.lastError = e.message;
+      else this.stop(e);
     }
+    conn.close();
   }
 
   /** DATA streams; a broken one only loses its symbols (the next REPORT asks for them again). */
-  private async dataLoop(): Promise<void> {
+  private async dataLoop(conn: QuicConnection): Promise<void> {
     try {
-      for (let a = await this.conn.acceptStream(); a !== undefined; a = await this.conn.acceptStream()) {
+      for (let a = await conn.acceptStream(); a !== undefined; a = await conn.acceptStream()) {
         const stream = a.stream;
         void (async () => {
           for await (const m of readFrames(stream)) this.onFrame(m);
@@ -259,7 +417,7 @@ class FlexRun {
         });
       }
     } catch (e) {
-      this.stop(e);
+      if (!isFcastError(e)) this.stop(e);
     }
   }
 
@@ -285,7 +443,8 @@ class FlexRun {
       const w = this.act(a);
       if (w !== undefined) writes.push(w);
     }
-    return Promise.all(writes).catch(() => this.abort.abort());
+    // A failed write means a broken connection: closing it sends the connect loop dialling.
+    return Promise.all(writes).catch(() => this.conn?.close());
   }
 
   private act(a: ReceiverAction): Promise<void> | undefined {
@@ -306,6 +465,10 @@ class FlexRun {
         return undefined;
       case 'fallback':
         this.pathLog.push({ at: Date.now(), path: a.active ? 'unicast' : 'multicast' });
+        return undefined;
+      case 'session-ended':
+        this.notice(`${this.where()} now announces another session (the sender restarted): stopping`, true);
+        this.abort.abort();
         return undefined;
     }
   }
