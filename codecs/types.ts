@@ -54,7 +54,10 @@ export interface BlockEncoder {
   readonly block: SourceBlock;
   /** Encoding symbol `esi` (E bytes; the short last source symbol is zero-padded to E). */
   symbol(esi: number): Uint8Array;
-  /** Drop cached repair symbols (the carousel calls this when the block leaves the air). */
+  /**
+   * Drop cached repair symbols (the carousel calls this when the block leaves the air). Repair
+   * symbols returned before are not to be read after: their buffer may serve another block.
+   */
   dispose(): void;
 }
 

@@ -25,6 +25,31 @@ export function encodeRepairNative(codec: NativeCodec, code: NativeCode, block: 
   }
 }
 
+/**
+ * Repair buffers of disposed encoders, for the next block's encoder of the same (n−k)·E. A
+ * carousel cycle encodes each block once into a fresh ~0.7 MB buffer (k 1000, E 1400): without
+ * reuse every further cycle (push --cycles N, on-demand) allocated them all again, external
+ * memory that drives V8's mark-compacts. Capped, so an idle process keeps at most this many.
+ * The encoder writes every byte of a buffer it takes (EncodeRepair), so old contents never leak.
+ */
+const SPARE_REPAIR_BUFFERS = 16;
+const spareRepair: Uint8Array[] = [];
+
+function takeRepairBuffer(length: number): Uint8Array {
+  for (let i = spareRepair.length - 1; i >= 0; i--) {
+    const b = spareRepair[i]!;
+    if (b.length !== length) continue;
+    spareRepair[i] = spareRepair[spareRepair.length - 1]!;
+    spareRepair.pop();
+    return b;
+  }
+  return new Uint8Array(length);
+}
+
+function giveRepairBuffer(b: Uint8Array): void {
+  if (spareRepair.length < SPARE_REPAIR_BUFFERS) spareRepair.push(b);
+}
+
 export class NativeLdpcEncoder implements BlockEncoder {
   private repair: Uint8Array | undefined;
 
@@ -42,14 +67,25 @@ export class NativeLdpcEncoder implements BlockEncoder {
     const own = sourceSymbol(this.block, e, this.source, esi);
     if (own !== undefined) return own;
     if (this.repair === undefined) {
-      const repair = new Uint8Array((n - k) * e);
-      encodeRepairNative(this.codec, this.code(), this.block, e, this.source, repair);
+      const repair = takeRepairBuffer((n - k) * e);
+      try {
+        encodeRepairNative(this.codec, this.code(), this.block, e, this.source, repair);
+      } catch (err) {
+        giveRepairBuffer(repair);
+        throw err;
+      }
       this.repair = repair;
     }
     return this.repair.subarray((esi - k) * e, (esi - k + 1) * e);
   }
 
+  /**
+   * The repair buffer goes back for another block's encoder: a repair symbol returned before
+   * this call is a view of it and must not be read after (every caller copies it into its
+   * datagram at once). The encoder stays usable: a later repair symbol is encoded again.
+   */
   dispose(): void {
+    if (this.repair !== undefined) giveRepairBuffer(this.repair);
     this.repair = undefined;
   }
 }
