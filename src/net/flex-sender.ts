@@ -332,9 +332,14 @@ export class FlexSender {
       return;
     }
     const id = `${publicKeyText(conn.remoteKey).slice(0, 8)}#${this.nextId++}`;
+    // A receiver whose connection dropped dials again and re-joins (src/net/flex-receiver.ts): the
+    // same receiver, so its closed membership (files completed, unicast counts, path log) is folded in.
+    const key = publicKeyText(conn.remoteKey);
+    const before = [...this.members.values()].find((o) => !o.connected && publicKeyText(o.key) === key);
+    if (before !== undefined) this.members.delete(before.id);
     const m: Member = {
-      id, key: conn.remoteKey, conn, control: first.stream, path: 'none', unicastBytes: 0, unicastSymbols: 0,
-      completed: new Set(), connected: true, fcMsg: undefined, pathLog: [], cursor: new Map(),
+      id, key: conn.remoteKey, conn, control: first.stream, path: 'none', unicastBytes: before?.unicastBytes ?? 0, unicastSymbols: before?.unicastSymbols ?? 0,
+      completed: new Set(before?.completed), connected: true, fcMsg: undefined, pathLog: [...(before?.pathLog ?? [])], cursor: new Map(),
     };
     this.members.set(id, m);
     this.ctl.addReceiver(this.now(), id);
