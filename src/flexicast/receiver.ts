@@ -272,10 +272,12 @@ export class FlexReceiverSession {
     }
     this.lost = false;
     this.rejoining = true;
-    // The sender's new member starts afresh: not on unicast, no symbols counted in flight.
+    // The sender's new member starts afresh: not on unicast, no symbols counted in flight, flow
+    // packets counted from 0 (a count carried over would read as flow progress at once).
     this.inFallback = false;
     this.asked = false;
     this.unicastReceived.clear();
+    this.packetsSeen = this.packetsSeen.map(() => 0);
     this.send(this.state('join'));
     this.nextReport = now + this.reportDelay();
   }
