@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, fcast } from '../cli/cli-helpers.js';
 import { schemeFor } from '../../codecs/index.js';
 import { FEC_SCHEMES } from '../../src/assembly/index.js';
 import { CarouselSender, type SenderConfig } from '../../src/carousel/index.js';
@@ -37,6 +38,8 @@ async function freeUdpPort(): Promise<number> {
 }
 
 describe('flexicast receivers started before their sender', () => {
+  beforeAll(ensureBuilt, 180_000);
+
   it('a flow receiver and a --no-multicast receiver started 2 s before the sender both complete; they report the dialling', async () => {
     const size = 1_500_000;
     const path = join(work, 'a.bin');
@@ -94,6 +97,17 @@ describe('flexicast receivers started before their sender', () => {
     expect(took).toBeGreaterThanOrEqual(2500);
     expect(took).toBeLessThan(5000);
   }, 10_000);
+
+  it('fcast receive: no sender within --timeout exits 4, with the waiting notice on stderr', async () => {
+    const port = await freeUdpPort();
+    const keyFile = join(work, 'rx.key');
+    writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const k = publicKeyText(identity().publicKey);
+    const r = await fcast(['receive', `fcast://127.0.0.1:${port}/x?key=${k}`, '-o', join(work, 'cli-out'), '--key', keyFile, '--timeout', '2500ms'], { timeoutMs: 15_000 });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/waiting for the flexicast sender 127\.0\.0\.1:\d+: attempt 1 failed/);
+    expect(r.stderr).toMatch(/no flexicast sender at 127\.0\.0\.1:\d+ after \d+ connection attempts/);
+  }, 20_000);
 
   it('a key not on the allow-list, or another key at the address, fails at once: waiting does not change it', async () => {
     const port = await freeUdpPort();
