@@ -129,6 +129,14 @@ export async function flexReceive(opts: FlexReceiveOptions): Promise<FlexReceive
   }
 }
 
+/** Errors of joining a group that no waiting changes: no multicast route or interface on this host. */
+const JOIN_FAILURES = new Set(['ENODEV', 'EADDRNOTAVAIL', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+function isJoinFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return !isFcastError(e) && typeof code === 'string' && JOIN_FAILURES.has(code);
+}
+
 /** The wait before attempt `n + 1` (n >= 1 failed so far): 100 ms doubling to 5 s, ± 25 %. */
 export function retryDelayMs(n: number, random: () => number = Math.random): number {
   const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(n - 1, 16));
@@ -167,6 +175,8 @@ class FlexRun {
   private firstConnectMs: number | undefined;
   private lastError: string | undefined;
   private lastNoticeAt = -Infinity;
+  /** The groups could not be joined here: everything comes by unicast. */
+  private multicastUnavailable = false;
   /** Before the receive loop runs: when the wait for the sender gives up (--timeout). */
   private readonly deadline: number;
 
@@ -220,21 +230,18 @@ class FlexRun {
     const fcMsg = announce.fcMsg === 'on' && this.opts.noMulticast !== true;
     if (announce.fcMsg !== 'off' && this.opts.noMulticast !== true) this.udp = await this.openFcMsg();
     const timer = setInterval(() => this.tick(), 20);
+    const channels = fcMsg || this.opts.noMulticast === true ? [] : announce.channels.map((c) => ({ group: c.address, port: c.port }));
     let result: ReceiveResult;
     try {
-      result = await receiveSession({
-        ...this.opts,
-        // --timeout counts from the start, the wait for the sender included.
-        timeoutMs: Number.isFinite(this.deadline) ? Math.max(1, this.deadline - performance.now()) : undefined,
-        // The carousel's close (A flag) does not end a flexicast receive: a sender lingers after it
-        // to serve what is missing by unicast, which we ask for once the flow has been quiet for
-        // 2·D_fb. The receive ends complete, when the sender is gone, or on timeout.
-        closeGraceMs: Number.POSITIVE_INFINITY,
-        channels: fcMsg || this.opts.noMulticast === true ? [] : announce.channels.map((c) => ({ group: c.address, port: c.port })),
-        tsi: announce.tsi,
-        signal: this.abort.signal,
-        flow: { open: (now, bytes) => this.openFlow(now, 0, bytes), attached: (p) => this.attached(p) },
-        onProgress: this.opts.onProgress === undefined ? undefined : (p) => this.opts.onProgress!({ ...p, flex: this.info() }),
+      result = await this.receiveLoop(announce, channels).catch((e: unknown) => {
+        // No multicast here at all (no route for the groups, no such interface): the session is
+        // still ours by unicast, as with --no-multicast.
+        if (this.port !== undefined || channels.length === 0 || !isJoinFailure(e)) throw e;
+        this.multicastUnavailable = true;
+        this.notice(`cannot join the flow's multicast groups (${(e as Error).message}): taking everything by unicast`, true);
+        this.session.askFallback();
+        void this.pump();
+        return this.receiveLoop(announce, []);
       });
     } finally {
       this.ended = true;
@@ -246,6 +253,23 @@ class FlexRun {
     }
     if (this.bug !== undefined) throw this.bug;
     return { ...result, flex: this.info() };
+  }
+
+  private receiveLoop(announce: AnnounceMessage, channels: ReceiveOptions['channels']): Promise<ReceiveResult> {
+    return receiveSession({
+      ...this.opts,
+      // --timeout counts from the start, the wait for the sender included.
+      timeoutMs: Number.isFinite(this.deadline) ? Math.max(1, this.deadline - performance.now()) : undefined,
+      // The carousel's close (A flag) does not end a flexicast receive: a sender lingers after it
+      // to serve what is missing by unicast, which we ask for once the flow has been quiet for
+      // 2·D_fb. The receive ends complete, when the sender is gone, or on timeout.
+      closeGraceMs: Number.POSITIVE_INFINITY,
+      channels,
+      tsi: announce.tsi,
+      signal: this.abort.signal,
+      flow: { open: (now, bytes) => this.openFlow(now, 0, bytes), attached: (p) => this.attached(p) },
+      onProgress: this.opts.onProgress === undefined ? undefined : (p) => this.opts.onProgress!({ ...p, flex: this.info() }),
+    });
   }
 
   private where(): string {
@@ -371,7 +395,7 @@ class FlexRun {
     return {
       path: this.session.path(now),
       pathsUsed: multicast && unicast ? 'both' : multicast ? 'multicast' : unicast ? 'unicast' : 'none',
-      mode: this.opts.noMulticast === true ? 'unicast-only' : this.announce?.fcMsg === 'on' ? 'fc-msg' : this.announce?.fcMsg === 'auto' ? 'auto' : 'multicast',
+      mode: this.opts.noMulticast === true || (this.multicastUnavailable && this.announce?.fcMsg === 'off') ? 'unicast-only' : this.announce?.fcMsg === 'on' ? 'fc-msg' : this.announce?.fcMsg === 'auto' ? 'auto' : 'multicast',
       flowPackets: this.flowPackets,
       copyPackets: this.copyPackets,
       unicastBytes: this.unicastBytes,
@@ -478,7 +502,7 @@ class FlexRun {
     this.attachedAt = port.now();
     for (const p of this.early) port.inject(p, this.opts.host);
     this.early = [];
-    if (this.opts.noMulticast !== true) this.session.channelsJoined(port.now());
+    if (this.opts.noMulticast !== true && !this.multicastUnavailable) this.session.channelsJoined(port.now());
     void this.pump();
   }
 
