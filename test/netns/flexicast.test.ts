@@ -150,8 +150,6 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     const rx = [0, 1, 2].map((i) => receive(i, port, keys[i]!, outs[i]!));
     const refused = receive(3, port, stranger, outs[3]!);
     const anonymous = n.spawn(4, [process.execPath, RUN, 'receive', `${group}:4800`, '-o', outs[4]!, '--iface', n.receivers[4]!.ip, '--timeout', '15s', '--json']);
-    // Short, so that its leave rotates the key early, while receivers 0 and 1 are still receiving.
-    const leaver = receive(5, port, keys[3]!, outs[5]!, '400ms');
     // The attacker captures epoch 1 on: the packets sealed after the early leaver's rotation, under
     // the key receivers 0 and 1 hold while under attack, so every run tests the tag and replay checks
     // (a capture of epoch 0 could be retired before the attack and dropped as stale instead).
@@ -160,6 +158,10 @@ describe.skipIf(skip !== undefined)(`flexicast across network namespaces${skip !
     // No FC-msg: once receivers 0 and 1 are done and gone, 'auto' would rightly copy the flow to
     // the blocked receiver 2, and this test measures its QUIC fallback.
     const sending = send(join(src), group, port, [...keys, doc], ['--rate', '40M', '--cycles', '2', '--no-fc-msg']);
+    // Short, so that its leave rotates the key early, while receivers 0 and 1 are still receiving;
+    // started once the sender listens, since --timeout also bounds the wait for the sender.
+    await waitListening(n, port, 60_000);
+    const leaver = receive(5, port, keys[3]!, outs[5]!, '400ms');
     // The attack starts once receivers 0 and 1 are on the group (they join after their KEY):
     // started on a timer after the capture instead, it often came before they listened.
     const joinedAt = await waitJoined(n, [0, 1], group, 60_000);
