@@ -64,3 +64,26 @@ describe('receiver memory bound', () => {
     expect(r.receiver.memory().peakBufferedBytes).toBeGreaterThan(20 * ARENA);
   });
 });
+
+// The default hot budget (128 MiB of n·E) is the sender's default repair window (128 MiB of
+// n·E): every block the sender puts on the air at once stays hot at a lossy receiver, none is
+// read back from the spool. Scaled down here: a 30-block object in one sender window.
+describe('receiver hot budget against the sender repair window', () => {
+  const oneWindow = { memoryBudget: 40 * ARENA, cycles: 1 };
+  const coldDecodes = (r: ReturnType<typeof simulate>): number => r.events.filter((k) => k === 'decode-request').length;
+
+  it('a budget of the window bytes: 10% loss, no cold decode', () => {
+    const r = simulate({ files: [big], fec, sender: oneWindow, receiver: { maxBufferedBytes: 40 * ARENA }, channel: { loss: 0.1 }, seed: 5, maxPackets: 60_000 });
+    expect(r.complete).toBe(true);
+    expect(Buffer.from(r.files.get('big.bin')!).equals(Buffer.from(big.data))).toBe(true);
+    expect(coldDecodes(r)).toBe(0);
+    expect(r.receiver.memory().peakBufferedBytes).toBeLessThanOrEqual(40 * ARENA);
+  });
+
+  it('half of it: the blocks over the budget are read back from the spool', () => {
+    const r = simulate({ files: [big], fec, sender: oneWindow, receiver: { maxBufferedBytes: 16 * ARENA }, channel: { loss: 0.1 }, seed: 5, maxPackets: 60_000 });
+    expect(r.complete).toBe(true);
+    expect(coldDecodes(r)).toBeGreaterThan(5);
+    expect(r.receiver.memory().peakBufferedBytes).toBeLessThanOrEqual(16 * ARENA + ARENA);
+  });
+});
