@@ -46,6 +46,11 @@ export const FCMSG_HELLO_MAGIC = Uint8Array.of(0x46, 0x43, 0x48, 0x31); // 'FCH1
 export const FCMSG_HELLO_BYTES = 4 + 32 + 32 + 4;
 /** DATA frame bytes around its payload: frame header 6 + TOI 6 + SBN 4 + ESI 4 (src/wire/flexicast.ts). */
 const DATA_FRAME_OVERHEAD = 20;
+/**
+ * How long a lost, incomplete receiver holds the linger at least: the receivers' longest redial
+ * wait (5 s backoff cap + 25 % jitter, src/net/flex-receiver.ts) plus one 2 s handshake, rounded up.
+ */
+const RECONNECT_GRACE_MS = 8500;
 const HELLO_LABEL = new TextEncoder().encode('fcast fc-msg hello');
 
 /** A stride near n/φ with gcd(stride, n) = 1: i -> i·stride mod n visits every ESI once, well spread. */
@@ -130,6 +135,8 @@ interface Member {
   unicastSymbols: number;
   readonly completed: Set<number>;
   connected: boolean;
+  /** It sent LEAVE: a clean leave, not a lost connection (a lost one may re-join). */
+  left: boolean;
   fcMsg: { address: string; port: number } | undefined;
   readonly pathLog: Array<{ at: number; path: 'multicast' | 'unicast'; reason: string }>;
   /** Per block: where its strided ESI order starts and how many symbols were granted. */
@@ -237,18 +244,24 @@ export class FlexSender {
   }
 
   /**
-   * After the carousel ends: serve fallen-back receivers until every connected member reported
-   * every file complete, none is connected, `maxMs` passed or `signal` aborts. Receivers that are
-   * still on the (now silent) flow ask for unicast themselves.
+   * After the carousel ends: serve fallen-back receivers until every member still held reported
+   * every file complete, `maxMs` passed or `signal` aborts. Receivers that are still on the (now
+   * silent) flow ask for unicast themselves. A member whose connection was lost (closed without
+   * LEAVE) and is not complete is held too: it is dialling again with backoff and re-joins as the
+   * same receiver, so the sender waits at least RECONNECT_GRACE_MS for it (the larger of that and
+   * `maxMs`). A clean LEAVE or a complete member holds nothing.
    */
   async linger(maxMs: number, signal?: AbortSignal): Promise<'complete' | 'timeout' | 'aborted'> {
-    const end = performance.now() + maxMs;
+    const start = performance.now();
+    const end = start + maxMs;
+    const graceEnd = start + Math.max(maxMs, RECONNECT_GRACE_MS);
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
       if (signal?.aborted === true) return 'aborted';
-      const open = [...this.members.values()].filter((m) => m.connected);
-      if (open.every((m) => this.fileTois.every((t) => m.completed.has(t)))) return 'complete';
-      if (performance.now() >= end) return 'timeout';
+      const held = [...this.members.values()].filter((m) => (m.connected || !m.left) && !this.fileTois.every((t) => m.completed.has(t)));
+      if (held.length === 0) return 'complete';
+      const now = performance.now();
+      if (now >= (held.some((m) => !m.connected) ? graceEnd : end)) return 'timeout';
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -339,7 +352,7 @@ export class FlexSender {
     if (before !== undefined) this.members.delete(before.id);
     const m: Member = {
       id, key: conn.remoteKey, conn, control: first.stream, path: 'none', unicastBytes: before?.unicastBytes ?? 0, unicastSymbols: before?.unicastSymbols ?? 0,
-      completed: new Set(before?.completed), connected: true, fcMsg: undefined, pathLog: [...(before?.pathLog ?? [])], cursor: new Map(),
+      completed: new Set(before?.completed), connected: true, left: false, fcMsg: undefined, pathLog: [...(before?.pathLog ?? [])], cursor: new Map(),
     };
     this.members.set(id, m);
     this.ctl.addReceiver(this.now(), id);
@@ -351,13 +364,32 @@ export class FlexSender {
       m.fcMsg = undefined;
       this.refreshDestinations();
       this.ctl.removeReceiver(this.now(), id);
+      this.foldIntoNewer(m);
       this.drive();
       conn.close();
     }
   }
 
+  /**
+   * A connection that dies after its receiver already re-joined on a new one (the receiver's idle
+   * timeout fired before ours) is folded into that newer member, as a re-join folds a closed one
+   * in: one entry per receiver, and a superseded lost membership does not hold the linger.
+   */
+  private foldIntoNewer(m: Member): void {
+    const key = publicKeyText(m.key);
+    const newer = [...this.members.values()].find((o) => o !== m && o.connected && publicKeyText(o.key) === key);
+    if (newer === undefined) return;
+    this.members.delete(m.id);
+    newer.unicastBytes += m.unicastBytes;
+    newer.unicastSymbols += m.unicastSymbols;
+    for (const t of m.completed) newer.completed.add(t);
+    newer.pathLog.push(...m.pathLog);
+    newer.pathLog.sort((a, b) => a.at - b.at);
+  }
+
   private onFrame(m: Member, f: FlexMessage): void {
     const now = this.now();
+    if (f.kind === 'state' && f.action === 'leave') m.left = true;
     if (f.kind === 'state') this.ctl.handleState(now, m.id, f);
     else if (f.kind === 'report') {
       this.ctl.noteRtt(m.id, m.conn.stats().rttMs);
