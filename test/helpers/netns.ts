@@ -574,5 +574,14 @@ export async function waitForOutput(p: NetProcess, re: RegExp, timeoutMs = 5000)
   }
 }
 
+/** Resolve once `host`'s eth0 has joined `group` (ip maddr); reject after timeoutMs. */
+export async function waitForJoin(net: TestNet, host: Host, group: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await net.exec(host, ['ip', 'maddr', 'show', 'dev', 'eth0'], { timeoutMs: 5000 })).stdout.includes(` ${group}`)) {
+    if (Date.now() > deadline) throw new Error(`${host} joined ${group} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Absolute path of test/helpers/udp-probe.mjs, the UDP sender/receiver to run inside namespaces. */
 export const UDP_PROBE = new URL('./udp-probe.mjs', import.meta.url).pathname;

@@ -8,14 +8,15 @@
 // lifted after that, the receiver redials, re-joins as the same receiver, gets
 // its missing symbols by unicast and completes, and the sender's --json shows it complete.
 // Root only; bounded (< 30 s); the network is removed after.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
-import { listTree } from '../helpers/loop-sender.js';
-import { TestNet, netnsUnavailable } from '../helpers/netns.js';
+import { writeKey, type KeyFile } from '../helpers/keys.js';
+import { treeDigests } from '../helpers/loop-sender.js';
+import { TestNet, netnsUnavailable, waitForJoin } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -27,29 +28,10 @@ interface TxJson {
   flexicast: { linger: string; receivers: Array<{ key: string; completed: number; connected: boolean; unicastBytes: number }> };
 }
 
-function digests(root: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of listTree(root)) m.set(relative(root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-  return m;
-}
-
-async function waitFor(what: string, limitMs: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe.skipIf(skip !== undefined)(`flexicast sender lingers for a lost receiver${skip !== undefined ? ` (skipped: ${skip})` : ''}`, () => {
   let net: TestNet | undefined;
   const work = mkdtempSync(join(tmpdir(), 'fcast-netns-flexlg-'));
-  const key = (name: string): { file: string; pub: string } => {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const file = join(work, `${name}.key`);
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    return { file, pub: (publicKey.export({ format: 'jwk' }) as { x: string }).x };
-  };
+  const key = (name: string): KeyFile => writeKey(work, name);
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -81,7 +63,7 @@ describe.skipIf(skip !== undefined)(`flexicast sender lingers for a lost receive
       '--report-interval', '250ms', '--fallback-delay', '1000ms', '--linger', '20s', '--json',
     ], { timeoutMs: 28_000, check: false });
     const rx = n.spawn(0, [process.execPath, RUN, 'receive', url, '-o', join(work, 'out0'), '--key', rxKey.file, '--iface', n.receivers[0]!.ip, '--timeout', '26s', '--json']);
-    await waitFor('receiver 0 joined', 8000, async () => (await n.exec(0, ['ip', 'maddr', 'show', 'dev', 'eth0'], { timeoutMs: 5000 })).stdout.includes(` ${group}`));
+    await waitForJoin(n, 0, group, 8000);
     const nft = (cmd: string) => n.exec(0, ['nft', '-f', '-'], { input: cmd });
     const cutAt = Date.now() - t0;
     await nft(`table inet fcastlg { chain in { type filter hook input priority 0; ip saddr ${n.sender.ip} drop; }; chain out { type filter hook output priority 0; ip daddr ${n.sender.ip} drop; }; }`);
@@ -97,7 +79,7 @@ describe.skipIf(skip !== undefined)(`flexicast sender lingers for a lost receive
     const rxJson = r.code === 0 ? (JSON.parse(r.stdout) as RxJson) : undefined;
     console.log(`flexicast linger for a lost receiver: cut ${cutAt}..${repairAt} ms, all done at ${doneAt} ms; sender: ended ${JSON.stringify(tx.ended)}, linger ${tx.flexicast.linger}, receivers ${JSON.stringify(tx.flexicast.receivers)}; receiver: exit ${r.code}, ${JSON.stringify(rxJson?.flexicast.control)}, unicast ${rxJson?.flexicast.unicastBytes} B`);
     expect(r.code, `receiver: ${r.stderr.slice(-1500)} ${r.stdout.slice(0, 2000)}`).toBe(0);
-    expect(digests(join(work, 'out0', 'src'))).toEqual(digests(src));
+    expect(treeDigests(join(work, 'out0', 'src'))).toEqual(treeDigests(src));
     expect(rxJson!.flexicast.control.connects).toBe(2);
     expect(rxJson!.flexicast.unicastBytes).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/reconnected to /);

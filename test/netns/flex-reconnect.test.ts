@@ -7,20 +7,20 @@
 // rotates the flow key away from it, the receiver dials with backoff until the path is back,
 // re-joins with its progress and completes. A restarted sender would be a new session by design,
 // hence the cut rather than a restart. Root only; bounded (< 30 s); the network is removed after.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
-import { listTree } from '../helpers/loop-sender.js';
-import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js';
+import { writeKey, type KeyFile } from '../helpers/keys.js';
+import { treeDigests } from '../helpers/loop-sender.js';
+import { TestNet, netnsUnavailable, waitForJoin, type NetProcess } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
 const CUT_MS = 7000;
 
-interface Key { file: string; pub: string }
 interface Control { state: string; attempts: number; connects: number; connectedMs: number; firstConnectMs: number; lastError?: string }
 interface RxJson {
   status: string;
@@ -30,29 +30,10 @@ interface TxJson {
   flexicast: { controller: { rotations: number }; receivers: Array<{ key: string; completed: number; unicastBytes: number; connected: boolean }> };
 }
 
-function digests(root: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of listTree(root)) m.set(relative(root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-  return m;
-}
-
-async function waitFor(what: string, limitMs: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe.skipIf(skip !== undefined)(`flexicast control connection lost and regained${skip !== undefined ? ` (skipped: ${skip})` : ''}`, () => {
   let net: TestNet | undefined;
   const work = mkdtempSync(join(tmpdir(), 'fcast-netns-flexrc-'));
-  const key = (name: string): Key => {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const file = join(work, `${name}.key`);
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    return { file, pub: (publicKey.export({ format: 'jwk' }) as { x: string }).x };
-  };
+  const key = (name: string): KeyFile => writeKey(work, name);
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -89,7 +70,7 @@ describe.skipIf(skip !== undefined)(`flexicast control connection lost and regai
       '--report-interval', '250ms', '--fallback-delay', '1000ms', '--linger', '20s', '--expect-receivers', '2', '--json',
     ], { timeoutMs: 28_000, check: false });
     // The flow receiver joins the group once it holds ANNOUNCE and KEY: connected.
-    await waitFor('receiver 0 joined', 8000, async () => (await n.exec(0, ['ip', 'maddr', 'show', 'dev', 'eth0'], { timeoutMs: 5000 })).stdout.includes(` ${group}`));
+    await waitForJoin(n, 0, group, 8000);
     const joinedAt = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 1000));
     const nft = (cmd: string) => n.exec(0, ['nft', '-f', '-'], { input: cmd });
@@ -103,7 +84,7 @@ describe.skipIf(skip !== undefined)(`flexicast control connection lost and regai
     const doneAt = Date.now() - t0;
     for (const [i, r] of results.entries()) {
       expect(r.code, `receiver ${i}: ${r.stderr.slice(-1500)} ${r.stdout.slice(0, 2000)}`).toBe(0);
-      expect(digests(join(work, `out${i}`, 'src'))).toEqual(digests(src));
+      expect(treeDigests(join(work, `out${i}`, 'src'))).toEqual(treeDigests(src));
     }
     expect(sent.code, sent.stderr.slice(-1500)).toBe(0);
     const [flow, uni] = results.map((r) => JSON.parse(r.stdout) as RxJson);
