@@ -97,3 +97,53 @@ describe('carousel: reads in flight', () => {
     expect(s.stats().cycle).toBe(1);
   });
 });
+
+describe('carousel: the repair pass keeps the source pass blocks', () => {
+  /**
+   * One push cycle whose reads complete `lag` transmits after they are asked for: the shell's
+   * read callbacks run only when its send pump yields, which a CPU-bound pump rarely does. When
+   * the core waits, the shell sleeps until one read completes.
+   */
+  function run(lag: number): { blocks: number; repair: number; reads: number; firstRepair: Map<number, number>; lastRepair: Map<number, number>; repairPackets: number } {
+    // 46 blocks of 2.1 MB (source and repair): the default budget's repair window holds them all (60).
+    const s = new CarouselSender({ tsi: 1, files: [fileOf(64e6)], fec: LDPC_1400, schemes: schemeFor, mode: 'push', cycles: 1, reuseDatagramBuffer: true });
+    const blocks = s.planned()[1]!.plan.blocks;
+    const pending: Array<{ id: number; at: number }> = [];
+    const firstRepair = new Map<number, number>();
+    const lastRepair = new Map<number, number>();
+    let reads = 0;
+    let sent = 0;
+    let repairPackets = 0;
+    for (let now = 0; now < 1e6; now++) {
+      while (pending.length > 0 && pending[0]!.at <= sent) s.readDone(pending.shift()!.id);
+      const o = s.poll(now);
+      if (o.kind === 'done') break;
+      if (o.kind === 'read') {
+        reads++;
+        pending.push({ id: o.id, at: sent + lag });
+      } else if (o.kind === 'transmit') {
+        sent++;
+        if (o.toi !== 2 || o.esi < blocks[o.sbn]!.k) continue;
+        firstRepair.set(o.sbn, firstRepair.get(o.sbn) ?? repairPackets);
+        lastRepair.set(o.sbn, repairPackets++);
+      } else if (o.kind === 'wait' && pending.length > 0) {
+        s.readDone(pending.shift()!.id); // the shell sleeps until one read completes
+      }
+    }
+    return { blocks: blocks.length, repair: blocks.reduce((a, b) => a + b.n - b.k, 0), reads, firstRepair, lastRepair, repairPackets };
+  }
+
+  it('each block is read once per cycle and every block is on the air from the repair pass start to its end, however slow the reads', () => {
+    for (const lag of [0, 3000]) {
+      const r = run(lag);
+      expect(r.blocks).toBe(46);
+      expect(r.reads).toBe(r.blocks);
+      expect(r.repairPackets).toBe(r.repair);
+      expect(r.firstRepair.size).toBe(r.blocks);
+      for (const [sbn, first] of r.firstRepair) {
+        expect(first).toBeLessThan(r.blocks);
+        expect(r.lastRepair.get(sbn)!).toBeGreaterThanOrEqual(r.repairPackets - r.blocks);
+      }
+    }
+  });
+});
