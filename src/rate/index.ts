@@ -3,10 +3,12 @@
 export { CCI_LENGTH, decodeCci, encodeCci, type Cci } from './cci.js';
 export { losspForRate, nextLayerRatio, reqn } from './estimators.js';
 export {
+  FCAST_WEBRC_DEFAULTS,
   fromSessionParams,
   resolveWebrcParams,
   toSessionParams,
   WEBRC_DEFAULTS,
+  withFcastDefaults,
   type WebrcParams,
   type WebrcParamsInput,
   type WebrcSessionParams,

@@ -65,7 +65,36 @@ export interface WebrcParams {
   readonly basePsnModulus: number;
 }
 
+/** RFC 3738's defaults and RECOMMENDED values (§3.1.1), taken by `resolveWebrcParams` for omitted fields. */
 export const WEBRC_DEFAULTS = { bcr: 1, p: 0.75, tsd: 10, qd: 300, constantRate: true } as const;
+
+/**
+ * fcast's defaults [ours] (`fcast send`, through `withFcastDefaults`): a receiver on a fast LAN path
+ * reaches 90% of SR within a few seconds, where the RFC's set takes 30 s and more (start-up joins
+ * one wave per about two epochs, so the climb takes ~N·2·EL; figures in fcast-send(1) WEBRC and
+ * bench/webrc-ramp.ts). Each is a sender's choice the RFC leaves open or only RECOMMENDS:
+ * - TSD 1 s (RECOMMENDED 10): EL = TSD/20 = 50 ms, so start-up climbs 10 times faster, and a
+ *   layer's rate halves in a few seconds instead of a minute, so receivers also fall faster.
+ * - QD 10 s (RECOMMENDED >= 300): QD must outlast the leave latency of the network: seconds with
+ *   IGMP/MLD snooping or a querier's last-member queries (2 x 1 s by default) on a LAN; 300 s is
+ *   for inter-domain prune state. It also keeps T = N + Q within the short CCI's 255.
+ * - BCR_P 50 packets/s (default 1): the base channel every receiver takes (590 kbit/s at LENP_B
+ *   1476); fewer waves then span SR (N 20 at 100 Mbit/s, 34 at 1 Gbit/s instead of 48 and 70 at
+ *   BCR_P 5). Below ~11 Mbit/s it shrinks so that `minWaves` waves still fit.
+ * - P 0.85 (default 0.75): steps of 1/P = 1.18 between layers; at 0.75 (1.33) receivers settled
+ *   at 57-73% of a 50 Mbit/s link, at 0.9 a fast path needs 35-50% more waves to climb.
+ */
+export const FCAST_WEBRC_DEFAULTS = { bcr: 50, p: 0.85, tsd: 1, qd: 10, minWaves: 8 } as const;
+
+/** Fill the fields `input` omits with FCAST_WEBRC_DEFAULTS (BCR_P scaled down for low SR). */
+export function withFcastDefaults(input: WebrcParamsInput): WebrcParamsInput {
+  const d = FCAST_WEBRC_DEFAULTS;
+  const p = input.p ?? d.p;
+  const srP = input.srBps / (8 * input.packetLength);
+  // Rounded down to 0.01 packets/s so that the session description carries a short number.
+  const fits = Number.isFinite(srP) && srP > 0 && p > 0 && p < 1 ? Math.max(0.01, Math.floor((100 * srP) / layerSum(p, d.minWaves)) / 100) : d.bcr;
+  return { ...input, p, bcr: input.bcr ?? Math.min(d.bcr, fits), tsd: input.tsd ?? d.tsd, qd: input.qd ?? d.qd };
+}
 
 /** S_k = 1 + 1/P + ... + (1/P)^k: the base plus k exponential layers at a slot start, in BCR_P units. */
 export function layerSum(p: number, k: number): number {

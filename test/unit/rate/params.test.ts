@@ -1,7 +1,7 @@
 // WEBRC parameters and the short CCI format (RFC 3738 §3.1.1, §5.1; SPEC-NOTES §6.2, §6.5).
 import { describe, expect, it } from 'vitest';
 import { decodeCci, encodeCci } from '../../../src/rate/cci.js';
-import { fromSessionParams, resolveWebrcParams, toSessionParams } from '../../../src/rate/params.js';
+import { fromSessionParams, resolveWebrcParams, toSessionParams, withFcastDefaults } from '../../../src/rate/params.js';
 
 const example = { srBps: 68.1 * 8 * 1400, packetLength: 1400, n: 10, constantRate: false } as const;
 
@@ -66,5 +66,25 @@ describe('short CCI (RFC 3738 §5.1)', () => {
     expect(() => decodeCci(Uint8Array.of(40, 0, 0, 0), 40)).toThrow(expect.objectContaining({ code: 'WEBRC_CCI' }));
     expect(() => decodeCci(Uint8Array.of(0, 41, 0, 0), 40)).toThrow(expect.objectContaining({ code: 'WEBRC_CCI' }));
     expect(() => decodeCci(Uint8Array.of(0, 40, 0), 40)).toThrow(expect.objectContaining({ code: 'LCT_CCI_LENGTH' }));
+  });
+});
+
+describe("fcast's default WEBRC parameters (withFcastDefaults)", () => {
+  it('fills P 0.85, TSD 1 s, QD 10 s, BCR_P 50 and keeps what is given', () => {
+    const p = resolveWebrcParams(withFcastDefaults({ srBps: 100e6, packetLength: 1476 }));
+    expect([p.p, p.tsd, p.qd, p.bcr]).toEqual([0.85, 1, 10, 50]);
+    expect([p.n, p.q, p.t]).toEqual([20, 10, 30]);
+    expect(resolveWebrcParams(withFcastDefaults({ srBps: 1e9, packetLength: 1476 })).n).toBe(34);
+    const given = withFcastDefaults({ srBps: 100e6, packetLength: 1476, p: 0.9, bcr: 5, tsd: 2, qd: 20 });
+    expect([given.p, given.bcr, given.tsd, given.qd]).toEqual([0.9, 5, 2, 20]);
+  });
+
+  it('lowers BCR_P at low rates so that 8 waves fit', () => {
+    for (const srBps of [1e6, 2e6, 5e6, 10e6]) {
+      const p = resolveWebrcParams(withFcastDefaults({ srBps, packetLength: 1476 }));
+      expect(p.bcr).toBeLessThan(50);
+      expect(p.n).toBe(8);
+    }
+    expect(resolveWebrcParams(withFcastDefaults({ srBps: 12e6, packetLength: 1476 })).bcr).toBe(50);
   });
 });

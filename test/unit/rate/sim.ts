@@ -33,6 +33,8 @@ export interface SimReceiverSpec {
    * are handled together at its end.
    */
   readonly stallMs?: number;
+  /** Single busy spells: from `at` for `ms` (ms) the receiver handles nothing; what fell in it is handled at its end. */
+  readonly stalls?: readonly { readonly at: number; readonly ms: number }[];
   /** Reordering: every `every`-th packet past the bottleneck is held back `delayMs`. */
   readonly reorder?: { readonly every: number; readonly delayMs: number };
 }
@@ -140,10 +142,10 @@ export class WebrcSim {
         if (r.result.left === undefined) t = Math.min(t, start);
         continue;
       }
-      if (r.head < r.deliveries.length) t = Math.min(t, afterStall(r.deliveries[r.head].at, r.result.spec.stallMs));
+      if (r.head < r.deliveries.length) t = Math.min(t, afterStall(r.deliveries[r.head].at, r.result.spec));
       for (const [at] of r.pending) t = Math.min(t, at);
       const timeout = r.receiver.nextTimeout();
-      if (timeout !== undefined) t = Math.min(t, afterStall(timeout + lateness(timeout, r.result.spec.lateMs), r.result.spec.stallMs));
+      if (timeout !== undefined) t = Math.min(t, afterStall(timeout + lateness(timeout, r.result.spec.lateMs), r.result.spec));
     }
     return Math.max(t, this.now);
   }
@@ -163,7 +165,7 @@ export class WebrcSim {
     for (const r of this.receivers) {
       const rx = r.receiver;
       if (rx === undefined) continue;
-      while (r.head < r.deliveries.length && afterStall(r.deliveries[r.head].at, r.result.spec.stallMs) <= now) {
+      while (r.head < r.deliveries.length && afterStall(r.deliveries[r.head].at, r.result.spec) <= now) {
         const d = r.deliveries[r.head++];
         r.result.delivered++;
         r.deliveredSinceSample++;
@@ -174,7 +176,7 @@ export class WebrcSim {
         r.head = 0;
       }
       const timeout = rx.nextTimeout();
-      if (timeout !== undefined && afterStall(timeout + lateness(timeout, r.result.spec.lateMs), r.result.spec.stallMs) <= now) rx.handleTimeout(now);
+      if (timeout !== undefined && afterStall(timeout + lateness(timeout, r.result.spec.lateMs), r.result.spec) <= now) rx.handleTimeout(now);
       this.drainActions(r, now);
     }
   }
@@ -260,11 +262,15 @@ function lateness(due: number, lateMs: number | undefined): number {
   return ((Math.imul(Math.floor(due * 1000) | 0, 0x9e3779b1) >>> 0) / 0x1_0000_0000) * lateMs;
 }
 
-/** When a receiver busy for up to `stallMs` at the start of every 100 ms gets to an event at `t`. */
-function afterStall(t: number, stallMs: number | undefined): number {
-  if (stallMs === undefined) return t;
+/**
+ * When a receiver gets to an event at `t`: after its busy spell if `t` falls in one (busy for up to
+ * `stallMs` at the start of every 100 ms, and each of `stalls`).
+ */
+function afterStall(t: number, spec: SimReceiverSpec): number {
+  for (const s of spec.stalls ?? []) if (t >= s.at && t < s.at + s.ms) t = s.at + s.ms;
+  if (spec.stallMs === undefined) return t;
   const w = Math.floor(t / 100);
-  const end = w * 100 + ((Math.imul(w + 1, 0x9e3779b1) >>> 0) / 0x1_0000_0000) * stallMs;
+  const end = w * 100 + ((Math.imul(w + 1, 0x9e3779b1) >>> 0) / 0x1_0000_0000) * spec.stallMs;
   return t < end ? end : t;
 }
 
