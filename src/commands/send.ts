@@ -9,7 +9,7 @@ import { schemeFor } from '../../codecs/index.js';
 import type { FecEncodingId } from '../../codecs/types.js';
 import { checkFecSettings, contentTypeFor, type CarouselFile, type FecSettings } from '../carousel/index.js';
 import { FcastCommand } from '../cli/base.js';
-import { webrcFlags, webrcInput, webrcParams } from '../cli/webrc-flags.js';
+import { defaultRateControl, webrcFlags, webrcInput, webrcParams } from '../cli/webrc-flags.js';
 import { flexicastFlags, noFlexicast, startFlexicast } from '../cli/flex-send.js';
 import type { FlexSenderStats } from '../net/flex-sender.js';
 import { webrcChannels } from '../carousel/channels.js';
@@ -108,7 +108,7 @@ export default class Send extends FcastCommand<SendResult> {
   static override summary = 'Send files and directory trees to a multicast group (FCAST/ALC carousel).';
   static override description = `Every file becomes an FCAST compound object (metadata: Content-Location relative to the argument, Content-Length, Content-Type, SHA-256, mtime, mode) protected by LDPC-Staircase FEC and sent on the ALC session at a paced rate.
 
-push mode (default) sends every object's symbols --cycles times (the first cycle all source symbols, then all repair symbols) and closes; on-demand mode cycles the carousel for --duration or until --until so that receivers may join at any time.
+push mode (default) sends every object's symbols --cycles times (the first cycle all source symbols, then all repair symbols) and closes; on-demand mode cycles the carousel for --duration or until --until so that receivers may join at any time, by default with WEBRC layered rate control (RFC 3738: each receiver takes as many layers as its path carries; --rate-control fixed for one channel at --rate).
 
 The session description (SDP and JSON) is written with --session-file, served over HTTP with --announce, and printed with --json.`;
   static override examples = [
@@ -135,7 +135,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     'symbol-size': Flags.integer({ description: `Bytes per encoding symbol, one symbol per packet (default ${DEFAULTS.symbolSize}, lowered to fit the outgoing interface's MTU; a larger value than fits is refused).`, min: 16, max: 65_000 }),
     'allow-fragments': Flags.boolean({ description: 'Accept a --symbol-size whose packets exceed the outgoing interface MTU (IP fragments; reassembly may fail under load).', default: false }),
     'block-length': Flags.integer({ description: 'Source symbols per block at most (B).', default: DEFAULTS.blockLength, min: 1 }),
-    rate: Flags.string({ description: 'Sending rate in bits/s counting IP/UDP/ALC headers (k, M, G suffixes).', default: DEFAULTS.rate }),
+    rate: Flags.string({ description: 'Sending rate in bits/s counting IP/UDP/ALC headers (k, M, G suffixes); with webrc the aggregate (top) rate.', default: DEFAULTS.rate }),
     tsi: Flags.integer({ description: 'Transport Session Identifier (default random).', min: 1, max: 0xffff_ffff }),
     name: Flags.string({ description: 'Session name for the announce URL (default fcast-<tsi in hex>).' }),
     'session-file': Flags.string({ description: 'Write the session description here (.json = JSON, else SDP).' }),
@@ -190,7 +190,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const tree = await scanSources(paths);
     const files = await this.describeFiles(tree.files);
     const startUnix = Math.floor(Date.now() / 1000);
-    const webrc = (flags['rate-control'] ?? 'fixed') === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
+    const rateControl = flags['rate-control'] ?? defaultRateControl(mode, flags.flexicast !== undefined);
+    const webrc = rateControl === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
     let session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
     const core = { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi };
     const flexicast = flags.flexicast === undefined ? noFlexicast(flags) : await startFlexicast(flags, session, core, tree.files.map((f) => f.path), parseRate);

@@ -122,7 +122,9 @@ describe('fcast send over loopback multicast', () => {
     const group = '239.255.41.8';
     const rx = await listen(group, port + 1);
     const httpPort = port + 2;
-    const run = Send.run([dir, '--to', `${group}:${port + 1}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--duration', '2s', '--announce', `127.0.0.1:${httpPort}`, '--name', 'loop-test', '--json'], PKG) as unknown as Promise<SendResult>;
+    // Fixed rate: `rx` listens to the one group and checks the ERT of every packet (WEBRC's default for
+    // on-demand spreads the session over T + 1 groups; test/integration/webrc-loopback.test.ts).
+    const run = Send.run([dir, '--to', `${group}:${port + 1}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--rate-control', 'fixed', '--duration', '2s', '--announce', `127.0.0.1:${httpPort}`, '--name', 'loop-test', '--json'], PKG) as unknown as Promise<SendResult>;
     await new Promise((r) => setTimeout(r, 800));
     const base = `http://127.0.0.1:${httpPort}/.well-known/fcast/loop-test`;
     const sdp = await fetch(`${base}.sdp`);

@@ -1,5 +1,5 @@
-// `fcast send --rate-control webrc` to `fcast receive` over loopback multicast (127.0.0.1, TTL 0):
-// the session description carries the T + 1 channels and the WEBRC parameters, the receiver joins
+// `fcast send --mode on-demand` (WEBRC by default, with fcast's default parameters) to `fcast
+// receive` over loopback multicast (127.0.0.1, TTL 0): the session description carries the T + 1 channels and the WEBRC parameters, the receiver joins
 // the base and then wave groups as its controller says, and the file arrives byte for byte. No
 // snooping on lo (every joined group arrives), so this checks the plumbing, not the rates (those
 // are test/netns/webrc.test.ts). Forged datagrams whose CN does not match the group they came in
@@ -37,7 +37,7 @@ describe('WEBRC over loopback', () => {
     await ensureBuilt();
   }, 180_000);
 
-  it('send --rate-control webrc -> receive: layers joined, file intact, CN mismatches dropped', async () => {
+  it('send --mode on-demand (webrc by default) -> receive: layers joined, file intact, CN mismatches dropped', async () => {
     const src = join(work, 'src');
     mkdirSync(src, { recursive: true });
     // Large enough that the receive is still running when the forged datagrams come (3 s in).
@@ -46,14 +46,14 @@ describe('WEBRC over loopback', () => {
     const group = `239.255.${1 + Math.floor(Math.random() * 200)}.10`;
     const port = 20000 + Math.floor(Math.random() * 30000);
     const sender = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'send', src, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0',
-      '--tsi', '77', '--mode', 'on-demand', '--duration', '40s', '--rate', '30M', '--code-rate', '1/3',
-      '--rate-control', 'webrc', '--webrc-tsd', '1', '--webrc-qd', '5', '--webrc-bcr', '5', '--session-file', session], { stdio: 'ignore' });
+      '--tsi', '77', '--mode', 'on-demand', '--duration', '40s', '--rate', '30M', '--code-rate', '1/3', '--session-file', session], { stdio: 'ignore' });
     try {
       for (let i = 0; i < 300 && !existsSync(session); i++) await new Promise((r) => setTimeout(r, 50));
-      const desc = JSON.parse(readFileSync(session, 'utf8')) as { channels: { cn: number; group: string }[]; rate: { control: string; params: { N: number; TSD: number } } };
+      const desc = JSON.parse(readFileSync(session, 'utf8')) as { channels: { cn: number; group: string }[]; rate: { control: string; params: { N: number; TSD: number; QD: number; P: number; BCR_P: number } } };
       const t = desc.channels.length - 1;
       expect(desc.rate.control).toBe('webrc');
-      expect(desc.rate.params.TSD).toBe(1);
+      // FCAST_WEBRC_DEFAULTS (src/rate/params.ts).
+      expect([desc.rate.params.P, desc.rate.params.TSD, desc.rate.params.QD, desc.rate.params.BCR_P]).toEqual([0.85, 1, 10, 50]);
       expect(desc.channels.find((c) => c.cn === t)?.group).toBe(group);
       const out = join(work, 'out');
       const rx = fcast(['receive', session, '-o', out, '--iface', '127.0.0.1', '--timeout', '40s', '--json'], { timeoutMs: 45_000 });
