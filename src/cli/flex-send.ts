@@ -30,7 +30,7 @@ export const flexicastFlags = {
   'unicast-budget': Flags.string({ description: 'Cap on all unicast fallback data together, bits/s (k, M, G suffixes).', default: '200M' }),
   'report-interval': Flags.string({ description: 'Receivers report this often (e.g. 250ms).', default: '250ms' }),
   'fallback-delay': Flags.string({ description: 'D_fb: a receiver whose flow made no progress this long moves to unicast.', default: '1s' }),
-  linger: Flags.string({ description: 'After the carousel: serve fallen-back receivers by unicast until all are complete or this long.', default: '60s' }),
+  linger: Flags.string({ description: 'After the carousel: serve fallen-back receivers by unicast until all are complete or this long (a lost receiver is waited for 8.5 s from its loss, within this).', default: '60s' }),
   'rotate-interval': Flags.string({ description: 'Flow key rotation period (also on every member\'s leave); 0 = only on leaves.', default: '10m' }),
 };
 

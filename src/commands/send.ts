@@ -11,7 +11,7 @@ import { checkFecSettings, contentTypeFor, type CarouselFile, type FecSettings }
 import { FcastCommand } from '../cli/base.js';
 import { defaultRateControl, webrcFlags, webrcInput, webrcParams } from '../cli/webrc-flags.js';
 import { flexicastFlags, noFlexicast, startFlexicast } from '../cli/flex-send.js';
-import type { FlexSenderStats } from '../net/flex-sender.js';
+import type { FlexSenderStats, LingerEnd } from '../net/flex-sender.js';
 import { webrcChannels } from '../carousel/channels.js';
 import { fromSessionParams, toSessionParams, type WebrcParams } from '../rate/index.js';
 import { parseDuration, parseGroupPort } from '../cli/receive-target.js';
@@ -63,7 +63,7 @@ export interface SendResult {
   /** The outgoing interface, its MTU and the largest symbol that fits it (absent when unknown). */
   readonly pathMtu?: { readonly iface: string; readonly mtu: number; readonly largestSymbol: number };
   /** --flexicast: receivers, their paths and unicast bytes, and how the linger ended. */
-  readonly flexicast?: FlexSenderStats & { readonly linger: 'complete' | 'timeout' | 'aborted' | 'none' };
+  readonly flexicast?: FlexSenderStats & { readonly linger: LingerEnd | 'none' };
 }
 
 /** 100M, 1.5G, 800k, 2e8 or a plain number: bits per second. */
@@ -271,7 +271,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
       );
       if (flexStats !== undefined) {
         const c = flexStats.controller;
-        this.log(`flexicast: ${flexStats.receivers.length} receivers, ${c.fallbacks} fallbacks, ${c.returns} returns, unicast ${(c.unicastBytes / 1e6).toFixed(1)} MB, key epoch ${flexStats.epoch}, ${flexStats.refused} refused, linger ${flexStats.linger}`);
+        this.log(`flexicast: ${flexStats.receivers.length} receivers, ${c.fallbacks} fallbacks, ${c.returns} returns, unicast ${(c.unicastBytes / 1e6).toFixed(1)} MB, key epoch ${flexStats.epoch}, ${flexStats.refused} refused, linger ${flexStats.linger}${flexStats.givenUp.length > 0 ? ` (gave up on ${flexStats.givenUp.map((r) => `${r.key.slice(0, 8)} ${r.reason}`).join(', ')})` : ''}`);
       }
     }
     return out;

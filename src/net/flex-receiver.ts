@@ -33,7 +33,7 @@ import { FlexReceiverSession, MAX_REPORT_BLOCKS, PathTimeline, type ReceiverActi
 import type { AnnounceMessage, FlexMessage } from '../wire/flexicast.js';
 import { FCMSG_HELLO_BYTES, FCMSG_HELLO_MAGIC, helloTag } from './flex-sender.js';
 import { createQuicEndpoint, type QuicConnection, type QuicEndpoint, type QuicStream } from './quic.js';
-import { readFrames, writeFrame } from './quic-control.js';
+import { CONTROL_IDLE_TIMEOUT_MS, readFrames, writeFrame } from './quic-control.js';
 import { publicKeyText, type QuicIdentity } from './quic-identity.js';
 import { receiveSession, type FlowPort, type ReceiveOptions, type ReceiveProgress, type ReceiveResult } from './receive-session.js';
 
@@ -48,11 +48,6 @@ const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 5000;
 /** Without --timeout, a lost connection is dialled this long before the receive stops as before. */
 const RECONNECT_GIVE_UP_MS = 60_000;
-/**
- * QUIC idle timeout of the control connection (the smaller side's wins, so the sender drops us
- * as soon): a path silent this long closes it and we dial again. 5 s with keep-alives every 1.7 s.
- */
-const IDLE_TIMEOUT_MS = 5000;
 /** Waiting notices (onNotice) at most this often. */
 const NOTICE_EVERY_MS = 5000;
 
@@ -66,8 +61,6 @@ export interface FlexReceiveOptions extends Omit<ReceiveOptions, 'channels' | 't
   readonly noMulticast?: boolean;
   /** Time allowed for one connection attempt's QUIC handshake (default 2 s; attempts repeat). */
   readonly connectTimeoutMs?: number;
-  /** QUIC idle timeout: a path silent this long closes the connection, which is then dialled again (default 5 s). */
-  readonly idleTimeoutMs?: number;
   readonly onProgress?: (p: FlexReceiveProgress) => void;
 }
 
@@ -121,7 +114,7 @@ export interface FlexReceiveResult extends ReceiveResult {
 
 /** Receive a flexicast session: connect, learn it from ANNOUNCE, receive by flow and/or unicast. */
 export async function flexReceive(opts: FlexReceiveOptions): Promise<FlexReceiveResult> {
-  const endpoint = await createQuicEndpoint(opts.identity, { connectTimeoutMs: opts.connectTimeoutMs ?? 2000, maxIdleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS });
+  const endpoint = await createQuicEndpoint(opts.identity, { connectTimeoutMs: opts.connectTimeoutMs ?? 2000, maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS });
   try {
     return await new FlexRun(opts, endpoint).start();
   } finally {

@@ -39,7 +39,7 @@ import { alcHeaderSize, encodeAlcPacket, type AlcPacketInit } from '../wire/inde
 import type { AnnounceMessage, DataMessage, FcMsgMode, FlexMessage } from '../wire/flexicast.js';
 import { openBatchSender, type BatchSender } from './batch-udp.js';
 import { createQuicEndpoint, type QuicConnection, type QuicEndpoint, type QuicListener, type QuicStream } from './quic.js';
-import { readFrames, sendDataStream, writeFrame } from './quic-control.js';
+import { CONTROL_IDLE_TIMEOUT_MS, readFrames, sendDataStream, writeFrame } from './quic-control.js';
 import { publicKeyText, type QuicIdentity } from './quic-identity.js';
 
 export const FCMSG_HELLO_MAGIC = Uint8Array.of(0x46, 0x43, 0x48, 0x31); // 'FCH1'
@@ -47,10 +47,12 @@ export const FCMSG_HELLO_BYTES = 4 + 32 + 32 + 4;
 /** DATA frame bytes around its payload: frame header 6 + TOI 6 + SBN 4 + ESI 4 (src/wire/flexicast.ts). */
 const DATA_FRAME_OVERHEAD = 20;
 /**
- * How long a lost, incomplete receiver holds the linger at least: the receivers' longest redial
- * wait (5 s backoff cap + 25 % jitter, src/net/flex-receiver.ts) plus one 2 s handshake, rounded up.
+ * How long the sender waits for a lost, incomplete receiver, counted from when its connection was
+ * lost (both ends see that at once, CONTROL_IDLE_TIMEOUT_MS): the receivers' longest redial wait
+ * (5 s backoff cap + 25 % jitter, src/net/flex-receiver.ts) plus one 2 s handshake, rounded up. A
+ * receiver that comes back in that time re-joins; one that crashed holds the sender no longer.
  */
-const RECONNECT_GRACE_MS = 8500;
+export const RECONNECT_GRACE_MS = 8500;
 const HELLO_LABEL = new TextEncoder().encode('fcast fc-msg hello');
 
 /** A stride near n/φ with gcd(stride, n) = 1: i -> i·stride mod n visits every ESI once, well spread. */
@@ -101,15 +103,38 @@ export interface FlexReceiverStats {
   /** Unicast DATA bytes sent to it (ALC packets inside DATA frames). */
   readonly unicastBytes: number;
   readonly unicastSymbols: number;
+  /** Files (not FDT instances or other objects) it reported complete. */
   readonly completed: number;
   readonly connected: boolean;
   /** Path changes with their wall-clock time (Unix ms, comparable across processes) and reason. */
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'multicast' | 'unicast'; readonly reason: string }>;
 }
 
+/**
+ * How the linger ended: every receiver that did not leave is complete; the rest were lost without
+ * LEAVE and not back within RECONNECT_GRACE_MS of the loss ('lost'); --linger ran out first
+ * ('timeout'); the send was stopped ('aborted').
+ */
+export type LingerEnd = 'complete' | 'lost' | 'timeout' | 'aborted';
+
+/** A receiver the linger stopped waiting for while it was incomplete. */
+export interface GivenUpReceiver {
+  readonly id: string;
+  readonly key: string;
+  /** 'lost': its connection closed without LEAVE and it did not re-join in time; 'linger': connected when --linger ran out. */
+  readonly reason: 'lost' | 'linger';
+  /** Files it had reported complete, of `files`. */
+  readonly completed: number;
+  readonly files: number;
+  /** When its connection was lost (Unix ms); absent for 'linger'. */
+  readonly lostAt?: number;
+}
+
 export interface FlexSenderStats {
   readonly controller: ControllerStats;
   readonly receivers: readonly FlexReceiverStats[];
+  /** Set by linger(): the incomplete receivers it stopped waiting for. */
+  readonly givenUp: readonly GivenUpReceiver[];
   readonly flowPackets: number;
   readonly epoch: number;
   readonly refused: number;
@@ -137,6 +162,8 @@ interface Member {
   connected: boolean;
   /** It sent LEAVE: a clean leave, not a lost connection (a lost one may re-join). */
   left: boolean;
+  /** When its connection closed (performance.now() ms and Unix ms); undefined while connected. */
+  lostAt: { mono: number; wall: number } | undefined;
   fcMsg: { address: string; port: number } | undefined;
   readonly pathLog: Array<{ at: number; path: 'multicast' | 'unicast'; reason: string }>;
   /** Per block: where its strided ESI order starts and how many symbols were granted. */
@@ -165,6 +192,7 @@ export class FlexSender {
   private failure: unknown;
   private copies = 0;
   private copying: boolean;
+  private givenUp: GivenUpReceiver[] = [];
   private readonly copyLog: Array<{ at: number; on: boolean; reason: string }> = [];
 
   private constructor(
@@ -198,7 +226,7 @@ export class FlexSender {
 
   /** Start listening. Unless fcMsg is 'off', also opens the replication socket and the HELLO port. */
   static async start(opts: FlexSenderOptions): Promise<FlexSender> {
-    const endpoint = await createQuicEndpoint(opts.identity);
+    const endpoint = await createQuicEndpoint(opts.identity, { maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS });
     let listener: QuicListener | undefined;
     let batch: BatchSender | undefined;
     let hello: Socket | undefined;
@@ -247,23 +275,39 @@ export class FlexSender {
    * After the carousel ends: serve fallen-back receivers until every member still held reported
    * every file complete, `maxMs` passed or `signal` aborts. Receivers that are still on the (now
    * silent) flow ask for unicast themselves. A member whose connection was lost (closed without
-   * LEAVE) and is not complete is held too: it is dialling again with backoff and re-joins as the
-   * same receiver, so the sender waits at least RECONNECT_GRACE_MS for it (the larger of that and
-   * `maxMs`). A clean LEAVE or a complete member holds nothing.
+   * LEAVE) and is not complete is held for RECONNECT_GRACE_MS from that loss (it is dialling again
+   * with backoff and re-joins as the same receiver), never past `maxMs`: a crashed receiver costs
+   * the grace, not the whole linger. A clean LEAVE or a complete member holds nothing. The
+   * incomplete receivers it stops waiting for are in stats().givenUp.
    */
-  async linger(maxMs: number, signal?: AbortSignal): Promise<'complete' | 'timeout' | 'aborted'> {
-    const start = performance.now();
-    const end = start + maxMs;
-    const graceEnd = start + Math.max(maxMs, RECONNECT_GRACE_MS);
+  async linger(maxMs: number, signal?: AbortSignal): Promise<LingerEnd> {
+    const end = performance.now() + maxMs;
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
       if (signal?.aborted === true) return 'aborted';
-      const held = [...this.members.values()].filter((m) => (m.connected || !m.left) && !this.fileTois.every((t) => m.completed.has(t)));
-      if (held.length === 0) return 'complete';
       const now = performance.now();
-      if (now >= (held.some((m) => !m.connected) ? graceEnd : end)) return 'timeout';
+      const incomplete = [...this.members.values()].filter((m) => (m.connected || !m.left) && !this.isComplete(m));
+      const held = incomplete.filter((m) => m.connected || now < m.lostAt!.mono + RECONNECT_GRACE_MS);
+      if (held.length === 0 || now >= end) {
+        this.givenUp = incomplete.map((m) => this.givingUp(m));
+        return held.length > 0 ? 'timeout' : incomplete.length > 0 ? 'lost' : 'complete';
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  private givingUp(m: Member): GivenUpReceiver {
+    const base = { id: m.id, key: publicKeyText(m.key), completed: this.filesDone(m), files: this.fileTois.length };
+    return m.connected ? { ...base, reason: 'linger' } : { ...base, reason: 'lost', lostAt: m.lostAt!.wall };
+  }
+
+  /** Files the member reported complete (its completed set also holds FDT instances). */
+  private filesDone(m: Member): number {
+    return this.fileTois.filter((t) => m.completed.has(t)).length;
+  }
+
+  private isComplete(m: Member): boolean {
+    return this.filesDone(m) === this.fileTois.length;
   }
 
   /**
@@ -272,7 +316,7 @@ export class FlexSender {
    */
   receiversComplete(): number {
     let n = 0;
-    for (const m of this.members.values()) if (this.fileTois.every((t) => m.completed.has(t))) n++;
+    for (const m of this.members.values()) if (this.isComplete(m)) n++;
     return n;
   }
 
@@ -281,8 +325,9 @@ export class FlexSender {
       controller: this.ctl.stats(),
       receivers: [...this.members.values()].map((m) => ({
         id: m.id, key: publicKeyText(m.key), remote: `${m.conn.remoteAddress}:${m.conn.remotePort}`, path: m.path,
-        unicastBytes: m.unicastBytes, unicastSymbols: m.unicastSymbols, completed: m.completed.size, connected: m.connected, pathLog: [...m.pathLog],
+        unicastBytes: m.unicastBytes, unicastSymbols: m.unicastSymbols, completed: this.filesDone(m), connected: m.connected, pathLog: [...m.pathLog],
       })),
+      givenUp: [...this.givenUp],
       flowPackets: this.flowPackets,
       epoch: this.sealer.epoch,
       refused: this.listener.stats().refused,
@@ -352,7 +397,7 @@ export class FlexSender {
     if (before !== undefined) this.members.delete(before.id);
     const m: Member = {
       id, key: conn.remoteKey, conn, control: first.stream, path: 'none', unicastBytes: before?.unicastBytes ?? 0, unicastSymbols: before?.unicastSymbols ?? 0,
-      completed: new Set(before?.completed), connected: true, left: false, fcMsg: undefined, pathLog: [...(before?.pathLog ?? [])], cursor: new Map(),
+      completed: new Set(before?.completed), connected: true, left: false, lostAt: undefined, fcMsg: undefined, pathLog: [...(before?.pathLog ?? [])], cursor: new Map(),
     };
     this.members.set(id, m);
     this.ctl.addReceiver(this.now(), id);
@@ -361,6 +406,7 @@ export class FlexSender {
       for await (const f of readFrames(first.stream)) this.onFrame(m, f);
     } finally {
       m.connected = false;
+      m.lostAt = { mono: performance.now(), wall: Date.now() };
       m.fcMsg = undefined;
       this.refreshDestinations();
       this.ctl.removeReceiver(this.now(), id);

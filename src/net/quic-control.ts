@@ -5,6 +5,17 @@
 import { encodeFrame, encodeFrameInto, frameSize, FrameDecoder, type DataMessage, type FlexMessage } from '../wire/flexicast.js';
 import type { QuicConnection, QuicRecvStream, QuicSendStream } from './quic.js';
 
+/**
+ * QUIC idle timeout of a flexicast control connection, the same at both ends (keep-alives every
+ * third of it). QUIC uses the smaller of the two ends' values (RFC 9000 §10.1), so one end
+ * configured longer changed nothing but what it appeared to promise; with one value both ends see
+ * a silent path at the same moment: the receiver redials (src/net/flex-receiver.ts) and the
+ * sender starts its reconnect grace (src/net/flex-sender.ts RECONNECT_GRACE_MS) together.
+ * Measured on loopback, a receiver killed with SIGKILL: the sender's connection closed 5.0 s
+ * later with this value at both ends, and with 10 s at the sender and 5 s at the receiver alike.
+ */
+export const CONTROL_IDLE_TIMEOUT_MS = 5000;
+
 /** Per stream, the last write queued (never rejects): the next one starts after it. */
 const lastWrite = new WeakMap<QuicSendStream, Promise<void>>();
 const ignore = (): void => undefined;
