@@ -99,6 +99,16 @@ export interface BlockDecoder {
   finish(): boolean;
   /** The decoded block (exactly `block.length` bytes). Only when complete. */
   sourceBlock(): Uint8Array;
+  /**
+   * The bytes of encoding symbol `esi` as pushed (E bytes; the short last source symbol: its own
+   * length), a view of the decoder's memory, while the block is incomplete: every scheme keeps
+   * each received symbol in its slot and defers all symbol arithmetic to completion, so a
+   * receiver can spool a hot block's symbols from here instead of copying each on arrival.
+   * Only for an ESI that was pushed (others: undefined or unspecified bytes). Undefined once the
+   * block is complete, or when the decoder cannot show it (the native decoder's short last
+   * source symbol, and its repair symbols without an n·E arena).
+   */
+  heldSymbol(esi: number): Uint8Array | undefined;
   /** Which source symbols are known (bit i = ESI i, LSB-first), e.g. for resume files and reports. */
   knownBitmap(): Uint8Array;
 }

@@ -86,7 +86,7 @@ export class LdpcDecoder implements BlockDecoder {
     if (symbol.length !== e && !(esi === k - 1 && symbol.length === shortLen)) {
       throw new RemoteProtocolError('FEC_SYMBOL_SIZE', `ESI ${esi}: ${symbol.length} bytes, expected ${e}`);
     }
-    if (this.seen[esi] === 1) return false;
+    if (this.seen[esi] !== 0) return false;
     this.seen[esi] = 1;
     this.received++;
     if (this.done || this.known[esi] === 1) return false;
@@ -94,6 +94,8 @@ export class LdpcDecoder implements BlockDecoder {
     // Only the object's bytes of the short last symbol: its padding must stay zero, or it would
     // leak into the symbols recovered through it.
     this.arena.set(esi === k - 1 && shortLen < e ? symbol.subarray(0, shortLen) : symbol, esi * e);
+    // In its slot until completion (all symbol work is deferred to it): heldSymbol.
+    this.seen[esi] = 2;
     this.learn(esi);
     if (this.knownSource === k) this.complete();
     else if (!this.iterativeOnly) this.maybeMl(esi);
@@ -110,6 +112,13 @@ export class LdpcDecoder implements BlockDecoder {
 
   finish(): boolean {
     return this.done;
+  }
+
+  heldSymbol(esi: number): Uint8Array | undefined {
+    if (this.done || this.seen[esi] !== 2 || this.arena === undefined) return undefined;
+    const k = this.m.k;
+    const length = esi === k - 1 ? this.block.length - (k - 1) * this.e : this.e;
+    return this.arena.subarray(esi * this.e, esi * this.e + length);
   }
 
   sourceBlock(): Uint8Array {

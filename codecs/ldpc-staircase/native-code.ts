@@ -19,6 +19,7 @@ export interface NativeDecoderHandle {
   push(esi: number, symbol: Uint8Array): boolean;
   pushBatch(esis: Uint32Array, data: Uint8Array, offsets: Uint32Array, count: number): number;
   knownBitmap(bits: Uint8Array): void;
+  heldBitmap(bits: Uint8Array): void;
 }
 
 export interface NativeCodec {

@@ -20,6 +20,11 @@ export class NativeLdpcDecoder implements BlockDecoder {
   private readonly shortLen: number;
   private readonly handle: NativeDecoderHandle;
   private readonly out: Uint8Array;
+  /** heldSymbol: the addon's held bitmap, as of `received` = heldAt. */
+  private held: Uint8Array | undefined;
+  private heldAt = -1;
+  /** The arena's tail (repair symbols), when the arena holds n·E bytes. */
+  private readonly repair: Uint8Array | undefined;
   /** received, knownSource, complete: written by the addon after every call. */
   private readonly state = new Int32Array(new ArrayBuffer(12));
 
@@ -39,6 +44,7 @@ export class NativeLdpcDecoder implements BlockDecoder {
     this.out = arena?.subarray(0, block.length) ?? new Uint8Array(new ArrayBuffer(block.length));
     const { k, n } = block;
     const repair = arena !== undefined && arena.length >= n * symbolSize ? arena.subarray(k * symbolSize, n * symbolSize) : undefined;
+    this.repair = repair;
     try {
       this.handle = new codec.LdpcDecoder(code, symbolSize, block.length, iterativeOnly, this.out, this.state, repair);
     } catch (e) {
@@ -83,6 +89,26 @@ export class NativeLdpcDecoder implements BlockDecoder {
   /** ML runs as soon as it may succeed (on push), so there is nothing left to try here. */
   finish(): boolean {
     return this.state[2] === 1;
+  }
+
+  /**
+   * The addon copies a received symbol into its slot unless peeling already knew it, and runs all
+   * symbol work at completion; which slots hold one is its held bitmap, read once per change of
+   * `received`. The short last source symbol waits zero-padded in native memory: not shown here.
+   */
+  heldSymbol(esi: number): Uint8Array | undefined {
+    const { k, n } = this.block;
+    const e = this.e;
+    if (this.state[2] === 1 || !Number.isInteger(esi) || esi < 0 || esi >= n) return undefined;
+    if (this.heldAt !== this.state[0]) {
+      this.held ??= new Uint8Array((n + 7) >>> 3);
+      this.handle.heldBitmap(this.held);
+      this.heldAt = this.state[0]!;
+    }
+    if ((this.held![esi >>> 3]! & (1 << (esi & 7))) === 0) return undefined;
+    if (esi >= k) return this.repair?.subarray((esi - k) * e, (esi - k + 1) * e);
+    if (esi === k - 1 && this.shortLen < e) return undefined;
+    return this.out.subarray(esi * e, (esi + 1) * e);
   }
 
   sourceBlock(): Uint8Array {

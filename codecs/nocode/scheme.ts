@@ -109,6 +109,12 @@ class NoCodeDecoder implements BlockDecoder {
     return this.received === this.block.k;
   }
 
+  heldSymbol(esi: number): Uint8Array | undefined {
+    const { k, length } = this.block;
+    if (this.received === k || this.have[esi] !== 1 || this.arena === undefined) return undefined;
+    return this.arena.subarray(esi * this.e, Math.min(length, (esi + 1) * this.e));
+  }
+
   sourceBlock(): Uint8Array {
     if (this.received !== this.block.k) {
       throw new LocalProtocolError('FEC_NOT_DECODABLE', `block ${this.block.sbn} is not complete`);

@@ -196,6 +196,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
     return DefineClass(env, "LdpcDecoder", {
       InstanceMethod<&DecoderWrap::KnownBitmap>("knownBitmap"),
       InstanceMethod<&DecoderWrap::PushBatch>("pushBatch"),
+      InstanceMethod<&DecoderWrap::HeldBitmap>("heldBitmap"),
     });
   }
 
@@ -313,6 +314,19 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
       return env.Undefined();
     }
     state_->core->KnownBitmap(bits);
+    return env.Undefined();
+  }
+
+  // heldBitmap(bits: Uint8Array of ceil(n/8) bytes): see LdpcDecoderCore::HeldBitmap.
+  Napi::Value HeldBitmap(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t* bits = nullptr;
+    size_t len = 0;
+    if (state_ == nullptr || info.Length() != 1 || !TypedOf(info[0], napi_uint8_array, &bits, &len) || len != (state_->n + 7) / 8) {
+      Throw(env, "FEC_PARAMS: heldBitmap(bits: Uint8Array of ceil(n/8) bytes)");
+      return env.Undefined();
+    }
+    state_->core->HeldBitmap(bits);
     return env.Undefined();
   }
 

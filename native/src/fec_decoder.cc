@@ -101,6 +101,8 @@ bool LdpcDecoderCore::Push(uint32_t esi, const uint8_t* symbol, size_t len) {
   // leak into the symbols recovered through it.
   // memmove: a caller may hand in a view that overlaps its own slot.
   std::memmove(Sym(esi), symbol, esi == k - 1 ? last_len_ : (len < e_ ? len : e_));
+  // In its slot until completion (all symbol work is deferred to it): HeldBitmap.
+  seen_[esi] = 2;
   Learn(esi);
   if (known_source_ == k) Complete();
   else if (!iterative_only_) MaybeMl(esi);
@@ -170,6 +172,14 @@ void LdpcDecoderCore::EmitSolve(uint32_t r, uint32_t u) {
   if (r > 0 && m.k + r - 1 != u) rec[2 + len++] = m.k + r - 1;
   rec[1] = static_cast<uint32_t>(len);
   prog.resize(head + 2 + len);
+}
+
+void LdpcDecoderCore::HeldBitmap(uint8_t* bits) const {
+  std::memset(bits, 0, (n_ + 7) / 8);
+  if (done_) return;
+  for (uint32_t i = 0; i < n_; i++) {
+    if (seen_[i] == 2) bits[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+  }
 }
 
 bool LdpcDecoderCore::RaisesRank(uint32_t esi) {

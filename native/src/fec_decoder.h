@@ -76,6 +76,9 @@ class LdpcDecoderCore {
   bool complete() const { return done_; }
   // Bit i = source symbol i known, LSB-first; `bits` holds ceil(k/8) bytes.
   void KnownBitmap(uint8_t* bits) const;
+  // Bit i (LSB-first, ceil(n/8) bytes): symbol i was received and copied into its slot, where it
+  // stays until completion (a symbol peeling already knew is not copied). All clear once complete.
+  void HeldBitmap(uint8_t* bits) const;
   // Bytes this decoder holds beside the output buffer (for the GC's external-memory account).
   size_t HeldBytes() const { return held_; }
 
