@@ -12,6 +12,11 @@
 // strictly increasing inside it, no nonce is ever used twice. The header is the AEAD's
 // associated data, so epoch and seq cannot be altered either. Replays are caught by a sliding
 // window per epoch after authentication (RFC 4303 §3.4.3 style), so forged packets never move it.
+// A receiver may get the flow two ways at once, by multicast and as the sender's FC-msg copies
+// (src/net/flex-sender.ts: while 'auto' finds no receiver on multicast, every registered receiver
+// gets the copies, its own multicast notwithstanding): a packet seen again on the other way is an
+// expected duplicate, counted apart (`duplicates`); seen again the same way it is FLEX_REPLAY.
+// Both are dropped alike; the split is only what the counts tell an operator.
 //
 // Not covered, by decision (issue 6, measured with bench/flexicast-sign.ts): the flow key is shared,
 // so an admitted receiver could forge flow packets to the other members (outsiders cannot). A
@@ -194,11 +199,14 @@ export function openFlowPacket(key: FlowKey, packet: Uint8Array, impl: FlowAead 
  */
 export class ReplayWindow {
   private readonly bits: Uint8Array;
+  /** Per seq in the window: it came as an FC-msg copy (else by multicast). */
+  private readonly copyBits: Uint8Array;
   private highest = -1;
 
   constructor(readonly size = 4096) {
     if (!Number.isInteger(size) || size < 8 || size % 8 !== 0) throw new LocalProtocolError('CONFIG', `replay window ${size}`);
     this.bits = new Uint8Array(size / 8);
+    this.copyBits = new Uint8Array(size / 8);
   }
 
   private bit(seq: number): [number, number] {
@@ -214,8 +222,14 @@ export class ReplayWindow {
     return (this.bits[byte]! & mask) !== 0 ? 'replay' : 'fresh';
   }
 
-  /** Record `seq` (after it authenticated and `check` said fresh). */
-  commit(seq: number): void {
+  /** Whether a seq `check` called a replay first came as an FC-msg copy. */
+  cameAsCopy(seq: number): boolean {
+    const [byte, mask] = this.bit(seq);
+    return (this.copyBits[byte]! & mask) !== 0;
+  }
+
+  /** Record `seq` (after it authenticated and `check` said fresh), and whether it came as a copy. */
+  commit(seq: number, copy = false): void {
     if (seq > this.highest) {
       if (seq - this.highest >= this.size) {
         this.bits.fill(0);
@@ -229,6 +243,8 @@ export class ReplayWindow {
     }
     const [byte, mask] = this.bit(seq);
     this.bits[byte]! |= mask;
+    if (copy) this.copyBits[byte]! |= mask;
+    else this.copyBits[byte]! &= ~mask;
   }
 }
 
@@ -273,6 +289,8 @@ export type FlowDropCode = Extract<ErrorCode, 'FLEX_AUTH' | 'FLEX_REPLAY' | 'FLE
 export class FlowOpener {
   private readonly epochs = new Map<number, { key: FlowKey; window: ReplayWindow }>();
   readonly dropped: Record<FlowDropCode, number> = { FLEX_AUTH: 0, FLEX_REPLAY: 0, FLEX_EPOCH: 0, FLEX_LENGTH: 0, FLEX_VERSION: 0 };
+  /** Packets dropped because they had come the other way already (multicast and FC-msg copy). */
+  duplicates = 0;
   opened = 0;
   /** The epoch of the last packet that opened: the one the flow is sealed with now. */
   private liveEpoch: number | undefined;
@@ -298,14 +316,20 @@ export class FlowOpener {
     return [...this.epochs.keys()].sort((a, b) => a - b);
   }
 
-  open(packet: Uint8Array): Uint8Array | undefined {
+  /** Open a flow packet that came by multicast or (`copy`) as an FC-msg copy. */
+  open(packet: Uint8Array, copy = false): Uint8Array | undefined {
     try {
       const { epoch, seq } = peekFlowHeader(packet);
       const e = this.epochs.get(epoch);
       if (e === undefined) throw new RemoteProtocolError('FLEX_EPOCH', `epoch ${epoch} not held`);
-      if (e.window.check(seq) !== 'fresh') throw new RemoteProtocolError('FLEX_REPLAY', `epoch ${epoch} seq ${seq}`);
+      const seen = e.window.check(seq);
+      if (seen === 'replay' && e.window.cameAsCopy(seq) !== copy) {
+        this.duplicates++;
+        return undefined;
+      }
+      if (seen !== 'fresh') throw new RemoteProtocolError('FLEX_REPLAY', `epoch ${epoch} seq ${seq}`);
       const plain = openFlowPacket(e.key, packet);
-      e.window.commit(seq);
+      e.window.commit(seq, copy);
       this.liveEpoch = epoch;
       this.opened++;
       return plain;

@@ -92,6 +92,11 @@ export class FlexReceiverSession {
     return this.opener.dropped;
   }
 
+  /** Flow packets dropped because they had come the other way already (multicast and FC-msg copy). */
+  get flowDuplicates(): number {
+    return this.opener.duplicates;
+  }
+
   get fallbackActive(): boolean {
     return this.inFallback;
   }
@@ -144,7 +149,7 @@ export class FlexReceiverSession {
    */
   openFlowPacket(now: number, channel: number, packet: Uint8Array): Uint8Array | undefined {
     if (channel < 0 || channel >= this.packetsSeen.length) throw new LocalProtocolError('FLEX_VALUE', `channel ${channel}`);
-    const alc = this.opener.open(packet);
+    const alc = this.opener.open(packet, channel === this.copyChannel);
     if (alc !== undefined) {
       this.packetsSeen[channel]!++;
       this.lastFlowAt = now;

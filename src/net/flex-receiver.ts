@@ -81,6 +81,8 @@ export interface FlexInfo {
   readonly unicastPackets: number;
   /** Forged, replayed, unknown-epoch ... flow packets dropped, by code. */
   readonly flowDropped: Readonly<Record<string, number>>;
+  /** Flow packets that came both by multicast and as FC-msg copies: the second one, dropped (not FLEX_REPLAY). */
+  readonly flowDuplicates: number;
   /** Fallbacks to unicast and returns to the flow, with their wall-clock times (Unix ms). */
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'unicast' | 'multicast' }>;
   /** Packets per path over time; bucket 0 starts at `startedAt` (Unix ms, when the connection was up). */
@@ -394,6 +396,7 @@ class FlexRun {
       unicastBytes: this.unicastBytes,
       unicastPackets: this.unicastPackets,
       flowDropped: Object.fromEntries(Object.entries(this.session.flowDrops).filter(([, v]) => v > 0)),
+      flowDuplicates: this.session.flowDuplicates,
       pathLog: [...this.pathLog],
       timeline: { ...this.timeline.snapshot(), startedAt: this.startedAt },
       control: {

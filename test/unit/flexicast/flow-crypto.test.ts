@@ -72,6 +72,31 @@ describe('flow crypto', () => {
     expect(opener.opened).toBe(4);
   });
 
+  it('a packet that came by multicast and as an FC-msg copy is a duplicate, not FLEX_REPLAY; twice the same way is FLEX_REPLAY', () => {
+    const key = deriveFlowKey(1, 0, secret);
+    const opener = new FlowOpener(3, 64);
+    opener.install(key);
+    const packets = Array.from({ length: 200 }, (_, seq) => sealFlowPacket(key, seq, Uint8Array.of(seq & 0xff)));
+    expect(opener.open(packets[1]!)).toBeDefined();
+    expect(opener.open(packets[1]!, true)).toBeUndefined(); // multicast, then the copy
+    expect(opener.open(packets[2]!, true)).toBeDefined();
+    expect(opener.open(packets[2]!)).toBeUndefined(); // the copy, then multicast
+    expect(opener.dropped.FLEX_REPLAY).toBe(0);
+    expect(opener.duplicates).toBe(2);
+    expect(opener.open(packets[1]!)).toBeUndefined(); // multicast again
+    expect(opener.open(packets[2]!, true)).toBeUndefined(); // the copy again
+    expect(opener.dropped.FLEX_REPLAY).toBe(2);
+    expect(opener.duplicates).toBe(2);
+    // A window slot reused by a later seq forgets the earlier one's way: 2 came as a copy, 66
+    // (same slot) by multicast, so a copy of 66 is a duplicate and multicast again a replay.
+    expect(opener.open(packets[66]!)).toBeDefined();
+    expect(opener.open(packets[66]!, true)).toBeUndefined();
+    expect(opener.open(packets[66]!)).toBeUndefined();
+    expect(opener.duplicates).toBe(3);
+    expect(opener.dropped.FLEX_REPLAY).toBe(3);
+    expect(opener.opened).toBe(3);
+  });
+
   it('replay window agrees with a reference set on random sequences', () => {
     fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 400 }), (seqs) => {
       const w = new ReplayWindow(64);
