@@ -73,7 +73,7 @@ Exit status: 0 every object of a complete carousel instance verified; 3 the sess
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const path = receivePath(target.channels[0]?.group, iface, flags['no-multicast']);
+    const path = receivePath(target.channels[0]?.group, iface, flags['no-multicast'] || result.flex?.groupsJoined === false);
     const summary = { ...summarize(result), ...(path === undefined ? {} : { recvPath: path }), ...(result.flex === undefined ? {} : { flexicast: result.flex }) };
     if (!this.jsonEnabled()) this.report(summary);
     if (!this.jsonEnabled() && result.flex !== undefined) {
@@ -142,11 +142,12 @@ type ReceivePath = 'recvmmsg' | 'dgram' | 'quic';
  * How the multicast datagrams are read, for the summary (`fcast doctor` says what this host can
  * do): src/net/mcast-recv.ts reads IPv4 groups joined without an interface name through the
  * addon's recvmmsg(2) socket when the addon is loaded, and everything else through node:dgram;
- * a flexicast receive with --no-multicast gets its data over QUIC only. Undefined when the
- * channels come in band from a flexicast ANNOUNCE (an fcast:// URL).
+ * a flexicast receive that joined no group (--no-multicast, no multicast route, a sender in
+ * FC-msg mode 'on') gets its data over QUIC (and FC-msg copies on a UDP socket). Undefined when
+ * the channels come in band from a flexicast ANNOUNCE (an fcast:// URL) and were joined.
  */
-function receivePath(group: string | undefined, iface: string | undefined, noMulticast: boolean): ReceivePath | undefined {
-  if (noMulticast) return 'quic';
+function receivePath(group: string | undefined, iface: string | undefined, noGroups: boolean): ReceivePath | undefined {
+  if (noGroups) return 'quic';
   if (group === undefined) return undefined;
   return isIP(group) === 4 && (iface === undefined || isIP(iface) === 4) ? recvPath() : 'dgram';
 }

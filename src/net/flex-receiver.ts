@@ -73,6 +73,12 @@ export interface FlexInfo {
   readonly pathsUsed: FlexPathUsed;
   /** 'fc-msg': copies only; 'auto': multicast, and copies while the sender finds no multicast anywhere. */
   readonly mode: 'multicast' | 'fc-msg' | 'auto' | 'unicast-only';
+  /**
+   * The flow's multicast groups were joined. False with --no-multicast, with a sender in FC-msg
+   * mode 'on', and when the join failed for want of a route or interface (then everything came
+   * by QUIC DATA and FC-msg copies).
+   */
+  readonly groupsJoined: boolean;
   /** Authentic flow packets, from the groups and as FC-msg copies. */
   readonly flowPackets: number;
   /** Of flowPackets, those that came as FC-msg copies. */
@@ -391,6 +397,7 @@ class FlexRun {
       path: this.session.path(now),
       pathsUsed: multicast && unicast ? 'both' : multicast ? 'multicast' : unicast ? 'unicast' : 'none',
       mode: this.opts.noMulticast === true || (this.multicastUnavailable && this.announce?.fcMsg === 'off') ? 'unicast-only' : this.announce?.fcMsg === 'on' ? 'fc-msg' : this.announce?.fcMsg === 'auto' ? 'auto' : 'multicast',
+      groupsJoined: this.announce !== undefined && this.opts.noMulticast !== true && this.announce.fcMsg !== 'on' && !this.multicastUnavailable,
       flowPackets: this.flowPackets,
       copyPackets: this.copyPackets,
       unicastBytes: this.unicastBytes,

@@ -6,7 +6,7 @@ import type { FlexInfo } from '../../../src/net/flex-receiver.js';
 import type { ReceiveProgress } from '../../../src/net/receive-session.js';
 
 const info = (over: Partial<FlexInfo>): FlexInfo => ({
-  path: 'multicast', pathsUsed: 'multicast', mode: 'auto', flowPackets: 0, flowDuplicates: 0, copyPackets: 0, unicastBytes: 0, unicastPackets: 0,
+  path: 'multicast', pathsUsed: 'multicast', mode: 'auto', groupsJoined: true, flowPackets: 0, flowDuplicates: 0, copyPackets: 0, unicastBytes: 0, unicastPackets: 0,
   flowDropped: {}, pathLog: [], timeline: { bucketMs: 500, flow: [], copy: [], unicast: [], startedAt: 0 },
   control: { state: 'connected', attempts: 1, connects: 1, connectedMs: 0, firstConnectMs: 5, lastError: undefined }, ...over,
 });
