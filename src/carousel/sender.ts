@@ -695,6 +695,9 @@ export class CarouselSender {
       job.order = undefined;
       if (this.keepsBlocks && job.pass === 'source' && slotCount(job.obj, job.block, 'repair') > 0) {
         this.parked.set(blockKey(job.index, job.block.sbn), job);
+        // Encode its repair symbols now, while the block is still in cache, not all blocks at the
+        // repair pass's first turn.
+        if (job.block.n > job.block.k) job.encoder!.symbol(job.block.k);
       } else {
         job.encoder!.dispose();
         job.encoder = undefined;

@@ -147,3 +147,45 @@ describe('carousel: the repair pass keeps the source pass blocks', () => {
     }
   });
 });
+
+describe('carousel: repair encoding', () => {
+  it('a kept block is encoded as it leaves the source pass, not every block at the repair pass start', () => {
+    // Which packet count each block's repair was first asked of its encoder at.
+    const encodedAt = new Map<number, number>();
+    let sent = 0;
+    const ldpc = schemeFor(3);
+    const spy: typeof ldpc = {
+      ...ldpc,
+      createEncoder: (plan, sbn, source, opts) => {
+        const enc = ldpc.createEncoder(plan, sbn, source, opts);
+        const k = plan.blocks[sbn]!.k;
+        return {
+          block: enc.block,
+          symbol: (esi: number) => {
+            if (esi >= k && !encodedAt.has(sbn)) encodedAt.set(sbn, sent);
+            return enc.symbol(esi);
+          },
+          dispose: () => enc.dispose(),
+        };
+      },
+    };
+    const s = new CarouselSender({ tsi: 1, files: [fileOf(64e6)], fec: LDPC_1400, schemes: (id) => (id === 3 ? spy : schemeFor(id)), mode: 'push', cycles: 1, reuseDatagramBuffer: true });
+    const blocks = s.planned()[1]!.plan.blocks;
+    const sourcePackets = blocks.reduce((a, b) => a + b.k, 0);
+    let firstRepairAt = -1;
+    for (let now = 0; now < 1e6; now++) {
+      const o = s.poll(now);
+      if (o.kind === 'done') break;
+      if (o.kind === 'read') s.readDone(o.id);
+      else if (o.kind === 'transmit' && o.toi === 2) {
+        if (firstRepairAt < 0 && o.esi >= blocks[o.sbn]!.k) firstRepairAt = sent;
+        sent++;
+      }
+    }
+    expect(firstRepairAt).toBe(sourcePackets);
+    expect(encodedAt.size).toBe(blocks.length);
+    // Every block but the last to finish its source symbols was encoded before the repair pass.
+    const late = [...encodedAt.values()].filter((at) => at >= firstRepairAt);
+    expect(late.length).toBeLessThanOrEqual(1);
+  });
+});
