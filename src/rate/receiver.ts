@@ -11,7 +11,7 @@
 // timeouts max(10, TSD) and max(20, 2·TSD)); the CTSI reorder rule (d > T − Q/2 ignored); reordered
 // packets are not losses (a missing PSN is lost once `reorderPackets` later packets of its channel
 // arrived or `reorderDelayMs` passed); losses at the tail of a wave are found from the end-of-wave
-// PSN 2^16 − 1 when the wave goes quiescent. OPTIONAL rules implemented: start-up rule (d) (wait one epoch
+// PSN 2^16 − 1 when the wave goes quiescent (after the reorder delay: drainWaveTail). OPTIONAL rules implemented: start-up rule (d) (wait one epoch
 // after a wave's first packet; stop start-up when TRR_P lags ARR_P), the RR_P check before joining
 // (RR_P <= max(RRmax − 2/EL, P·RRmax); when it blocks, LOSSP is set so that REQN equals the join
 // threshold, as the RFC says, but [ours] by scaling the loss history instead of clearing it, see
@@ -61,6 +61,11 @@
 // Before, one stall of 40 ms across a boundary in start-up ended it on rule (d) at 8-18% of a fast
 // path in virtual time (test/unit/rate/stall.test.ts; measured: pushes ended start-up at 36-50%
 // after an epoch that counted 9% of the rate).
+// Rule (d) [ours] ends start-up when TRR_P lags ARR_P at two epoch boundaries in a row, not one;
+// the first holds the join. One short epoch is also what a sender that fell behind for a moment
+// looks like (it then catches up at 1.5x, src/net/webrc-pacer.ts): on loopback at 1 Gbit/s an
+// epoch of 13 packets between two of 32 and 52, with the receiver reading throughout, ended
+// start-up at 5% of the rate. A queue that builds up lags in every epoch that follows.
 // Start-up exits (b) and (d) [ours] open a loss event (LOSS_EVENT for ARTT; losses that happened
 // within ARTT of the exit belong to it) without counting one: they see the overflow that its
 // losses, found up to the reorder delay later, report again. Counted as a new event right after
@@ -215,6 +220,8 @@ export class WebrcReceiver {
   private readonly loss: LossEstimator;
   private readonly rtt: RttEstimator;
   private readonly tracks = new Map<number, ChannelTrack>();
+  /** Waves left at a slot change whose missing tail may still arrive (see drainWaveTail). */
+  private readonly draining = new Map<number, ChannelTrack>();
   /** Wave channels joined, in join order (lowest layer first). */
   private readonly joinedWaves: number[] = [];
 
@@ -236,6 +243,8 @@ export class WebrcReceiver {
   /** MDEV: mean deviation of MRTT from ARTT, seconds (start-up rule (b)'s noise margin). */
   private mdev = 0;
   private lastWaveFirstAt: number | undefined;
+  /** Start-up rule (d): epochs in a row in which TRR_P lagged ARR_P. */
+  private lagEpochs = 0;
 
   /** LOSS_EVENT (§3.2.3.4): true until this time, ARTT after the event was found. */
   private lossEventUntil: number | undefined;
@@ -297,6 +306,7 @@ export class WebrcReceiver {
     );
     for (const at of [this.epochAt, this.joinDeadline, this.lossEventUntil]) if (at !== undefined) t = Math.min(t, at);
     for (const track of this.tracks.values()) for (const m of track.missing.values()) t = Math.min(t, m.deadline);
+    for (const track of this.draining.values()) for (const m of track.missing.values()) t = Math.min(t, m.deadline);
     return t;
   }
 
@@ -312,6 +322,7 @@ export class WebrcReceiver {
     const { baseCn } = this.params;
     const track = this.tracks.get(pkt.cn);
     if (track === undefined) {
+      if (this.onDrainingPacket(now, pkt)) return;
       this.stats.ignored++;
       this.trace?.({ kind: 'unused', t: now, cn: pkt.cn, psn: pkt.psn });
       return;
@@ -348,6 +359,15 @@ export class WebrcReceiver {
           this.onLost(now, cn, m.when, psn, false);
         }
       }
+    }
+    for (const [cn, track] of this.draining) {
+      for (const [psn, m] of track.missing) {
+        if (now >= m.deadline) {
+          track.missing.delete(psn);
+          this.onLost(now, cn, m.when, psn, true);
+        }
+      }
+      if (track.missing.size === 0) this.draining.delete(cn);
     }
     if (this.closed) return;
     if (this.joinDeadline !== undefined && now >= this.joinDeadline) this.onJoinTimeout(now);
@@ -440,7 +460,7 @@ export class WebrcReceiver {
     const i = this.joinedWaves.indexOf(quiescent);
     if (i >= 0) {
       this.arr = Math.max(0, this.arr - bcr);
-      this.countWaveTail(now, quiescent);
+      this.drainWaveTail(now, quiescent);
       this.leaveWave(i);
       if (this.joining && this.joiningCn === quiescent) {
         this.joining = false;
@@ -492,19 +512,34 @@ export class WebrcReceiver {
 
   /**
    * A wave's last packet carries PSN 2^16 − 1 (§3.1.2), so when it goes quiescent every PSN after
-   * the highest one seen, and every hole still waiting for a reordered packet, was lost.
+   * the highest one seen, and every hole still waiting for a reordered packet, is missing. [ours]
+   * They count as lost only after the reorder delay: each channel has its own socket, so the
+   * wave's last packets can be read after the first packet of the next slot on another channel
+   * (loopback at 1 Gbit/s: PSN 65535 of the quiescent wave read 0.4-0.7 ms after the slot change,
+   * counted lost, ended start-up at 0.6 s at 5% of the rate). Until then the wave is `draining`.
    */
-  private countWaveTail(now: number, cn: number): void {
+  private drainWaveTail(now: number, cn: number): void {
     const track = this.tracks.get(cn);
     if (track === undefined || track.expected === undefined) return;
     const tail = (track.modulus - track.expected) % track.modulus;
-    for (const [psn, m] of track.missing) this.onLost(now, cn, m.when, psn, true);
-    track.missing.clear();
-    // The lost tail was due between the last arrival and the slot's end (now).
+    // The tail was due between the last arrival and the slot's end (now).
     for (let i = 1; i <= tail; i++) {
       const when = { at: track.lastAt + (i * (now - track.lastAt)) / (tail + 1), from: track.lastAt, to: now };
-      this.onLost(now, cn, when, (track.expected + i - 1) % track.modulus, true);
+      const psn = (track.expected + i - 1) % track.modulus;
+      if (i > MAX_TRACKED_MISSING) this.onLost(now, cn, when, psn, true);
+      else track.missing.set(psn, { after: 0, deadline: now + this.reorderDelayMs, when });
     }
+    if (track.missing.size > 0) this.draining.set(cn, track);
+  }
+
+  /** A late packet of a wave that went quiescent: it fills its hole. False if it is none of those. */
+  private onDrainingPacket(now: number, pkt: WebrcPacket): boolean {
+    const track = this.draining.get(pkt.cn);
+    if (track === undefined || !track.missing.delete(pkt.psn)) return false;
+    if (track.missing.size === 0) this.draining.delete(pkt.cn);
+    this.lastPacketAt = this.lastRunAt = now;
+    this.onReceived(pkt.cn);
+    return true;
   }
 
   private onReceived(cn: number): void {
@@ -644,9 +679,11 @@ export class WebrcReceiver {
     if (this.ssr === Infinity && this.lastWaveFirstAt !== undefined && nwc >= 1) {
       if (now - this.lastWaveFirstAt < this.el * 1000) return;
       if (this.trr < this.startupLagFactor(nwc) * this.arr - 2 / this.el) {
-        this.exitSlowStart(now, 'lag', Math.max(this.ssminr, this.trr));
+        // [ours] Two epochs in a row (see "Rule (d)" above); the first only holds the join.
+        if (++this.lagEpochs >= 2) this.exitSlowStart(now, 'lag', Math.max(this.ssminr, this.trr));
         return;
       }
+      this.lagEpochs = 0;
     }
     const trate = this.targetRate();
     const threshold = this.arr * this.nextLayerRatio();

@@ -90,12 +90,33 @@ describe('loss events (§3.2.3.4, §3.2.2.6 exit (a))', () => {
     const rx = started();
     runTimers(rx, 550);
     drain(rx);
+    for (let psn = 901; psn <= 908; psn++) rx.onPacket(550 + psn - 900, { cn: BASE, ctsi: 5, psn });
     for (let psn = 65530; psn <= 65533; psn++) rx.onPacket(600 + psn - 65530, { cn: 5, ctsi: 5, psn });
     expect(rx.stats.lost).toBe(0);
     rx.onPacket(700, { cn: BASE, ctsi: 6, psn: 909 });
     expect(drain(rx)).toEqual([{ kind: 'leave', cn: 5 }]);
+    // Missing until the reorder delay (100 ms) has passed: they may come late on their own socket.
+    expect(rx.stats.lost).toBe(0);
+    expect(rx.nextTimeout()).toBeLessThanOrEqual(800);
+    rx.handleTimeout(800);
     expect(rx.stats.lost).toBe(2); // 65,534 and 65,535
     expect(rx.stats.lossEvents).toBe(1);
+  });
+
+  it("a wave's last packet read just after the next slot's first packet (another socket) is not a loss", () => {
+    const rx = started();
+    runTimers(rx, 550);
+    drain(rx);
+    for (let psn = 901; psn <= 908; psn++) rx.onPacket(550 + psn - 900, { cn: BASE, ctsi: 5, psn });
+    for (let psn = 65530; psn <= 65534; psn++) rx.onPacket(600 + psn - 65530, { cn: 5, ctsi: 5, psn });
+    rx.onPacket(700, { cn: BASE, ctsi: 6, psn: 909 });
+    expect(drain(rx)).toEqual([{ kind: 'leave', cn: 5 }]);
+    rx.onPacket(700.5, { cn: 5, ctsi: 5, psn: 65535 });
+    rx.handleTimeout(900);
+    expect(rx.stats.lost).toBe(0);
+    expect(rx.stats.lossEvents).toBe(0);
+    expect(rx.stats.ignored).toBe(0);
+    expect(rx.status().slowStart).toBe(true);
   });
 
   it('counts a PSN gap as a loss after 3 later packets, not a reordered one', () => {

@@ -35,6 +35,12 @@ export interface SimReceiverSpec {
   readonly stallMs?: number;
   /** Single busy spells: from `at` for `ms` (ms) the receiver handles nothing; what fell in it is handled at its end. */
   readonly stalls?: readonly { readonly at: number; readonly ms: number }[];
+  /**
+   * Spells in which the path slows down, in order (a sender that fell behind, then caught up): what
+   * would arrive from `at` for `ms` ms arrives `stretch` times slower, and what comes after it waits
+   * for it (then arrives in a burst); the receiver keeps running meanwhile.
+   */
+  readonly holds?: readonly { readonly at: number; readonly ms: number; readonly stretch: number }[];
   /** Reordering: every `every`-th packet past the bottleneck is held back `delayMs`. */
   readonly reorder?: { readonly every: number; readonly delayMs: number };
 }
@@ -84,6 +90,8 @@ interface SimReceiver {
   /** Joins made so far (the k of joinJitterMs). */
   joins: number;
   lastDeparture: number;
+  /** Latest arrival given to a packet so far when `holds` are on (later ones never overtake it). */
+  heldUntil: number;
   deliveredSinceSample: number;
   offeredSinceSample: number;
   droppedSinceSample: number;
@@ -109,6 +117,7 @@ export class WebrcSim {
       head: 0,
       joins: 0,
       lastDeparture: -Infinity,
+      heldUntil: -Infinity,
       deliveredSinceSample: 0,
       offeredSinceSample: 0,
       droppedSinceSample: 0,
@@ -196,7 +205,11 @@ export class WebrcSim {
     }
     r.lastDeparture = departure;
     const held = spec.reorder !== undefined && r.result.offered % spec.reorder.every === 0;
-    const d = { at: departure + spec.propagationMs + (held ? spec.reorder!.delayMs : 0), cn: p.cn, ctsi: p.ctsi, psn: p.psn };
+    let at = departure + spec.propagationMs + (held ? spec.reorder!.delayMs : 0);
+    for (const h of spec.holds ?? []) if (at >= h.at && at < h.at + h.ms) at = h.at + (at - h.at) * h.stretch;
+    at = Math.max(at, r.heldUntil);
+    if (spec.holds !== undefined) r.heldUntil = at;
+    const d = { at, cn: p.cn, ctsi: p.ctsi, psn: p.psn };
     // Keep deliveries sorted by time: a held packet slips behind the ones that overtake it.
     let i = r.deliveries.length;
     while (i > r.head && r.deliveries[i - 1].at > d.at) i--;

@@ -17,7 +17,7 @@ interface Run {
   readonly at90: number | undefined;
 }
 
-function run(stall: { at: number; ms: number } | undefined, bottleneckPps = 1e7): Run {
+function run(stall: { at: number; ms: number } | undefined, bottleneckPps = 1e7, hold?: { at: number; ms: number; stretch: number }): Run {
   let exit: Run['exit'];
   let merged = 0;
   const trace = (e: TraceEvent): void => {
@@ -25,7 +25,7 @@ function run(stall: { at: number; ms: number } | undefined, bottleneckPps = 1e7)
     if (e.kind === 'epoch') merged += e.span - 1;
   };
   const [r] = new WebrcSim(params, [{
-    name: 'rx', rate: () => bottleneckPps, queuePackets: Math.max(20, bottleneckPps * 0.05), joinDelayMs: 2, leaveDelayMs: 2,
+    name: 'rx', rate: () => bottleneckPps, queuePackets: Math.max(20, bottleneckPps * 0.05), holds: hold === undefined ? undefined : [hold], joinDelayMs: 2, leaveDelayMs: 2,
     propagationMs: 0.1, options: { minArtt: 0.02, trace }, stalls: stall === undefined ? undefined : [stall],
   }], 100).run(5000);
   return { exit, merged, at90: r!.samples.find((s) => s.delivered >= 0.9 * params.srP)?.t };
@@ -51,6 +51,16 @@ describe('WEBRC start-up and a stalled receiver', () => {
     }
     // The stalls did fall across boundaries: those epochs were merged with the next.
     expect(merged).toBeGreaterThanOrEqual(10);
+  });
+
+  it('nor does one short epoch while the receiver runs (packets came 3 times slower for 60 ms, then in a burst)', () => {
+    // Rule (d) acts on two lagging epochs in a row ("Rule (d)" in src/rate/receiver.ts).
+    for (let k = 0; k < 12; k++) {
+      const from = 700 + 61 * k;
+      const r = run(undefined, 1e7, { at: from, ms: 20, stretch: 3 });
+      expect(r.exit?.rule, `held at ${from} ms`).toBe('max-rate');
+      expect(r.at90, `held at ${from} ms`).toBeLessThanOrEqual(3100);
+    }
   });
 
   it('a real bottleneck still ends start-up below the rate', () => {
