@@ -107,4 +107,42 @@ describe('verification hashes fed as blocks are written', () => {
     expect(d.length).toBe(data.length);
     expect(d.sha256!.digest().equals(createHash('sha256').update(data).digest())).toBe(true);
   });
+
+  it('PrefixDigest: at most 4 MiB read back per write; the rest follows later writes or the verification', async () => {
+    const MIB = 1 << 20;
+    const big = new Uint8Array(10 * MIB).map((_, i) => (i * 13 + 5) & 0xff);
+    const bigInfo = info('big.bin', { checksumWhole: false, sha1: undefined, dataLength: big.length, contentLength: big.length, sha256: createHash('sha256').update(big).digest() });
+    const d = new PrefixDigest(bigInfo, new Uint8Array(0));
+    let readBytes = 0;
+    const readBack = (offset: number, length: number): Uint8Array => {
+      readBytes += length;
+      return big.subarray(offset, offset + length);
+    };
+    const mib = (b: number): Uint8Array => big.subarray(b * MIB, (b + 1) * MIB);
+    for (let b = 9; b >= 1; b--) d.written(b * MIB, mib(b), readBack);
+    d.written(0, mib(0), readBack);
+    expect(d.length).toBe(5 * MIB); // block 0 and four read back
+    expect(readBytes).toBe(4 * MIB);
+    d.written(0, mib(0), readBack); // a rewrite (already hashed) still moves the catch-up on
+    expect(d.length).toBe(9 * MIB);
+
+    // Through OutputDir: the last block fills the gap, the verification reads the rest.
+    const outIn = (name: string): OutputDir => {
+      const dir = join(work, name);
+      const state = new ReceiverState(dir);
+      state.openSession(1, undefined);
+      state.addObject(2, { encodingId: 0, transferLength: big.length, symbolSize: 10, maxSourceBlockLength: 10 });
+      return new OutputDir(dir, state);
+    };
+    const out = outIn('catch-up');
+    out.beginDigest(2, bigInfo, new Uint8Array(0));
+    for (let b = 9; b >= 0; b--) out.writeBlock(2, b * MIB, mib(b));
+    const file = await out.deliver(2, bigInfo, new Uint8Array(0));
+    expect(Buffer.from(readFileSync(file)).equals(Buffer.from(big))).toBe(true);
+    const wrong = { ...bigInfo, path: 'wrong.bin', sha256: new Uint8Array(32) };
+    const out2 = outIn('catch-up-wrong');
+    out2.beginDigest(2, wrong, new Uint8Array(0));
+    for (let b = 9; b >= 0; b--) out2.writeBlock(2, b * MIB, mib(b));
+    await expect(out2.deliver(2, wrong, new Uint8Array(0))).rejects.toMatchObject({ code: 'FCAST_DIGEST' });
+  });
 });
