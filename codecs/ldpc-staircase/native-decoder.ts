@@ -21,7 +21,7 @@ export class NativeLdpcDecoder implements BlockDecoder {
   private readonly handle: NativeDecoderHandle;
   private readonly out: Uint8Array;
   /** heldSymbol: the addon's held bitmap, as of `received` = heldAt. */
-  private held: Uint8Array | undefined;
+  private readonly held: Uint8Array;
   private heldAt = -1;
   /** The arena's tail (repair symbols), when the arena holds n·E bytes. */
   private readonly repair: Uint8Array | undefined;
@@ -45,6 +45,7 @@ export class NativeLdpcDecoder implements BlockDecoder {
     const { k, n } = block;
     const repair = arena !== undefined && arena.length >= n * symbolSize ? arena.subarray(k * symbolSize, n * symbolSize) : undefined;
     this.repair = repair;
+    this.held = new Uint8Array((n + 7) >>> 3);
     try {
       this.handle = new codec.LdpcDecoder(code, symbolSize, block.length, iterativeOnly, this.out, this.state, repair);
     } catch (e) {
@@ -101,11 +102,10 @@ export class NativeLdpcDecoder implements BlockDecoder {
     const e = this.e;
     if (this.state[2] === 1 || !Number.isInteger(esi) || esi < 0 || esi >= n) return undefined;
     if (this.heldAt !== this.state[0]) {
-      this.held ??= new Uint8Array((n + 7) >>> 3);
       this.handle.heldBitmap(this.held);
       this.heldAt = this.state[0]!;
     }
-    if ((this.held![esi >>> 3]! & (1 << (esi & 7))) === 0) return undefined;
+    if ((this.held[esi >>> 3]! & (1 << (esi & 7))) === 0) return undefined;
     if (esi >= k) return this.repair?.subarray((esi - k) * e, (esi - k + 1) * e);
     if (esi === k - 1 && this.shortLen < e) return undefined;
     return this.out.subarray(esi * e, (esi + 1) * e);

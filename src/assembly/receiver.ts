@@ -29,6 +29,15 @@
 // few more for LDPC). A block that fails its first LDPC attempt stays "hot" in memory (within
 // maxBufferedBytes) and takes later symbols directly.
 //
+// Spool deferral (spoolDelayMs, issue 4): a symbol of a hot block is not spooled on arrival. It is
+// in the block's decoder anyway (BlockDecoder.heldSymbol: every decoder keeps each received
+// symbol in its slot until completion), so the block's list of deferred ESIs is all it costs. A
+// block that decodes within the delay never spools them: its data goes to the part file, which
+// the shell journals as written at once. One that does not is spooled from its decoder once its
+// oldest deferred symbol is that old (spoolDue, called per batch and by the shell's timer), and
+// everything is spooled when the shell stops (spoolAll). A 64 MB receive at 0% loss spooled
+// 64 MB it deleted seconds later: write(2), page cache and unlink were a sixth of its CPU.
+//
 // FCAST header offset (why the file is written once): the compound object is header | padding |
 // data. Blocks are written into the object's temporary file at (block offset − dataOffset),
 // so the file is the data and is renamed into place with no copy. dataOffset is known only
@@ -69,6 +78,13 @@ export interface ReceiverOptions {
   readonly maxBufferedBytes?: number;
   /** Largest FCAST header (and CID object) accepted. Default 1 MiB. */
   readonly maxHeaderBytes?: number;
+  /**
+   * Deferred spooling (see "Spool deferral" above): a symbol of a hot block is spooled only once
+   * it is this old (ms), read from the block's decoder; a block that decodes sooner never spools
+   * it. 0 (default): every symbol is spooled as it arrives. A shell that defers must record each
+   * written block durably enough for a restart at once (src/store/spool.ts "w" lines).
+   */
+  readonly spoolDelayMs?: number;
 }
 
 /** Growable list of uint32 (record numbers), so a 4 GB object's bookkeeping stays compact. */
@@ -82,6 +98,9 @@ class U32List {
       this.buf = next;
     }
     this.buf[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.buf[i]!;
   }
   snapshot(): Uint32Array {
     return this.buf.slice(0, this.length);
@@ -104,11 +123,19 @@ interface BlockState {
   /** `count` at the last LDPC maximum-likelihood attempt on the hot decoder. */
   lastFinishAt: number;
   /** handleBatch: this block's new symbols of the batch (ESIs, payload offsets), pushed at its end. */
-  batchEsis: Uint32Array | undefined;
-  batchOffsets: Uint32Array | undefined;
+  batchEsis: Uint32Array;
+  batchOffsets: Uint32Array;
   batchCount: number;
   /** Started by this batch: its decoder comes at the batch's end, after the other blocks' decodes gave their arenas back. */
   startPending: boolean;
+  /** ESIs received and not spooled: they are in the hot decoder (spoolDelayMs). */
+  readonly deferred: U32List;
+  /**
+   * Bumped whenever `deferred` empties: a deferral queue entry of another round is stale. (An
+   * integer, not a time: a field that turns from small integer to double changes the object's
+   * map and deoptimises every function compiled against it.)
+   */
+  deferRound: number;
 }
 
 type ObjectPhase = 'receiving' | 'decoded' | 'verified' | 'rejected';
@@ -118,6 +145,9 @@ interface HeldBlock {
   readonly bytes: Uint8Array;
   readonly arena: Uint8Array;
   readonly cost: number;
+  readonly sbn: number;
+  /** Some of its symbols were never spooled (deferred, dropped at its decode): spoolDue writes its source symbols if the header is late. */
+  unspooled: boolean;
 }
 
 interface ObjectState {
@@ -133,6 +163,8 @@ interface ObjectState {
   doneCount: number;
   records: number;
   info: FcastObjectInfo | undefined;
+  /** Not known to be a CID: its decoded blocks go to the part file, or wait for the header (see defers()). */
+  deferrable: boolean;
   headerBytes: Uint8Array | undefined;
   /** Decoded leading blocks kept until the header parses. */
   prefix: HeldBlock[];
@@ -215,6 +247,7 @@ const DEFAULTS = {
   // a 1 GB one at 10% loss peaked at 214 MB RSS (154 at 64 MiB), lossless 113.5 (111.4).
   maxBufferedBytes: 128 * 1024 * 1024,
   maxHeaderBytes: 1024 * 1024,
+  spoolDelayMs: 0,
 };
 
 /**
@@ -244,6 +277,9 @@ function sameHeader(data: Uint8Array, at: number, length: number, last: LastHead
   return true;
 }
 
+/** A block's batch lists before its first batch (one shared empty array, so the field's type never changes). */
+const NO_ENTRIES = new Uint32Array(0);
+
 /** Room for at least `n` entries: `a` itself, or a larger copy. */
 function grown(a: Uint32Array | undefined, n: number): Uint32Array {
   if (a !== undefined && a.length >= n) return a;
@@ -252,6 +288,8 @@ function grown(a: Uint32Array | undefined, n: number): Uint32Array {
   return next;
 }
 
+const SCRATCH_ENTRIES = 64 * 16;
+
 /**
  * The symbols of one handleBatch call, gathered so the shell and the decoders take them in few
  * calls: the current spool run (consecutive new symbols of one object) and the blocks that got
@@ -259,10 +297,12 @@ function grown(a: Uint32Array | undefined, n: number): Uint32Array {
  */
 class BatchScratch {
   data: Uint8Array = new Uint8Array(0);
-  sbns: Uint32Array = new Uint32Array(64);
-  esis: Uint32Array = new Uint32Array(64);
-  offsets: Uint32Array = new Uint32Array(64);
-  lengths: Uint32Array = new Uint32Array(64);
+  // A recvmmsg batch of 64 GRO buffers of up to 16 datagrams each: sized for it at once, so the
+  // growth path below (a deoptimisation of handleBatch when first taken) is for odd batches only.
+  sbns: Uint32Array = new Uint32Array(SCRATCH_ENTRIES);
+  esis: Uint32Array = new Uint32Array(SCRATCH_ENTRIES);
+  offsets: Uint32Array = new Uint32Array(SCRATCH_ENTRIES);
+  lengths: Uint32Array = new Uint32Array(SCRATCH_ENTRIES);
   /** Entries used in the arrays above (runs of this batch follow one another). */
   used = 0;
   /** The open spool run: its object, first entry and first record. */
@@ -317,6 +357,12 @@ export class Receiver {
   private instanceScan = 0;
   private last: LastHeader | undefined;
   private readonly batch = new BatchScratch();
+  /** Blocks with deferred symbols, oldest first (an entry is stale once its block spooled or went). */
+  private readonly deferQueue: Array<{ readonly obj: ObjectState; readonly st: BlockState; readonly since: number; readonly round: number }> = [];
+  private deferHead = 0;
+  /** Blocks decoded before their header with symbols never spooled, oldest first. */
+  private readonly heldQueue: Array<{ readonly obj: ObjectState; readonly held: HeldBlock; readonly since: number }> = [];
+  private heldHead = 0;
   /** Datagrams that came with or after the one that picked the session: processed once the shell had the `session` event. */
   private held: Array<{ readonly now: number; readonly bytes: Uint8Array; readonly source: string; readonly counted: boolean }> = [];
   private readonly stats = {
@@ -407,6 +453,7 @@ export class Receiver {
       return;
     }
     this.datagram(now, bytes, source);
+    this.spoolDue(now);
   }
 
   /**
@@ -441,13 +488,14 @@ export class Receiver {
       const word = ((data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!) >>> 0;
       last.obj.packets++;
       try {
-        this.batchSymbol(last.obj, word >>> last.esiBits, word & ((1 << last.esiBits) - 1), p + PAYLOAD_ID_LENGTH, at + length - p - PAYLOAD_ID_LENGTH);
+        this.batchSymbol(now, last.obj, word >>> last.esiBits, word & ((1 << last.esiBits) - 1), p + PAYLOAD_ID_LENGTH, at + length - p - PAYLOAD_ID_LENGTH);
       } catch (e) {
         if (!isFcastError(e) || e.origin !== 'remote') throw e;
         this.drop(e.code);
       }
     }
     this.endBatch(now);
+    this.spoolDue(now);
   }
 
   /**
@@ -584,6 +632,7 @@ export class Receiver {
       doneCount: 0,
       records: 0,
       info: undefined,
+      deferrable: true,
       headerBytes: undefined,
       prefix: [],
       prefixLength: 0,
@@ -605,8 +654,8 @@ export class Receiver {
   private symbol(now: number, obj: ObjectState, sbn: number, esi: number, payload: Uint8Array): void {
     const st = this.newSymbol(obj, sbn, esi, payload.length, false);
     if (st === undefined) return;
-    const record = obj.records - 1;
-    this.events.push({ kind: 'spool', toi: obj.toi, record, sbn, esi, symbol: payload });
+    if (st.decoder !== undefined && this.defers(obj, payload.length)) this.defer(now, obj, st, esi);
+    else this.events.push({ kind: 'spool', toi: obj.toi, record: this.nextRecord(obj, st), sbn, esi, symbol: payload });
     if (st.decoder !== undefined) {
       st.decoder.push(esi, this.padded(obj, payload));
       this.tryHot(now, obj, st);
@@ -616,25 +665,20 @@ export class Receiver {
   }
 
   /** Step 5 within handleBatch: the symbol joins the spool run and its block's list (endBatch takes both). */
-  private batchSymbol(obj: ObjectState, sbn: number, esi: number, offset: number, length: number): void {
+  private batchSymbol(now: number, obj: ObjectState, sbn: number, esi: number, offset: number, length: number): void {
     const st = this.newSymbol(obj, sbn, esi, length, true);
     if (st === undefined) return;
-    const b = this.batch;
-    if (b.runObj !== obj) {
-      this.endRun();
-      b.runObj = obj;
-      b.runFrom = b.used;
-      b.runRecord = obj.records - 1;
+    const hot = st.decoder !== undefined || st.startPending;
+    if (hot && this.defers(obj, length)) {
+      this.defer(now, obj, st, esi);
+    } else {
+      this.runSymbol(obj, st, sbn, esi, offset, length);
     }
-    const i = b.used++;
-    b.sbns[i] = sbn;
-    b.esis[i] = esi;
-    b.offsets[i] = offset;
-    b.lengths[i] = length;
-    if (st.decoder === undefined && !st.startPending) {
+    if (!hot) {
       this.maybeRequest(obj, st);
       return;
     }
+    const b = this.batch;
     if (st.batchCount === 0) {
       b.touchedObjs.push(obj);
       b.touched.push(st);
@@ -644,6 +688,23 @@ export class Receiver {
     st.batchOffsets = grown(st.batchOffsets, st.batchCount);
     st.batchEsis[j] = esi;
     st.batchOffsets[j] = offset;
+  }
+
+  /** The symbol joins the open spool run of the batch (a new run if it is of another object). */
+  private runSymbol(obj: ObjectState, st: BlockState, sbn: number, esi: number, offset: number, length: number): void {
+    const b = this.batch;
+    if (b.runObj !== obj) {
+      this.endRun();
+      b.runObj = obj;
+      b.runFrom = b.used;
+      b.runRecord = obj.records;
+    }
+    this.nextRecord(obj, st);
+    const i = b.used++;
+    b.sbns[i] = sbn;
+    b.esis[i] = esi;
+    b.offsets[i] = offset;
+    b.lengths[i] = length;
   }
 
   /** The open spool run, as one event. */
@@ -678,14 +739,34 @@ export class Receiver {
       if (obj.pending.get(st.block.sbn) === st && obj.phase === 'receiving') this.startHot(obj, st);
       if (st.decoder === undefined) {
         // No room in the memory budget: its symbols wait in the spool.
+        this.spoolBatchDeferred(obj, st);
         st.batchCount = 0;
         if (obj.pending.get(st.block.sbn) === st) this.maybeRequest(obj, st);
         continue;
       }
       this.pushTouched(now, obj, st);
     }
+    this.endRun();
     b.touched.length = 0;
     b.touchedObjs.length = 0;
+  }
+
+  /**
+   * A block this batch started got no decoder after all: the symbols it deferred (all of this
+   * batch, E bytes each) go to the spool from the batch's data, as one run.
+   */
+  private spoolBatchDeferred(obj: ObjectState, st: BlockState): void {
+    if (st.deferred.length === 0 || obj.pending.get(st.block.sbn) !== st) return;
+    const e = obj.oti.symbolSize;
+    const sbn = st.block.sbn;
+    // A short last symbol was not deferred: it is in the spool run already.
+    const shortEsi = this.lastSymbolLength(obj) !== e && sbn === obj.plan.blocks.length - 1 ? st.block.k - 1 : -1;
+    for (let j = 0; j < st.batchCount; j++) {
+      const esi = st.batchEsis[j]!;
+      if (esi !== shortEsi) this.runSymbol(obj, st, sbn, esi, st.batchOffsets[j]!, e);
+    }
+    st.deferred.length = 0;
+    st.deferRound++;
   }
 
   private pushTouched(now: number, obj: ObjectState, st: BlockState): void {
@@ -694,7 +775,7 @@ export class Receiver {
     // Released meanwhile (its object rejected): nothing to push into.
     if (st.decoder === undefined || obj.pending.get(st.block.sbn) !== st) return;
     try {
-      st.decoder.pushBatch(st.batchEsis!, this.batch.data, st.batchOffsets!, count);
+      st.decoder.pushBatch(st.batchEsis, this.batch.data, st.batchOffsets, count);
     } catch (e) {
       if (!isFcastError(e) || e.origin !== 'remote') throw e;
       this.drop(e.code);
@@ -734,10 +815,105 @@ export class Receiver {
     }
     bitSet(st.seen, esi);
     st.count++;
-    st.records.push(obj.records++);
     obj.symbols++;
     this.stats.symbols++;
     return st;
+  }
+
+  /** The next spool record of the object, for a symbol of block `st`. */
+  private nextRecord(obj: ObjectState, st: BlockState): number {
+    const record = obj.records++;
+    st.records.push(record);
+    return record;
+  }
+
+  /**
+   * Whether a new symbol of a hot block of `obj` waits in its decoder instead of the spool: only
+   * with spoolDelayMs, only E-byte symbols (the native decoder keeps a short last symbol to
+   * itself), and not for a CID (its blocks stay in memory, never in a part file). A block that
+   * decodes before its object's header is known waits in memory: if the header is not known
+   * within the delay either, its source symbols are spooled from the decoded bytes (spoolDue).
+   */
+  private defers(obj: ObjectState, length: number): boolean {
+    return obj.deferrable && this.opts.spoolDelayMs > 0 && length === obj.oti.symbolSize;
+  }
+
+  private defer(now: number, obj: ObjectState, st: BlockState, esi: number): void {
+    if (st.deferred.length === 0) this.deferQueue.push({ obj, st, since: now, round: st.deferRound });
+    st.deferred.push(esi);
+  }
+
+  /** Deferred symbols older than spoolDelayMs go to the spool (from their decoders). */
+  spoolDue(now: number): void {
+    const q = this.deferQueue;
+    const limit = now - this.opts.spoolDelayMs;
+    while (this.deferHead < q.length && q[this.deferHead]!.since <= limit) {
+      const { obj, st, round } = q[this.deferHead++]!;
+      if (st.deferRound === round) this.spoolHeld(obj, st);
+    }
+    if (this.deferHead === q.length && q.length > 0) {
+      q.length = 0;
+      this.deferHead = 0;
+    }
+    const h = this.heldQueue;
+    while (this.heldHead < h.length && h[this.heldHead]!.since <= limit) {
+      const { obj, held } = h[this.heldHead++]!;
+      this.spoolDecoded(obj, held);
+    }
+    if (this.heldHead === h.length && h.length > 0) {
+      h.length = 0;
+      this.heldHead = 0;
+    }
+  }
+
+  /** Every deferred symbol to the spool now (before the shell stops: nothing waits in memory only). */
+  spoolAll(): void {
+    for (let i = this.deferHead; i < this.deferQueue.length; i++) {
+      const { obj, st, round } = this.deferQueue[i]!;
+      if (st.deferRound === round) this.spoolHeld(obj, st);
+    }
+    this.deferQueue.length = 0;
+    this.deferHead = 0;
+    for (let i = this.heldHead; i < this.heldQueue.length; i++) this.spoolDecoded(this.heldQueue[i]!.obj, this.heldQueue[i]!.held);
+    this.heldQueue.length = 0;
+    this.heldHead = 0;
+  }
+
+  /**
+   * A block decoded before its object's header and still waiting for it in memory, some of its
+   * symbols never spooled: its source symbols go to the spool from the decoded bytes (a resume
+   * decodes it again from them). Once placed in the part file it needs nothing.
+   */
+  private spoolDecoded(obj: ObjectState, held: HeldBlock): void {
+    if (!held.unspooled || obj.phase !== 'receiving' || obj.info !== undefined) return;
+    if (obj.early.get(held.sbn) !== held && !obj.prefix.includes(held)) return;
+    held.unspooled = false;
+    const e = obj.oti.symbolSize;
+    const k = obj.plan.blocks[held.sbn]!.k;
+    for (let esi = 0; esi < k; esi++) {
+      const symbol = held.bytes.subarray(esi * e, Math.min(held.bytes.length, (esi + 1) * e));
+      this.events.push({ kind: 'spool', toi: obj.toi, record: obj.records++, sbn: held.sbn, esi, symbol });
+    }
+  }
+
+  /**
+   * A hot block's deferred symbols as spool events, read from its decoder (views of its arena,
+   * unchanged until the block completes, which cannot happen before the shell has drained these
+   * events). One that peeling knew before it came is not held there: it adds nothing a decode
+   * needs, so it is not spooled.
+   */
+  private spoolHeld(obj: ObjectState, st: BlockState): void {
+    const list = st.deferred;
+    const decoder = st.decoder;
+    if (decoder !== undefined && obj.pending.get(st.block.sbn) === st) {
+      for (let i = 0; i < list.length; i++) {
+        const esi = list.at(i);
+        const symbol = decoder.heldSymbol(esi);
+        if (symbol !== undefined) this.events.push({ kind: 'spool', toi: obj.toi, record: this.nextRecord(obj, st), sbn: st.block.sbn, esi, symbol });
+      }
+    }
+    list.length = 0;
+    st.deferRound++;
   }
 
   private isLastSymbol(obj: ObjectState, sbn: number, esi: number): boolean {
@@ -773,10 +949,12 @@ export class Receiver {
       decoder: undefined,
       arena: undefined,
       lastFinishAt: 0,
-      batchEsis: undefined,
-      batchOffsets: undefined,
+      batchEsis: NO_ENTRIES,
+      batchOffsets: NO_ENTRIES,
       batchCount: 0,
       startPending: false,
+      deferred: new U32List(),
+      deferRound: 0,
     };
     obj.pending.set(block.sbn, st);
     this.pendingBlocks++;
@@ -871,16 +1049,22 @@ export class Receiver {
     if (st.arena !== undefined) this.arenas.release(st.arena);
     st.decoder = undefined;
     st.arena = undefined;
+    // Decoded (its block goes to the part file) or rejected: its deferred symbols are not needed.
+    st.deferred.length = 0;
+    st.deferRound++;
     obj.pending.delete(st.block.sbn);
     this.pendingBlocks--;
   }
 
   /** `bytes` is a view of `arena`, which now belongs to the decoded block. */
   private blockDecoded(now: number, obj: ObjectState, st: BlockState, bytes: Uint8Array, arena: Uint8Array): void {
+    // Symbols of it that were never spooled: its decoded bytes are all there is of them now.
+    const deferredAny = st.deferred.length > 0;
     this.releaseBlock(obj, st);
     bitSet(obj.done, st.block.sbn);
     obj.doneCount++;
-    const held: HeldBlock = { bytes, arena, cost: this.decoderCost(obj, st.block) };
+    const held: HeldBlock = { bytes, arena, cost: this.decoderCost(obj, st.block), sbn: st.block.sbn, unspooled: deferredAny };
+    if (deferredAny && obj.info === undefined) this.heldQueue.push({ obj, held, since: now });
     if (obj.info !== undefined) {
       this.placeBlock(obj, st.block, bytes);
       this.loan(arena);
@@ -929,6 +1113,7 @@ export class Receiver {
     obj.prefix = [];
     obj.prefixLength = 0;
     obj.info = info;
+    obj.deferrable = !info.isCid;
     obj.headerBytes = all.slice(0, info.dataOffset);
     if (info.isCid) {
       if (obj.oti.transferLength > this.opts.maxHeaderBytes) {
@@ -1103,6 +1288,7 @@ export class Receiver {
     }
     if (headerBytes !== undefined) {
       obj.info = parseObjectHeader(headerBytes, oti.transferLength);
+      obj.deferrable = !obj.info.isCid;
       obj.headerBytes = headerBytes.slice(0, obj.info.dataOffset);
     }
   }

@@ -7,8 +7,12 @@
 //
 // Journal lines: {"tsi","source"} first, then {"o":toi,"oti"} object opened, {"h":toi,"header",
 // "path"} FCAST header known (base64 of the bytes before the data), {"d":toi,"sbn":[...]} blocks
-// written to .part, {"v":toi} verified and delivered, {"x":toi} dropped. Replayed in order on
-// resume; a torn last line (crash mid-append) is cut off.
+// written to .part and synced, {"b":id} the kernel's boot id (written when a run opens the
+// folder), {"w":toi,"sbn":[...]} blocks written to .part, not yet synced, {"v":toi} verified and
+// delivered, {"x":toi} dropped. Replayed in order on resume; a torn last line (crash mid-append)
+// is cut off. A "w" line counts only if the last "b" line before it names the boot resuming:
+// then the part file's pages it speaks of are still in the page cache (the process died, the
+// machine did not); after a reboot the block is received again, since only "d" blocks were synced.
 //
 // Why one journal, not a state file per object: with 2000 small files a file per object cost a
 // write + fsync + rename at open, at header, per flush and at verify: 26 of the receiver's 44 s
@@ -22,10 +26,14 @@
 // full, a read-back, a flush), so an object delivered within a flush interval (a small file)
 // never touches the disk for its spool.
 //
-// Why it is safe after kill -9: a block is journalled as done only after its bytes were written
-// and fdatasync'd to .part (flush: spools and parts synced first, then the journal appended and
-// synced); a spool's records are synced before the journal line that opens its object, so every
-// received symbol is either in a done block or in a spool the journal knows. Spools and parts the
+// Why it is safe after kill -9: a block is journalled as done ("d") only after its bytes were
+// written and fdatasync'd to .part (flush: spools and parts synced first, then the journal
+// appended and synced); a spool's records are synced before the journal line that opens its
+// object, so every received symbol is either in a done block or in a spool the journal knows.
+// A block is also journalled as written ("w") the moment its bytes are in .part: the receiver
+// core may then have dropped its symbols without spooling them (Receiver spoolDelayMs: a hot
+// block's symbols wait in its decoder and are spooled only if it has not decoded within that
+// delay), so after kill -9 the "w" line, not the spool, says the block is done. Spools and parts the
 // journal does not know are deleted on resume. A verified object's part was renamed into place
 // before its "v" line: if the crash comes in between, its part is gone and the object is
 // received again from the start (its final file is rewritten with the same content). A power
@@ -48,6 +56,8 @@ export interface ObjectStateFile {
   done: number[];
   verified: boolean;
   path?: string;
+  /** Entries of `done` from "d" lines (synced); those after them come from "w" lines of this boot. */
+  synced: number;
 }
 
 interface OpenSpool {
@@ -71,15 +81,34 @@ type JournalLine =
   | { readonly o: number; readonly oti: FecOti }
   | { readonly h: number; readonly header: string; readonly path?: string }
   | { readonly d: number; readonly sbn: readonly number[] }
+  | { readonly w: number; readonly sbn: readonly number[] }
+  | { readonly b: string }
   | { readonly v: number }
   | { readonly x: number };
 
+let bootIdCache: string | null | undefined;
+
+/** The kernel's boot id (Linux), or undefined where there is none to read. */
+export function currentBootId(): string | undefined {
+  if (bootIdCache === undefined) {
+    try {
+      bootIdCache = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+    } catch {
+      bootIdCache = null;
+    }
+  }
+  return bootIdCache ?? undefined;
+}
+
 /**
  * Replay a state folder's journal (also for tests that inspect a receiver's state after a kill):
- * the objects it knows, by TOI, and the session it belongs to.
+ * the objects it knows, by TOI, and the session it belongs to. "w" lines count when written
+ * under boot `bootId` (default: this boot).
  */
-export function readJournal(stateDir: string): { session: { tsi: number; source: string | undefined } | undefined; objects: Map<number, ObjectStateFile>; validBytes: number } {
+export function readJournal(stateDir: string, bootId = currentBootId()): { session: { tsi: number; source: string | undefined } | undefined; objects: Map<number, ObjectStateFile>; validBytes: number } {
   const objects = new Map<number, ObjectStateFile>();
+  const written = new Map<number, Set<number>>();
+  let boot: string | undefined;
   let text: string;
   try {
     text = readFileSync(join(stateDir, JOURNAL), 'utf8');
@@ -99,29 +128,53 @@ export function readJournal(stateDir: string): { session: { tsi: number; source:
       const s = line as { tsi?: unknown; source?: unknown };
       if (typeof s.tsi !== 'number') break;
       session = { tsi: s.tsi, source: typeof s.source === 'string' ? s.source : undefined };
+    } else if ('b' in (line as JournalLine)) {
+      boot = (line as { b: string }).b;
+    } else if ('w' in (line as JournalLine)) {
+      const w = line as { w: number; sbn: number[] };
+      if (bootId !== undefined && boot === bootId && objects.get(w.w)?.verified === false) {
+        const set = written.get(w.w) ?? new Set<number>();
+        for (const sbn of w.sbn) set.add(sbn);
+        written.set(w.w, set);
+      }
     } else {
-      applyLine(objects, line as JournalLine);
+      const l = line as JournalLine;
+      applyLine(objects, l);
+      // A block journalled again later ("d" after "w", or the object verified or dropped).
+      if ('v' in l) written.delete(l.v);
+      else if ('x' in l) written.delete(l.x);
     }
     at = nl + 1;
+  }
+  for (const [toi, set] of written) {
+    const st = objects.get(toi);
+    if (st === undefined || st.verified) continue;
+    st.synced = st.done.length;
+    for (const sbn of st.done) set.delete(sbn);
+    st.done.push(...set);
   }
   return { session, objects, validBytes: Buffer.byteLength(text.slice(0, at)) };
 }
 
 function applyLine(objects: Map<number, ObjectStateFile>, line: JournalLine): void {
   if ('o' in line) {
-    if (!objects.has(line.o)) objects.set(line.o, { toi: line.o, oti: line.oti, done: [], verified: false });
+    if (!objects.has(line.o)) objects.set(line.o, { toi: line.o, oti: line.oti, done: [], verified: false, synced: 0 });
   } else if ('h' in line) {
     const st = objects.get(line.h);
     if (st === undefined) return;
     st.header = line.header;
     if (line.path !== undefined) st.path = line.path;
   } else if ('d' in line) {
-    objects.get(line.d)?.done.push(...line.sbn);
+    const st = objects.get(line.d);
+    if (st === undefined) return;
+    st.done.push(...line.sbn);
+    st.synced = st.done.length;
   } else if ('v' in line) {
     const st = objects.get(line.v);
     if (st === undefined) return;
     st.verified = true;
     st.done = [];
+    st.synced = 0;
   } else if ('x' in line) {
     objects.delete(line.x);
   }
@@ -144,9 +197,21 @@ export class ReceiverState {
   /** Objects whose spool file was opened (so it exists until removed). */
   private readonly onDisk = new Set<number>();
 
+  /**
+   * The kernel's boot id: blocks are journalled as written ("w") the moment they are, so the
+   * receiver core may defer spooling (Receiver spoolDelayMs). Undefined where there is none: no
+   * "w" lines, and the core must spool every symbol at once.
+   */
+  readonly bootId: string | undefined = currentBootId();
+
   constructor(outDir: string) {
     this.dir = join(outDir, STATE_DIR);
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** The "b" line of this run (before any "w" line of it), when there is a boot id. */
+  private bootLine(): string[] {
+    return this.bootId === undefined ? [] : [JSON.stringify({ b: this.bootId })];
   }
 
   /**
@@ -162,18 +227,25 @@ export class ReceiverState {
       // Synced by the first flush, with everything it covers: a sync here stalled the receive
       // loop 13-29 ms at the first packet (strace, netns harness), and before that flush a power
       // loss finds no record a journal line could point to anyway (kill -9 keeps the write).
-      this.writeLines([JSON.stringify({ tsi, source })]);
+      this.writeLines([JSON.stringify({ tsi, source }), ...this.bootLine()]);
       return [];
     }
     truncateSync(join(this.dir, JOURNAL), j.validBytes);
     this.journalFd = openSync(join(this.dir, JOURNAL), 'a');
+    const boot = this.bootLine();
+    if (boot.length > 0) this.writeLines(boot);
     const out: ObjectStateFile[] = [];
     for (const st of j.objects.values()) {
       // Its part was renamed into place but the crash came before the journal said so: again.
-      if (!st.verified && st.done.length > 0 && !existsSync(this.partPath(st.toi))) st.done = [];
+      if (!st.verified && st.done.length > 0 && !existsSync(this.partPath(st.toi))) {
+        st.done = [];
+        st.synced = 0;
+      }
       this.objects.set(st.toi, st);
       this.symbolSize.set(st.toi, st.oti.symbolSize);
-      this.loggedDone.set(st.toi, st.done.length);
+      // Blocks known only from "w" lines get their "d" line after the next flush's part sync.
+      this.loggedDone.set(st.toi, st.synced);
+      if (st.synced < st.done.length) this.dirtyObjects.add(st.toi);
       this.resumed.add(st.toi);
       out.push(st);
     }
@@ -207,7 +279,7 @@ export class ReceiverState {
    */
   addObject(toi: number, oti: FecOti): void {
     if (this.objects.has(toi)) return;
-    this.objects.set(toi, { toi, oti, done: [], verified: false });
+    this.objects.set(toi, { toi, oti, done: [], verified: false, synced: 0 });
     this.symbolSize.set(toi, oti.symbolSize);
     this.loggedDone.set(toi, 0);
     this.lines.push(JSON.stringify({ o: toi, oti }));
@@ -228,11 +300,21 @@ export class ReceiverState {
     this.lines.push(JSON.stringify({ h: toi, header: st.header, ...(path === undefined ? {} : { path }) }));
   }
 
+  /**
+   * Block `sbn` is in the object's part file (written, in the page cache): journalled at once as
+   * written ("w", no sync), and as done ("d") after the next flush's part sync.
+   */
   markBlockDone(toi: number, sbn: number): void {
     const st = this.objects.get(toi);
     if (st === undefined) return;
     st.done.push(sbn);
     this.dirtyObjects.add(toi);
+    if (this.bootId === undefined || this.journalFd === undefined) return;
+    // After the lines waiting for the flush: the object's header line ("h") must come first, or
+    // a resume would find block 0 done and the header bytes (cut off before .part) nowhere.
+    this.lines.push(JSON.stringify({ w: toi, sbn: [sbn] }));
+    this.writeLines(this.lines);
+    this.lines = [];
   }
 
   /** The object is delivered: its spool goes, the journal says verified at the next flush. */

@@ -184,7 +184,9 @@ describe('loopback multicast end to end', () => {
     const big = r!.objects.find((o) => o.path === 'big.bin')!;
     const fresh = big.symbols - big.restored;
     process.stderr.write(`resume: k ${big.k}, stored before kill ${atKill.held} (${atKill.inDoneBlocks} in ${atKill.doneBlocks} written blocks), restored ${big.restored}, fetched after ${fresh}\n`);
-    // Every stored symbol of an unfinished block comes back from the spool, none from the network.
+    // Every spooled symbol of an unfinished block comes back from the spool, none from the
+    // network. (A hot block's symbols are spooled only once it has not decoded within 2 s:
+    // what such blocks got in the last 2 s before the kill is fetched again, within the bound below.)
     expect(big.restored).toBe(atKill.held - atKill.inDoneBlocks);
     expect(big.restored).toBeGreaterThan(1000);
     // The second run fetched only what the open and unseen blocks still lacked: the source

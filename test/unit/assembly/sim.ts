@@ -63,12 +63,16 @@ export interface SimOptions {
   readonly restartAfter?: number;
   /** Packets lost while the receiver is down. */
   readonly downFor?: number;
+  /** The restart is a clean stop (Receiver.spoolAll, then the shell drains), not a crash. */
+  readonly restartClean?: boolean;
   /** Hand datagrams to Receiver.handleBatch this many at a time, packed in one buffer (as recvmmsg does), instead of handleDatagram one by one. */
   readonly batch?: number;
 }
 
 export interface SimResult {
   readonly files: Map<string, Uint8Array>;
+  /** Spool records written, over all objects. */
+  readonly spooled: number;
   readonly meta: Map<string, { mtime: number | undefined; mode: number | undefined }>;
   readonly receiver: Receiver;
   /** Symbols stored before the restart (0 without one). */
@@ -224,6 +228,10 @@ export function simulate(o: SimOptions): SimResult {
     if (sent < downUntil) return;
     if (o.restartAfter !== undefined && delivered === o.restartAfter) {
       flushBatch();
+      if (o.restartClean === true) {
+        rx.spoolAll();
+        shell.drain(now);
+      }
       storedBeforeRestart = rx.receiverStats().symbols;
       rx = new Receiver({ schemes: SCHEMES, cciLength: 4, ...o.receiver, tsi: TSI });
       shell.restoreInto(rx);
@@ -279,7 +287,9 @@ export function simulate(o: SimOptions): SimResult {
     }
   }
   flushBatch();
-  return { files: shell.files, meta: shell.meta, receiver: rx, storedBeforeRestart, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected };
+  let spooled = 0;
+  for (const list of shell.spool.values()) spooled += list.length;
+  return { files: shell.files, spooled, meta: shell.meta, receiver: rx, storedBeforeRestart, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected };
 }
 
 /** Deterministic pseudo-random bytes. */

@@ -4,11 +4,11 @@
 // does not know: `fcast receive` killed 5 s into a 40 MB receive found 22 MB of spool, deleted
 // it, and received the whole file again. The process "dies" here by dropping its state object
 // without flush or close; what it wrote is in the page cache, as after a real kill -9.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ReceiverState } from '../../../src/store/spool.js';
+import { ReceiverState, readJournal } from '../../../src/store/spool.js';
 import type { FecOti } from '../../../codecs/types.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fcast-spool-kill-'));
@@ -35,6 +35,33 @@ describe('receiver state after kill -9', () => {
     after.scan(2, () => records++);
     // What had left the write-behind buffer (at most 256 KiB held back) is all there.
     expect(records).toBeGreaterThanOrEqual(appended - Math.ceil((256 * 1024) / (8 + E)));
+    after.close();
+  });
+
+  it('knows the blocks written to .part since the last flush ("w" lines), in this boot only', async () => {
+    const dir = join(work, 'written');
+    const before = new ReceiverState(dir);
+    expect(before.bootId).toMatch(/^[0-9a-f-]{36}$/);
+    before.openSession(99, '127.0.0.1');
+    before.addObject(3, oti);
+    before.setHeader(3, new Uint8Array([1, 2, 3]), 'f.bin');
+    // The part file itself (the shell writes it before marking the block done).
+    writeFileSync(before.partPath(3), new Uint8Array(10));
+    before.markBlockDone(3, 0);
+    before.markBlockDone(3, 2);
+    // Killed: no flush, no close.
+
+    // The header line went out before the first "w" line: a resume has the header of block 0.
+    const after = new ReceiverState(dir);
+    const [st] = after.openSession(99, '127.0.0.1');
+    expect(st?.header).toBe(Buffer.from([1, 2, 3]).toString('base64'));
+    expect(st?.done).toEqual([0, 2]);
+    expect(st?.synced).toBe(0);
+    // After a reboot the page cache is gone: only synced ("d") blocks count.
+    expect(readJournal(join(dir, '.fcast'), 'another-boot').objects.get(3)?.done).toEqual([]);
+    // The next flush syncs the part and journals both as done ("d"), for any later boot.
+    await after.flush(async () => undefined);
+    expect(readJournal(join(dir, '.fcast'), 'another-boot').objects.get(3)?.done).toEqual([0, 2]);
     after.close();
   });
 });
