@@ -7,10 +7,12 @@
 //
 // Root only; builds and removes its own namespaces (names fcast-t<pid>-…).
 // Run: npx vite-node bench/webrc-fairness.ts -- --cc cubic,reno --runs 3 [--secs 60] [--mbit 20]
-//      [--latency-ms 50] [--burst 16384] [--p 0.9] [--tsd 1] [--qd 10] [--bcr 5] [--rate 40M]
+//      [--latency-ms 50] [--burst 16384] [--p P] [--tsd S] [--qd S] [--bcr PPS] [--rate 40M]
 //      [--min-artt 20] [--delay-ms 20] [--trace] [--keep-traces DIR]
 // --delay-ms D: D ms each way on the receiver's link from a userspace relay (test/helpers/delay-link.ts;
 // no sch_netem here), so TCP's round trip and WEBRC's join latency both carry 2·D of path delay.
+// The WEBRC parameters are fcast send's defaults (an on-demand session is WEBRC by default,
+// FCAST_WEBRC_DEFAULTS) unless --p, --tsd, --qd or --bcr are given.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync, existsSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { ROOT, ensureBuilt } from '../test/cli/cli-helpers.js';
 import { TestNet } from '../test/helpers/netns.js';
 import { delayLink, stopDelayedLink, type DelayedLink } from '../test/helpers/delay-link.js';
-import { reqn, type TraceEvent } from '../src/rate/index.js';
+import { FCAST_WEBRC_DEFAULTS as D, reqn, type TraceEvent } from '../src/rate/index.js';
 import { TCP_SOURCE } from '../test/helpers/tcp-flow.js';
 import { flowRates, installFlowMeter, readFlowMeter, type FlowBytes } from '../test/helpers/flow-meter.js';
 
@@ -32,10 +34,10 @@ const { values: opt } = parseArgs({
     'latency-ms': { type: 'string', default: '50' },
     'delay-ms': { type: 'string', default: '0' },
     burst: { type: 'string' },
-    p: { type: 'string', default: '0.9' },
-    tsd: { type: 'string', default: '1' },
-    qd: { type: 'string', default: '10' },
-    bcr: { type: 'string', default: '5' },
+    p: { type: 'string' },
+    tsd: { type: 'string' },
+    qd: { type: 'string' },
+    bcr: { type: 'string' },
     rate: { type: 'string', default: '40M' },
     'min-artt': { type: 'string' },
     trace: { type: 'boolean', default: false },
@@ -103,7 +105,7 @@ async function oneRun(net: TestNet, work: string, src: string, cc: string, run: 
   const out = join(work, `out-${cc}-${run}-${build.name}`);
   const tracePath = opt.trace ? join(opt['keep-traces'] ?? work, `trace-${cc}-${run}-${build.name}.jsonl`) : '';
   if (tracePath !== '') rmSync(tracePath, { force: true });
-  const wr = ['--rate-control', 'webrc', '--webrc-tsd', opt.tsd!, '--webrc-qd', opt.qd!, '--webrc-bcr', opt.bcr!, '--webrc-p', opt.p!];
+  const wr = ['--rate-control', 'webrc', ...(['p', 'tsd', 'qd', 'bcr'] as const).flatMap((k) => (opt[k] === undefined ? [] : [`--webrc-${k}`, opt[k]!]))];
   // --nice N: run the WEBRC sender and receiver at that nice level, so other jobs on a loaded
   // machine delay their timers and reads less (TCP's RTT is measured in the kernel, unaffected).
   const prio = opt.nice === '0' ? [] : ['nice', '-n', opt.nice!];
@@ -301,7 +303,7 @@ async function main(): Promise<void> {
     const delayMs = Number(opt['delay-ms']);
     if (delayMs > 0) link = await delayLink(net, 0, delayMs);
     await net.setRate(0, mbit, { latencyMs, ...(opt.burst === undefined ? {} : { burstBytes: Number(opt.burst) }) });
-    console.log(`${mbit} Mbit/s tbf, latency ${latencyMs} ms, path delay ${delayMs} ms each way, burst ${opt.burst ?? 'default'}; WEBRC P ${opt.p} TSD ${opt.tsd} QD ${opt.qd} BCR ${opt.bcr} SR ${opt.rate}; ${secs} s per run; load ${uptime()}`);
+    console.log(`${mbit} Mbit/s tbf, latency ${latencyMs} ms, path delay ${delayMs} ms each way, burst ${opt.burst ?? 'default'}; WEBRC P ${opt.p ?? D.p} TSD ${opt.tsd ?? D.tsd} QD ${opt.qd ?? D.qd} BCR ${opt.bcr ?? D.bcr} SR ${opt.rate}; ${secs} s per run; load ${uptime()}`);
     await installFlowMeter(net, 0);
     // --compare DIR: another build (a copy of bin/, dist/, package.json, with node_modules) runs
     // beside this one, run by run, so load hits both alike.
