@@ -38,7 +38,13 @@
 //   send pump yields: in the netns harness (64 MB, 9 processes on 2 cores) blocks 36-47 of 48
 //   got their first repair symbol at 0.76-0.86 of the cycle, the first 30 were done at 0.91,
 //   and the 10%-loss receivers' last blocks completed with packets sent at 0.93-0.94 of the
-//   cycle instead of ~0.78. When the blocks do not all fit, the pass goes
+//   cycle instead of ~0.78. The price on a CPU-bound sender: the kept blocks hold fresh buffers
+//   in the source pass (their first touch, ~30 ms per 64 MB push, loopback at --rate 10G), where
+//   the repair pass used to recycle them; the repair pass no longer reads (~20 ms less). Their
+//   repair symbols are still encoded lazily, at the repair pass's first turn: encoding each block
+//   as it is kept moved another ~15 ms before the end of the source pass, on the path of every
+//   receiver without loss, and a receiver with loss needs that work done before it completes
+//   either way. When the blocks do not all fit, the pass goes
 //   over them window by window in `repairRounds` rounds (default 3), each round a fresh share of
 //   every block's repair symbols (one shuffled order per block, cut in R parts), re-reading and
 //   re-encoding each block once per round. Virtual time, 48 blocks of k = 1000, R = 2/3, a
@@ -695,9 +701,6 @@ export class CarouselSender {
       job.order = undefined;
       if (this.keepsBlocks && job.pass === 'source' && slotCount(job.obj, job.block, 'repair') > 0) {
         this.parked.set(blockKey(job.index, job.block.sbn), job);
-        // Encode its repair symbols now, while the block is still in cache, not all blocks at the
-        // repair pass's first turn.
-        if (job.block.n > job.block.k) job.encoder!.symbol(job.block.k);
       } else {
         job.encoder!.dispose();
         job.encoder = undefined;
