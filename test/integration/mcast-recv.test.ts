@@ -77,6 +77,14 @@ describe('multicast receive socket', () => {
     expect(idlePollMaxMs(0)).toBe(1);
   });
 
+  it('the poll interval while datagrams come: 4 ms, less with a small socket buffer', async () => {
+    const { busyPollMs } = await import('../../src/net/mcast-recv.js');
+    expect(busyPollMs(212_992)).toBe(1);
+    expect(busyPollMs(512 * 1024)).toBe(2);
+    expect(busyPollMs(1 << 20)).toBe(4);
+    expect(busyPollMs(64 << 20)).toBe(4);
+  });
+
   it('node:dgram fallback (FCAST_RECV_PATH=dgram): same datagrams', async () => {
     const r = await roundTrip({ FCAST_RECV_PATH: 'dgram' }, 1000);
     expect(r.gro).toBe(false);
