@@ -52,12 +52,16 @@
 // 2-3 slots to decay back: 3.4-5% tbf loss in netns. Virtual time (sim.ts lateMs 10, 80 Mbit/s
 // session, 10 Mbit/s link): 3.37% loss with the late count, 0.00% on time.
 // Epochs the receiver did not see end [ours]: when the shell handled nothing (no packet, no timer)
-// for more than max(EL/10, 3 packet gaps at the last epoch's RR_P) across an epoch boundary, its event loop was
+// for more than max(EL/4, 4 packet gaps at the last epoch's RR_P) across an epoch boundary, its event loop was
 // busy (decoding, writing, GC) while packets waited in the socket buffer; they are read after the
 // boundary and would count into the next epoch, so the closing epoch reads short and the next one
 // long. Such an epoch is merged with the next (up to MAX_MERGED_EPOCHS): both get the mean rate of
 // the two, the filters still step once per epoch, and the join rule runs when the merged epoch
-// ends. A bottleneck queue delivers packets steadily, so it never looks like this; a stall does.
+// ends. A wave's first packet read then does not time its join. The merge also takes every
+// boundary up to the stall's length after the receiver resumed:
+// it reads its backlog then, at least as fast as packets arrive, and a boundary that falls while
+// it does is no truer (netns, 100M: loop stalls of 118-286 ms, the boundary 2 ms after the resume
+// closed an epoch at 31% of the rate, the next one read 350%, and start-up ended on rule (d)). A bottleneck queue delivers packets steadily, so it never looks like this; a stall does.
 // Before, one stall of 40 ms across a boundary in start-up ended it on rule (d) at 8-18% of a fast
 // path in virtual time (test/unit/rate/stall.test.ts; measured: pushes ended start-up at 36-50%
 // after an epoch that counted 9% of the rate).
@@ -200,7 +204,7 @@ interface LossTime {
 }
 
 /** Most epochs merged into one when the receiver did not run across their boundaries (see above). */
-const MAX_MERGED_EPOCHS = 8;
+const MAX_MERGED_EPOCHS = 16;
 
 /** A missing PSN run longer than this is counted lost at once instead of being tracked. */
 const MAX_TRACKED_MISSING = 1024;
@@ -253,6 +257,8 @@ export class WebrcReceiver {
   private epochAt: number | undefined;
   /** Epoch boundaries passed while the receiver did not run, folded into the current epoch. */
   private mergedEpochs = 0;
+  /** Boundaries before this time (ms) are merged: a stall's length after the receiver resumed. */
+  private mergeUntil = -Infinity;
   /** When the shell last handed us a packet or a timeout (ms). */
   private lastRunAt: number;
   private joinDeadline: number | undefined;
@@ -313,6 +319,7 @@ export class WebrcReceiver {
   /** One packet of the session (its CCI), after the ALC checks. */
   onPacket(now: number, pkt: WebrcPacket): void {
     if (this.closed) return;
+    this.noteStall(now);
     // A packet after an epoch boundary belongs to the next epoch, whenever the shell's timer runs
     // (see "Epoch boundaries" above).
     if (this.epochAt !== undefined && now >= this.epochAt) {
@@ -349,6 +356,7 @@ export class WebrcReceiver {
   /** Run every timer due at `now`. */
   handleTimeout(now: number): void {
     if (this.closed) return;
+    this.noteStall(now);
     if (now >= this.lastPacketAt + Math.max(10, this.params.tsd) * 1000) return this.leaveSession('no-packets');
     if (now >= this.lastSlotChangeAt + Math.max(20, 2 * this.params.tsd) * 1000) return this.leaveSession('no-slot-change');
     if (this.lossEventUntil !== undefined && now >= this.lossEventUntil) this.lossEventUntil = undefined;
@@ -373,10 +381,18 @@ export class WebrcReceiver {
     if (this.joinDeadline !== undefined && now >= this.joinDeadline) this.onJoinTimeout(now);
     // Catch up epoch by epoch so the filters see each one (a late call is not one long epoch).
     if (this.epochAt !== undefined && now >= this.epochAt) {
-      const unseen = now - this.lastRunAt > Math.max(this.el * 100, 3000 / this.rr);
-      while (this.epochAt !== undefined && now >= this.epochAt) this.onEpoch(this.epochAt, now, unseen);
+      while (this.epochAt !== undefined && now >= this.epochAt) this.onEpoch(this.epochAt, now, this.epochAt < this.mergeUntil);
     }
     this.lastRunAt = now;
+  }
+
+  /**
+   * Nothing handed to us for more than max(EL/4, 4 packet gaps at RR_P): the shell was stalled
+   * and reads a backlog now, for up to as long again ("Epochs the receiver did not see end").
+   */
+  private noteStall(now: number): void {
+    const gap = now - this.lastRunAt;
+    if (gap > Math.max(this.el * 250, 4000 / this.rr)) this.mergeUntil = Math.max(this.mergeUntil, now + gap);
   }
 
   status(): ReceiverStatus {
@@ -419,6 +435,9 @@ export class WebrcReceiver {
     this.joining = false;
     this.joinDeadline = undefined;
     this.lastWaveFirstAt = now;
+    // [ours] Read during a stall or its backlog, the packet came at some unknown time before now:
+    // the join is not timed (no MRTT sample, no rule (b) check; "Epochs the receiver..." above).
+    if (now < this.mergeUntil) return;
     const mrtt = waveMrtt(latency, p, bcr, nwc);
     const deviation = Math.abs(mrtt - this.rtt.artt);
     this.rtt.update(mrtt);
@@ -632,8 +651,8 @@ export class WebrcReceiver {
    * §3.2.3.5: update the rates and the loss filter, then maybe join (§3.2.3.6). `at` is the epoch's
    * boundary, `now` the time we run: a join goes out now, so JoinTime is `now` (taking `at` made
    * every MRTT longer by the timer's lateness: up to 10 ms of tick, more on a busy machine).
-   * `unseen`: the receiver did not run across this boundary, so the epoch is merged with the next
-   * ("Epochs the receiver did not see end" above).
+   * `unseen`: the receiver did not run across this boundary, or is still reading the backlog of a
+   * stall, so the epoch is merged with the next ("Epochs the receiver did not see end" above).
    */
   private onEpoch(at: number, now: number, unseen: boolean): void {
     const { p, tsd, srP } = this.params;

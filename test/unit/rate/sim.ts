@@ -33,8 +33,11 @@ export interface SimReceiverSpec {
    * are handled together at its end.
    */
   readonly stallMs?: number;
-  /** Single busy spells: from `at` for `ms` (ms) the receiver handles nothing; what fell in it is handled at its end. */
-  readonly stalls?: readonly { readonly at: number; readonly ms: number }[];
+  /**
+   * Single busy spells: from `at` for `ms` (ms) the receiver handles nothing; what fell in it is
+   * handled after it, read `readFaster` times as fast as it arrived (default: all at its end).
+   */
+  readonly stalls?: readonly { readonly at: number; readonly ms: number; readonly readFaster?: number }[];
   /**
    * Spells in which the path slows down, in order (a sender that fell behind, then caught up): what
    * would arrive from `at` for `ms` ms arrives `stretch` times slower, and what comes after it waits
@@ -280,7 +283,12 @@ function lateness(due: number, lateMs: number | undefined): number {
  * `stallMs` at the start of every 100 ms, and each of `stalls`).
  */
 function afterStall(t: number, spec: SimReceiverSpec): number {
-  for (const s of spec.stalls ?? []) if (t >= s.at && t < s.at + s.ms) t = s.at + s.ms;
+  for (const s of spec.stalls ?? []) {
+    const end = s.at + s.ms;
+    // The backlog: what arrived during the spell, and after it until the reading caught up.
+    const caughtUp = s.readFaster === undefined ? end : end + s.ms / (s.readFaster - 1);
+    if (t >= s.at && t < caughtUp) t = s.readFaster === undefined ? end : end + (t - s.at) / s.readFaster;
+  }
   if (spec.stallMs === undefined) return t;
   const w = Math.floor(t / 100);
   const end = w * 100 + ((Math.imul(w + 1, 0x9e3779b1) >>> 0) / 0x1_0000_0000) * spec.stallMs;

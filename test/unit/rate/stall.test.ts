@@ -17,7 +17,7 @@ interface Run {
   readonly at90: number | undefined;
 }
 
-function run(stall: { at: number; ms: number } | undefined, bottleneckPps = 1e7, hold?: { at: number; ms: number; stretch: number }): Run {
+function run(stall: { at: number; ms: number; readFaster?: number } | undefined, bottleneckPps = 1e7, hold?: { at: number; ms: number; stretch: number }): Run {
   let exit: Run['exit'];
   let merged = 0;
   const trace = (e: TraceEvent): void => {
@@ -51,6 +51,15 @@ describe('WEBRC start-up and a stalled receiver', () => {
     }
     // The stalls did fall across boundaries: those epochs were merged with the next.
     expect(merged).toBeGreaterThanOrEqual(10);
+  });
+
+  it('nor does a 150 ms stall whose backlog takes another 75 ms to read, wherever it falls', () => {
+    // The boundaries while the backlog is read merge too (netns at 100M: stalls of 118-286 ms).
+    for (let k = 0; k < 12; k++) {
+      const r = run({ at: 600 + 53 * k, ms: 150, readFaster: 3 });
+      expect(r.exit?.rule, `stall at ${600 + 53 * k} ms`).toBe('max-rate');
+      expect(r.at90, `stall at ${600 + 53 * k} ms`).toBeLessThanOrEqual(3300);
+    }
   });
 
   it('nor does one short epoch while the receiver runs (packets came 3 times slower for 60 ms, then in a burst)', () => {
