@@ -1,5 +1,6 @@
 // WEBRC parameters and the short CCI format (RFC 3738 §3.1.1, §5.1; SPEC-NOTES §6.2, §6.5).
 import { describe, expect, it } from 'vitest';
+import { defaultRateControl } from '../../../src/cli/webrc-flags.js';
 import { decodeCci, encodeCci } from '../../../src/rate/cci.js';
 import { fromSessionParams, resolveWebrcParams, toSessionParams, withFcastDefaults } from '../../../src/rate/params.js';
 
@@ -86,5 +87,14 @@ describe("fcast's default WEBRC parameters (withFcastDefaults)", () => {
       expect(p.n).toBe(8);
     }
     expect(resolveWebrcParams(withFcastDefaults({ srBps: 12e6, packetLength: 1476 })).bcr).toBe(50);
+  });
+});
+
+describe('fcast send: the default rate control (src/cli/webrc-flags.ts)', () => {
+  it('is webrc for on-demand sessions and fixed for push and flexicast (which needs fixed)', () => {
+    expect(defaultRateControl('on-demand', false)).toBe('webrc');
+    expect(defaultRateControl('push', false)).toBe('fixed');
+    expect(defaultRateControl('on-demand', true)).toBe('fixed');
+    expect(defaultRateControl('push', true)).toBe('fixed');
   });
 });
