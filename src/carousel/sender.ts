@@ -30,21 +30,20 @@
 //   By default it puts every block of the cycle on the air at once (a repair window W_r of as
 //   many blocks as the memory budget holds: 60 blocks of k = 1000, E = 1400 in 128 MiB, i.e.
 //   objects up to ~80 MB) and sends each block's repair symbols (shuffled) in one round, the
-//   blocks taken in turn (object, then SBN order), one packet each per turn, so every block's
-//   repair is spread evenly from the pass's first packet to its last. The blocks are then kept
-//   from the source pass (buffer and encoder, `parked`): each is read once per cycle and encoded
-//   once, and all are ready when the repair pass starts. Read again at that point, the blocks
-//   came on the air as the shell's reads completed, and those complete only when its CPU-bound
-//   send pump yields: in the netns harness (64 MB, 9 processes on 2 cores) blocks 36-47 of 48
-//   got their first repair symbol at 0.76-0.86 of the cycle, the first 30 were done at 0.91,
-//   and the 10%-loss receivers' last blocks completed with packets sent at 0.93-0.94 of the
-//   cycle instead of ~0.78. The price on a CPU-bound sender: the kept blocks hold fresh buffers
-//   in the source pass (their first touch, ~30 ms per 64 MB push, loopback at --rate 10G), where
-//   the repair pass used to recycle them; the repair pass no longer reads (~20 ms less). Their
-//   repair symbols are still encoded lazily, at the repair pass's first turn: encoding each block
-//   as it is kept moved another ~15 ms before the end of the source pass, on the path of every
-//   receiver without loss, and a receiver with loss needs that work done before it completes
-//   either way. When the blocks do not all fit, the pass goes
+//   blocks taken in turn, one packet each per turn, so every block's repair is spread evenly from
+//   the pass's first packet to its last: each block is read and encoded once in the pass, and the
+//   pass starts only when every block's read is done (holdForReads). Starting at half the window,
+//   as a source pass does, put the other blocks on the air as the shell's reads completed, and
+//   those complete only when its CPU-bound send pump yields: in the netns harness (64 MB, 9
+//   processes on 2 cores) blocks 36-47 of 48 got their first repair symbol at 0.76-0.87 of the
+//   cycle, the first 30 were done at 0.90-0.91, and the 10%-loss receivers' last blocks completed
+//   with packets sent at 0.87-0.94 of the cycle instead of ~0.78.
+//   Not chosen: keeping the source pass's blocks (buffer and encoder) for the repair pass, which
+//   reads the file once. On a CPU-bound sender (loopback, --rate 10G, 64 MiB, medians of 7) the
+//   source pass took 112 ms instead of 89 (48 blocks held: fresh buffers where the pass recycled
+//   20), 116 ms when each kept block was encoded at once and its source buffer recycled; that is
+//   the path of every receiver without loss, while a lossy receiver needs the same work done
+//   before it completes either way. When the blocks do not all fit, the pass goes
 //   over them window by window in `repairRounds` rounds (default 3), each round a fresh share of
 //   every block's repair symbols (one shuffled order per block, cut in R parts), re-reading and
 //   re-encoding each block once per round. Virtual time, 48 blocks of k = 1000, R = 2/3, a
@@ -75,9 +74,9 @@
 //   must not miss the same symbols every cycle. The cost is duplicates for receivers that span
 //   cycles (a late joiner at mid-cycle: ~0.25 k; it completes within one cycle of joining).
 // - When a block has sent all its symbols for the cycle it leaves the window (its repair
-//   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, and the
-//   source pass's blocks kept for a repair pass that holds them all, so the memory use is
-//   bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the object sizes).
+//   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
+//   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
+//   object sizes).
 // - The window fills before the data flows: while under half of it is on the air and block
 //   reads are in flight, the core waits instead of sending the blocks it has (holdForReads), so
 //   the interleaving above holds from a pass's first packet, not only once the reads catch up.
@@ -249,11 +248,6 @@ function slotCount(obj: PlannedObject, block: SourceBlock, pass: Pass): number {
   return pass === 'all' ? all : pass === 'source' ? block.k : all - block.k;
 }
 
-/** A block's key among the kept ones: object index (< 2^31) above the SBN (< 2^16, RFC 5445 §3.2.2's 16 bits; LDPC's 12). */
-function blockKey(index: number, sbn: number): number {
-  return index * 0x1_0000 + sbn;
-}
-
 /** Repair round r of R sends positions [start(r), start(r + 1)) of the block's repair order. */
 function roundStart(repairSlots: number, round: number, rounds: number): number {
   return Math.floor((repairSlots * round) / rounds);
@@ -287,16 +281,12 @@ export class CarouselSender {
   private pass: Pass;
   private round = 0;
   private readonly rounds: number;
+  /** The first push cycle's repair pass has every block on the air at once (one round, one window). */
+  private readonly repairAllAtOnce: boolean;
   /** On-demand cycles: rounds over the blocks (1 when they all fit in the window at once). */
   private readonly spreadRounds: number;
   private readonly pipeline: Job[] = [];
   private readonly active: Job[] = [];
-  /**
-   * Blocks that finished the source pass, kept (buffer and encoder) for the repair pass when
-   * every repair block fits the repair window at once (keepsBlocks): key blockKey(index, sbn).
-   */
-  private readonly parked = new Map<number, Job>();
-  private readonly keepsBlocks: boolean;
   /**
    * Block buffers of finished jobs, for the next job of the same length: a fresh 1.4 MB buffer
    * per job (~190 per 64 MB push cycle with the repair rounds) was most of the sender's GC.
@@ -352,7 +342,7 @@ export class CarouselSender {
     this.window = Math.max(1, Math.min(cfg.maxActiveBlocks ?? 16, byBudget));
     this.repairWindow = Math.max(1, Math.min(cfg.repairWindowBlocks ?? byBudget, byBudget));
     this.rounds = cfg.repairRounds ?? (this.repairBlocks() <= this.repairWindow ? 1 : 3);
-    this.keepsBlocks = this.pass === 'source' && this.rounds === 1 && this.repairBlocks() <= this.repairWindow;
+    this.repairAllAtOnce = this.rounds === 1 && this.repairBlocks() <= this.repairWindow;
     this.spreadRounds = this.fileBlocks() <= this.repairWindow ? 1 : (cfg.onDemandRounds ?? this.quarterRounds());
   }
 
@@ -380,7 +370,6 @@ export class CarouselSender {
     let buffered = 0;
     for (const j of this.pipeline) buffered += j.buf.length;
     for (const j of this.active) buffered += j.buf.length + (j.encoder !== undefined ? (j.block.n - j.block.k) * j.obj.oti.symbolSize : 0);
-    for (const j of this.parked.values()) buffered += j.buf.length;
     return {
       objects: this.objects.length - 1,
       cycle: this.cycle,
@@ -525,7 +514,7 @@ export class CarouselSender {
           this.nextObject = 1;
         }
       }
-      if (this.jobSlots(obj, obj.plan.blocks[sbn]!, pass, round) > 0) this.pipeline.push(this.unpark(index, sbn, pass) ?? this.fileJob(obj, index, sbn, pass, round));
+      if (this.jobSlots(obj, obj.plan.blocks[sbn]!, pass, round) > 0) this.pipeline.push(this.fileJob(obj, index, sbn, pass, round));
     }
     if (this.reads.size >= MAX_READS) return undefined;
     for (const job of this.pipeline) {
@@ -564,16 +553,6 @@ export class CarouselSender {
     return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, pass, round, encoder: undefined, order: undefined, pos: 0 };
   }
 
-  /** The repair job of a block kept from the source pass (its bytes and encoder, no read). */
-  private unpark(index: number, sbn: number, pass: Pass): Job | undefined {
-    if (pass !== 'repair' || this.parked.size === 0) return undefined;
-    const key = blockKey(index, sbn);
-    const kept = this.parked.get(key);
-    if (kept === undefined) return undefined;
-    this.parked.delete(key);
-    return { ...kept, pass, round: 0, order: undefined, pos: 0 };
-  }
-
   private takeBuffer(length: number): Uint8Array {
     for (let i = 0; i < this.spare.length; i++) {
       const b = this.spare[i]!;
@@ -599,12 +578,16 @@ export class CarouselSender {
    * of block 0 than its n − k repair symbols, and block 0 holds the FCAST header, so no block of
    * the object could be placed (issue 4: a harness receiver slow to start ended with 16 of 48
    * blocks undecoded at 97% of the packets). Holding costs the reads of W/2 blocks once per pass.
+   * A repair pass that puts every block on the air at once waits for all of them (see
+   * "Transmission order"): its reads are of blocks just sent, from the page cache.
    */
   private holdForReads(): boolean {
     if (this.reads.size === 0) return false;
     for (let i = 0; i < this.pipeline.length; i++) {
       const job = this.pipeline[i]!;
-      if (!job.ready) return this.active.length * 2 < this.windowFor(job.pass);
+      if (job.ready) continue;
+      if (job.pass === 'repair' && this.repairAllAtOnce) return true;
+      return this.active.length * 2 < this.windowFor(job.pass);
     }
     return false;
   }
@@ -659,8 +642,6 @@ export class CarouselSender {
 
   private startClosing(): void {
     for (const j of this.active) j.encoder?.dispose();
-    for (const j of this.parked.values()) j.encoder?.dispose();
-    this.parked.clear();
     this.active.length = 0;
     this.pipeline.length = 0;
     this.reads.clear();
@@ -698,14 +679,10 @@ export class CarouselSender {
     const tx = this.packet(job, slot % job.block.n, now, lastCycle && left === 0, false);
     this.cyclePackets++;
     if (job.pos >= job.order!.length) {
+      job.encoder!.dispose();
+      job.encoder = undefined;
       job.order = undefined;
-      if (this.keepsBlocks && job.pass === 'source' && slotCount(job.obj, job.block, 'repair') > 0) {
-        this.parked.set(blockKey(job.index, job.block.sbn), job);
-      } else {
-        job.encoder!.dispose();
-        job.encoder = undefined;
-        this.recycle(job);
-      }
+      this.recycle(job);
       // The next ready block takes this slot, so the round robin keeps its spacing.
       const next = this.pipeline.findIndex((j) => j.ready);
       if (next >= 0) {
