@@ -39,6 +39,10 @@ export class LdpcDecoder implements BlockDecoder {
   private readonly program = new ProgramBuilder();
   private received = 0;
   private knownSource = 0;
+  /** Source symbols received before any repair symbol: known, not yet peeled (push). */
+  private readonly lazy: Int32Array;
+  private lazyCount = 0;
+  private peeling = false;
   private knownTotal = 0;
   private liveRows: number;
   /** New symbols still needed before ML can succeed (a lower bound on the rank shortfall). */
@@ -59,6 +63,7 @@ export class LdpcDecoder implements BlockDecoder {
     this.seen = new Uint8Array(n);
     this.known = new Uint8Array(n);
     this.queue = new Int32Array(n);
+    this.lazy = new Int32Array(k);
     this.count = new Int32Array(rows);
     this.acc = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
@@ -96,6 +101,17 @@ export class LdpcDecoder implements BlockDecoder {
     this.arena.set(esi === k - 1 && shortLen < e ? symbol.subarray(0, shortLen) : symbol, esi * e);
     // In its slot until completion (all symbol work is deferred to it): heldSymbol.
     this.seen[esi] = 2;
+    // Until the first repair symbol, peeling can recover nothing (every row keeps a repair
+    // unknown and the staircase gives each missing source a free solution; ML neither): a source
+    // symbol is only counted, and peeled once a repair symbol comes. A lossless block (every
+    // source symbol first, as a push sends them) completes without any row bookkeeping.
+    if (!this.peeling && esi < k) {
+      this.setKnown(esi);
+      this.lazy[this.lazyCount++] = esi;
+      if (this.knownSource === k) this.complete();
+      return true;
+    }
+    this.startPeeling();
     this.learn(esi);
     if (this.knownSource === k) this.complete();
     else if (!this.iterativeOnly) this.maybeMl(esi);
@@ -134,10 +150,22 @@ export class LdpcDecoder implements BlockDecoder {
   }
 
   /** Mark column c known and peel: every equation left with one unknown solves it. */
+  private startPeeling(): void {
+    if (this.peeling) return;
+    this.peeling = true;
+    for (let i = 0; i < this.lazyCount; i++) this.propagate(this.lazy[i]!);
+    this.lazyCount = 0;
+  }
+
   private learn(c0: number): void {
+    this.setKnown(c0);
+    this.propagate(c0);
+  }
+
+  /** Column c0 (known) leaves its rows; a row left with one unknown solves it, and so on. */
+  private propagate(c0: number): void {
     const { k, rows, colStart, colRows } = this.m;
     const { count, acc, known, queue } = this;
-    this.setKnown(c0);
     queue[0] = c0;
     let head = 0;
     let tail = 1;

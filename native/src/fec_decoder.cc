@@ -79,7 +79,8 @@ LdpcDecoderCore::LdpcDecoderCore(std::shared_ptr<const LdpcCode> code, uint32_t 
     count[r] = row_start[r + 1] - row_start[r] + (r > 0 ? 2 : 1);
   }
   live_rows_ = c.rows;
-  held_ = (owned_repair_ != nullptr ? repair_bytes : 0) + pad_.size() + seen_.size() + w.Capacity();
+  lazy_.reserve(c.k);
+  held_ = (owned_repair_ != nullptr ? repair_bytes : 0) + pad_.size() + seen_.size() + lazy_.capacity() * sizeof(uint32_t) + w.Capacity();
 }
 
 LdpcDecoderCore::~LdpcDecoderCore() { GiveWork(std::move(work_)); }
@@ -103,6 +104,17 @@ bool LdpcDecoderCore::Push(uint32_t esi, const uint8_t* symbol, size_t len) {
   std::memmove(Sym(esi), symbol, esi == k - 1 ? last_len_ : (len < e_ ? len : e_));
   // In its slot until completion (all symbol work is deferred to it): HeldBitmap.
   seen_[esi] = 2;
+  // Until the first repair symbol, peeling can recover nothing (every row keeps a repair unknown
+  // and the staircase gives each missing source a free solution; ML neither): a source symbol is
+  // only counted, and peeled once a repair symbol comes. A lossless block (every source symbol
+  // first, as a push sends them) completes without any row bookkeeping. decoder.ts does the same.
+  if (!peeling_ && esi < k) {
+    SetKnown(esi);
+    lazy_.push_back(esi);
+    if (known_source_ == k) Complete();
+    return true;
+  }
+  StartPeeling();
   Learn(esi);
   if (known_source_ == k) Complete();
   else if (!iterative_only_) MaybeMl(esi);
@@ -115,7 +127,20 @@ void LdpcDecoderCore::SetKnown(uint32_t c) {
   if (c < k_) known_source_++;
 }
 
+void LdpcDecoderCore::StartPeeling() {
+  if (peeling_) return;
+  peeling_ = true;
+  for (uint32_t c : lazy_) Propagate(c);
+  std::vector<uint32_t>().swap(lazy_);
+}
+
 void LdpcDecoderCore::Learn(uint32_t c0) {
+  SetKnown(c0);
+  Propagate(c0);
+}
+
+// Column c0 (known) leaves its rows; a row left with one unknown solves it, and so on.
+void LdpcDecoderCore::Propagate(uint32_t c0) {
   const LdpcCode& m = *code_;
   const uint32_t k = m.k;
   const int32_t* col_start = m.left.col_start.data();
@@ -125,7 +150,6 @@ void LdpcDecoderCore::Learn(uint32_t c0) {
   int32_t* acc = w.acc.data();
   const uint8_t* known = w.known.data();
   uint32_t* queue = w.queue.data();
-  SetKnown(c0);
   queue[0] = c0;
   size_t head = 0;
   size_t tail = 1;

@@ -85,6 +85,8 @@ class LdpcDecoderCore {
  private:
   uint8_t* Sym(uint32_t j);
   void Learn(uint32_t c0);
+  void Propagate(uint32_t c0);
+  void StartPeeling();
   void SetKnown(uint32_t c);
   void EmitSolve(uint32_t r, uint32_t u);
   void MaybeMl(uint32_t esi);
@@ -113,6 +115,9 @@ class LdpcDecoderCore {
   uint32_t known_total_ = 0;
   uint32_t live_rows_ = 0;
   uint32_t ml_wait_ = 0;
+  // Source symbols received before any repair symbol: known, not yet peeled (see Push).
+  std::vector<uint32_t> lazy_;
+  bool peeling_ = false;
   bool done_ = false;
   size_t held_ = 0;
 };
