@@ -280,9 +280,11 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
     expect(r.code, r.stderr.slice(-1500)).toBe(0);
     const summary = JSON.parse(r.stdout) as WebrcSummary;
     const trace = samples.slice(1).map((b, j) => `${windowOf(samples[j]!, b).offeredMbit.toFixed(0)}/${b.groups}`);
-    // Settled: from the first second at 70% of the link to the last whole second before the end.
+    // Settled: from STARTUP_SLOTS after the first second at 70% of the link to the last whole
+    // second before the end.
     const from = samples.findIndex((b, k) => k > 0 && windowOf(samples[k - 1]!, b).offeredMbit >= 7);
-    const w = windowOf(samples[Math.max(0, from - 1)]!, samples.at(-2)!);
+    const settledFrom = samples[Math.max(0, from - 1)]!.t + STARTUP_SLOTS * TSD_MS;
+    const w = windowOf(samples.find((x) => x.t >= settledFrom) ?? samples.at(-2)!, samples.at(-2)!);
     const maxGroups = Math.max(...samples.map((x) => x.groups));
     console.log(`IPv6 receiver (10 Mbit/s) offered Mbit/s / groups per second: ${trace.join(' ')}`);
     console.log(`IPv6: ${summary.status} in ${(summary.elapsedMs / 1000).toFixed(1)} s, settled ${w.offeredMbit.toFixed(1)} Mbit/s offered (${(10 * w.offeredMbit).toFixed(0)}% of link), ` +
