@@ -51,20 +51,20 @@
 // crossed the join threshold, 20-40% over a 10 Mbit/s link, and with P = 0.9 the waves take
 // 2-3 slots to decay back: 3.4-5% tbf loss in netns. Virtual time (sim.ts lateMs 10, 80 Mbit/s
 // session, 10 Mbit/s link): 3.37% loss with the late count, 0.00% on time.
-// Epochs the receiver did not see end [ours]: when the shell handled nothing (no packet, no timer)
-// for more than max(EL/4, 4 packet gaps at the last epoch's RR_P) across an epoch boundary, its event loop was
-// busy (decoding, writing, GC) while packets waited in the socket buffer; they are read after the
-// boundary and would count into the next epoch, so the closing epoch reads short and the next one
-// long. Such an epoch is merged with the next (up to MAX_MERGED_EPOCHS): both get the mean rate of
-// the two, the filters still step once per epoch, and the join rule runs when the merged epoch
-// ends. A wave's first packet read then does not time its join. The merge also takes every
-// boundary up to the stall's length after the receiver resumed:
-// it reads its backlog then, at least as fast as packets arrive, and a boundary that falls while
-// it does is no truer (netns, 100M: loop stalls of 118-286 ms, the boundary 2 ms after the resume
-// closed an epoch at 31% of the rate, the next one read 350%, and start-up ended on rule (d)). A bottleneck queue delivers packets steadily, so it never looks like this; a stall does.
-// Before, one stall of 40 ms across a boundary in start-up ended it on rule (d) at 8-18% of a fast
-// path in virtual time (test/unit/rate/stall.test.ts; measured: pushes ended start-up at 36-50%
-// after an epoch that counted 9% of the rate).
+// Epochs the receiver did not see end [ours]: when the shell handled nothing (no packet, no
+// timer) for more than max(EL/4, 4 packet gaps at the last epoch's RR_P), its event loop was busy
+// (decoding, writing, GC) while packets waited in the socket buffer; they are read after the
+// boundaries that passed meanwhile and would count into a later epoch, so one epoch reads short
+// and the next long. Every boundary in the stall, and up to the stall's length after the resume
+// (the backlog is read then, at least as fast as packets arrive), is merged into one epoch
+// (at most MAX_MERGED_EPOCHS): its rate is their mean, the filters still step once per epoch,
+// and the join rule runs when it ends. A wave's first packet read in that time does not time its
+// join (it came at an unknown time before). A bottleneck queue delivers packets steadily, so it
+// never looks like this; a stall does. Before, one stall of 40 ms across a boundary in start-up
+// ended it on rule (d) at 8-18% of a fast path in virtual time (test/unit/rate/stall.test.ts);
+// measured, pushes ended start-up at 36-50% after an epoch that counted 9% of the rate, and in
+// netns at 100M after loop stalls of 118-286 ms the boundary 2 ms after the resume closed an epoch
+// at 31% of the rate, the next read 350%, and start-up ended on rule (d).
 // Rule (d) [ours] ends start-up when TRR_P lags ARR_P at two epoch boundaries in a row, not one;
 // the first holds the join. One short epoch is also what a sender that fell behind for a moment
 // looks like (it then catches up at 1.5x, src/net/webrc-pacer.ts): on loopback at 1 Gbit/s an
