@@ -1,5 +1,6 @@
 // Incremental LDPC-Staircase decoder for one source block (RFC 5170 §6.4: the decoder is free).
 // Symbols arrive in any order; each new one is copied into the block arena and peeled at once
+// (source symbols before the first repair symbol: once it comes, see push)
 // (every equation left with a single unknown solves it), so progress is exact after every push.
 // When peeling stalls and the equations could determine all unknowns, maximum-likelihood
 // decoding (ml.ts) runs. After a failure for rank deficiency d it is retried only when d new
