@@ -183,9 +183,7 @@ class ReceiveRun {
         this.out.close();
         this.state.remove();
       } else {
-        // What waits in hot decoders goes to the spool before the final flush.
-        this.receiver.spoolAll();
-        this.drain();
+        this.spoolDeferred();
         this.flushNow();
         this.out.close();
         this.state.close();
@@ -277,6 +275,16 @@ class ReceiveRun {
       this.receiver.restoreEnd(now, st.toi, records);
       this.drain();
     }
+  }
+
+  /**
+   * At the end of an incomplete receive: what waits in hot decoders goes to the spool before the
+   * final flush. Only the spool events are acted on: a cold decode or a verification started now
+   * would outlive the receive.
+   */
+  private spoolDeferred(): void {
+    this.receiver.spoolAll();
+    for (let ev = this.receiver.poll(); ev !== undefined; ev = this.receiver.poll()) if (ev.kind === 'spool') this.handle(ev);
   }
 
   private drain(): void {

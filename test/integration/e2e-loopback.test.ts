@@ -30,7 +30,7 @@ function port(): number {
 interface ChildResult {
   status: string;
   stats: { packets: number; symbols: number; restored: number; duplicates: number };
-  objects: { path?: string; phase: string; symbols: number; k: number; restored: number; blocks: number }[];
+  objects: { toi: number; path?: string; phase: string; symbols: number; k: number; restored: number; blocks: number }[];
   missing: unknown[];
   rss: number;
 }
@@ -197,4 +197,33 @@ describe('loopback multicast end to end', () => {
     expect(fresh).toBeLessThan(1.1 * kRemaining - 0.5 * big.restored);
     expect(treeDigests(out)).toEqual(treeDigests(src));
   }, 150_000);
+
+  it('a clean stop (timeout) spools what waited in hot decoders', async () => {
+    // A hot block's symbols wait in its decoder (deferred spooling, up to 2 s); a receive that
+    // ends early must put them in the spool before its last flush, or a resume fetches them again.
+    const src = join(work, 'stop');
+    mkdirSync(src, { recursive: true });
+    writeRandomFile(join(src, 'big.bin'), 20_000_000);
+    const g = group();
+    const p = port();
+    const out = join(work, 'stop-out');
+    const abort = new AbortController();
+    const rx = startReceiver(out, g, p, 5000, true);
+    await settle(2500);
+    // 40 Mbit/s: the receiver's timeout comes within the first window of blocks (none written).
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 778, rate: 40e6, mode: 'push', cycles: 1, signal: abort.signal });
+    const r = await rx.done;
+    abort.abort();
+    await sending;
+    expect(r?.status).toBe('timeout');
+    const big = r!.objects.find((o) => o.toi === 2)!;
+    const stored = big.symbols;
+    expect(stored).toBeGreaterThan(1000);
+    const st = objectState(join(out, '.fcast'));
+    expect(st).toBeDefined();
+    // Blocks written are in the part file; every other stored symbol is a spool record (the
+    // short last symbol aside, and LDPC symbols peeling knew before they came: none at 0% loss).
+    const perBlock = Math.ceil((1.5 * big.k) / big.blocks);
+    expect(st!.records).toBeGreaterThanOrEqual(stored - st!.json.done.length * perBlock - 1);
+  }, 60_000);
 });
