@@ -76,6 +76,22 @@
 // the reset of LOSSP, such a loss closed a loss interval of the few packets since the reset: in
 // a fairness trace two losses 70 and 180 ms after a (d) exit at 4.2 Mbit/s (intervals of ~30 and
 // ~40 packets) held REQN near 4.5 Mbit/s for the next 15 s.
+// Overload [ours]: after start-up, when the packets read in an epoch with losses come to less
+// than P·ARR_P (the path delivers less than the layers joined carry by more than one layer's
+// step), two epochs in a row, the receiver leaves its highest joined layer, then one more each
+// epoch while it lasts. ARR_P drops by that layer's share at once, so the leaves stop when the
+// layers joined are within one step of what the path delivers, whatever the leave latency (and
+// every packet read counts as delivered, also those of a layer just left still in the queue);
+// TRR_P is brought down to the rate delivered, SSR_P to P times that, and LOSSP rescaled so that
+// REQN is no higher, so that the join rule does not re-join what the old rate allowed. The RFC
+// lowers a rate only by not joining (§2: the receiver "remains joined to the wave channel until
+// the channel goes quiescent"): its waves decay x P a slot, so a link that shrinks 5x is reached
+// in ln 5 / ln(1/P) slots (10 at P 0.85, 16 at 0.9), with half or more of what the receiver is
+// offered meanwhile dropped. Leaving the highest layer keeps the joined set the lowest layers
+// (every MUST holds). Virtual time, the netns test's 50 -> 10 Mbit/s receiver (bench/webrc-drop.ts):
+// within 1.3x of the new link 16 epochs after the drop instead of 128, 1,230 packets lost after
+// it instead of 8,060, loss over the whole receive 3.3% instead of 14% (netns: 14-20%). A settled
+// receiver's loss (a few percent) and start-up's overshoot (one layer) never trigger it.
 // Join timeout [ours]: §3.2.3.7's max(2V/ARTT, 10·ARTT) assumes the joined wave's first packet
 // comes about a round trip after the join, but it comes up to one packet gap of that wave later
 // (MRTT subtracts half of one), and the lowest wave near the end of its slot sends a few packets a
@@ -147,6 +163,8 @@ export type TraceEvent =
   | { readonly kind: 'slow-start-exit'; readonly t: number; readonly rule: SlowStartExit; readonly ssr: number; readonly trr: number; readonly arr: number }
   | { readonly kind: 'rr-block'; readonly t: number; readonly rr: number; readonly rrMax: number; readonly threshold: number }
   | { readonly kind: 'join-timeout'; readonly t: number; readonly cn: number }
+  /** The highest layer left because the path delivered less than P·ARR_P (receiver.ts "Overload"). */
+  | { readonly kind: 'overload-leave'; readonly t: number; readonly cn: number; readonly rr: number; readonly arr: number; readonly nwc: number }
   /** A packet counted lost (`tail`: found missing when its wave went quiescent). */
   | { readonly kind: 'lost'; readonly t: number; readonly cn: number; readonly psn: number; readonly at: number; readonly tail: boolean }
   /** A packet not used: on a channel not joined (any more), or behind its channel's highest PSN and not missing. */
@@ -239,6 +257,8 @@ export class WebrcReceiver {
   private rrMax = 0;
   private recvInEpoch = 0;
   private lostInEpoch = 0;
+  /** Every packet of the session read in this epoch, used or not (the overload leave's delivered rate). */
+  private arrivedInEpoch = 0;
 
   private joining = false;
   private joiningCn = -1;
@@ -249,6 +269,9 @@ export class WebrcReceiver {
   private lastWaveFirstAt: number | undefined;
   /** Start-up rule (d): epochs in a row in which TRR_P lagged ARR_P. */
   private lagEpochs = 0;
+  /** Overload leave: epochs in a row that delivered less than P·ARR_P with losses, and their highest RR_P. */
+  private overloadEpochs = 0;
+  private overloadRr = 0;
 
   /** LOSS_EVENT (§3.2.3.4): true until this time, ARTT after the event was found. */
   private lossEventUntil: number | undefined;
@@ -326,6 +349,7 @@ export class WebrcReceiver {
       this.handleTimeout(now);
       if (this.closed) return;
     }
+    this.arrivedInEpoch++;
     const { baseCn } = this.params;
     const track = this.tracks.get(pkt.cn);
     if (track === undefined) {
@@ -666,7 +690,9 @@ export class WebrcReceiver {
     this.mergedEpochs = 0;
     this.rr = this.recvInEpoch / (span * el);
     const irr = (this.recvInEpoch + this.lostInEpoch) / (span * el);
-    this.recvInEpoch = this.lostInEpoch = 0;
+    const delivered = this.arrivedInEpoch / (span * el);
+    const lossy = this.lostInEpoch > 0;
+    this.recvInEpoch = this.lostInEpoch = this.arrivedInEpoch = 0;
     const startup = this.ssr === Infinity;
     const beta = startup ? (1 - Math.pow(p, 0.25)) / 2 : 1 - Math.pow(p / (1 + p), el / tsd);
     const zeta = startup ? Math.sqrt(p) / (1 + Math.sqrt(p)) : (2 * el) / (4 + tsd);
@@ -677,6 +703,7 @@ export class WebrcReceiver {
       this.arr = Math.min(Math.pow(p, el / tsd) * (1 - beta) * this.arr + beta * irr, this.params.bcr * layerSum(p, nwc));
     }
     this.rrMax = Math.max(this.rrMax, this.rr);
+    if (!startup) this.checkOverload(now, lossy, delivered);
     // Start-up exit (c): the next layer would pass MRR_P or SR_P.
     if (startup && this.nextLayerRatio() * this.arr > Math.min(this.mrr, srP)) {
       this.exitSlowStart(at, 'max-rate', Math.max(this.ssminr, this.trr));
@@ -687,6 +714,36 @@ export class WebrcReceiver {
         lossp, reqn: reqn(artt, lossp), trate: this.targetRate(), ssr: this.ssr, artt });
     }
     this.maybeJoin(now);
+  }
+
+  /**
+   * [ours] Overload leave (see "Overload" above): after start-up, when an epoch with losses
+   * delivered less than P·ARR_P, two in a row, leave the highest joined layer, one per epoch while
+   * it lasts; ARR_P drops by that layer's share at once, so the leaves stop when what the receiver
+   * is joined to is within one layer of what the path delivers, whatever the leave latency. TRR_P
+   * (and SSR_P) are brought down to what the path delivered, so the join rule does not re-join
+   * what the old rate allowed.
+   */
+  private checkOverload(now: number, lossy: boolean, delivered: number): void {
+    const { p } = this.params;
+    const nwc = this.joinedWaves.length;
+    if (nwc === 0 || !lossy || delivered >= p * this.arr) {
+      this.overloadEpochs = 0;
+      this.overloadRr = 0;
+      return;
+    }
+    this.overloadRr = Math.max(this.overloadRr, delivered);
+    if (++this.overloadEpochs < 2) return;
+    this.trace?.({ kind: 'overload-leave', t: now, cn: this.joinedWaves[nwc - 1]!, rr: delivered, arr: this.arr, nwc: nwc - 1 });
+    this.arr *= (Math.pow(1 / p, nwc) - 1) / (Math.pow(1 / p, nwc + 1) - 1);
+    if (this.joining && this.joiningCn === this.joinedWaves[nwc - 1]) {
+      this.joining = false;
+      this.joinDeadline = undefined;
+    }
+    this.leaveWave(nwc - 1);
+    this.trr = Math.min(this.trr, this.overloadRr);
+    this.ssr = Math.min(this.ssr, Math.max(this.ssminr, p * this.trr));
+    if (reqn(this.rtt.artt, this.loss.lossp) > this.trr) this.loss.rescale(losspForRate(this.rtt.artt, this.trr));
   }
 
   /** The join rule (§3.2.3.6), with start-up rule (d) and the RR_P check. */
