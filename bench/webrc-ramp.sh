@@ -7,6 +7,8 @@
 # LATE=S adds a second receiver S s after the first (prints its completion time); NS=PREFIX runs
 # the sender in PREFIX-s and the receivers in PREFIX-r1, -r2 (../shared/bench/netns.sh up 2 with
 # BENCH_NS_PREFIX=PREFIX), else loopback. Build first (npm run build). Bounded by SECONDS.
+# The receiver's CPU (user + system s, /usr/bin/time) is printed; FCAST_RECV_PATH=dgram makes the
+# receivers read with node:dgram (the path before the native one, for an A/B).
 # Run under flock /tmp/fcast-bench.lock on a shared machine; the load average is printed.
 set -u
 secs=${1:?usage: webrc-ramp.sh SECONDS [send flags...]}; shift
@@ -32,7 +34,7 @@ if [ -n "${LATE:-}" ]; then
   (sleep "$LATE"; FCAST_WEBRC_TRACE="$w/t2.jsonl" $rx2 node "$root/bin/run.js" receive "$w/s.json" --iface $ir2 -o "$w/out2" --timeout "${secs}s" --json > "$w/recv2.json" 2>&1) &
   lpid=$!
 fi
-FCAST_WEBRC_TRACE="$w/t.jsonl" $rx node "$root/bin/run.js" receive "$w/s.json" --iface $ir -o "$w/out" --timeout "${secs}s" --json > "$w/recv.json" 2>&1
+FCAST_WEBRC_TRACE="$w/t.jsonl" $rx /usr/bin/time -f '%U %S' -o "$w/cpu" node "$root/bin/run.js" receive "$w/s.json" --iface $ir -o "$w/out" --timeout "${secs}s" --json > "$w/recv.json" 2>&1
 [ -n "${LATE:-}" ] && wait "$lpid"
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 node - "$w" "$rate" "${LATE:-}" <<'JS'
@@ -46,7 +48,9 @@ const first = (f) => { const e = epochs.find((x) => x.rr >= f * srP); return e =
 const exit = ev.find((e) => e.kind === 'slow-start-exit');
 const merged = epochs.reduce((n, e) => n + (e.span ?? 1) - 1, 0);
 const summary = (f) => { try { const j = JSON.parse(readFileSync(f, 'utf8')); return `${j.status} in ${(j.elapsedMs / 1000).toFixed(1)} s, layers ${j.webrc?.layers}`; } catch { return 'no summary'; } };
+const cpu = () => { try { return readFileSync(`${w}/cpu`, 'utf8').trim().split(/\s+/).slice(-2).map(Number).reduce((a, b) => a + b).toFixed(2); } catch { return '?'; } };
+const path = () => { try { return JSON.parse(readFileSync(`${w}/recv.json`, 'utf8')).recvPath ?? '?'; } catch { return '?'; } };
 console.log(`${rate} ${desc.rate.control}${desc.rate.params ? ` P ${desc.rate.params.P} BCR_P ${desc.rate.params.BCR_P} TSD ${desc.rate.params.TSD} N ${desc.rate.params.N}` : ''}: ` +
   `50% at ${first(0.5)} s, 90% at ${first(0.9)} s; start-up exit ${exit ? `${exit.rule} at ${(exit.t / 1000).toFixed(1)} s, TRR ${(100 * exit.trr / srP).toFixed(0)}%` : 'none'}; ` +
-  `epochs merged ${merged}; receiver ${summary(`${w}/recv.json`)}${late ? `; late receiver (+${late} s) ${summary(`${w}/recv2.json`)}` : ''}; load ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  `epochs merged ${merged}; receiver ${summary(`${w}/recv.json`)}, ${cpu()} CPU-s, path ${path()}${late ? `; late receiver (+${late} s) ${summary(`${w}/recv2.json`)}` : ''}; load ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 JS

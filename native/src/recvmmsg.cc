@@ -19,11 +19,22 @@
 //     source is given) on the interface address (0.0.0.0 = the kernel's choice), and asks for
 //     SO_RCVBUF = rcvbuf, with SO_RCVBUFFORCE first (root may exceed net.core.rmem_max). gro = 1
 //     asks for UDP_GRO (best effort: a kernel without it simply never aggregates).
-//   mcastRecvBatch(fd, buf Uint8Array, slot, meta Uint32Array) -> entries | -errno
+//     Optional 7th argument, flags: bit 0 (kOpenNoJoin) binds without joining (the caller joins
+//     and leaves with mcastMembership4: WEBRC's channels, src/net/webrc-groups.ts); bit 1
+//     (kOpenStamps) asks for SO_TIMESTAMPNS, the kernel's receive time of every datagram.
+//   mcastMembership4(fd, group Uint8Array(4), iface Uint8Array(4), source Uint8Array(0|4), join)
+//     -> 0 | -errno. IP_ADD/DROP_MEMBERSHIP, or IP_ADD/DROP_SOURCE_MEMBERSHIP with a source.
+//   mcastRecvBatch(fd, buf Uint8Array, slot, meta Uint32Array[, ages Float64Array]) -> entries | -errno
 //     Up to min(buf.length / slot, meta.length / 3, 64) entries; entry i is at buf[i*slot], its
 //     length in meta[3i] (truncated ones are dropped by the kernel flag check: length = 0), its
 //     IPv4 source address (network order as a big-endian u32) in meta[3i+1], its GRO segment size
-//     in meta[3i+2] (0: one datagram). 0 when none is waiting (non-blocking socket).
+//     in meta[3i+2] (0: one datagram). 0 when none is waiting (non-blocking socket). With ages
+//     (a socket opened with kOpenStamps): ages[i] = ms from the kernel's SO_TIMESTAMPNS stamp of
+//     entry i to a CLOCK_REALTIME read right after the call (a GRO entry has one stamp for all
+//     its segments), -1 when the entry has none. An age, not the stamp: the stamps are
+//     CLOCK_REALTIME (no monotonic receive stamp exists for sockets), and the caller subtracts
+//     the age from its own monotonic clock read just after, so a step of the wall clock
+//     misplaces only packets stamped before it and read after it, by the step, clamped at 0.
 //   mcastRcvbuf(fd) -> the SO_RCVBUF the kernel granted | -errno
 //   mcastGro(fd) -> 1 when UDP_GRO is on, 0 when not | -errno
 #include "napi_args.h"
@@ -37,6 +48,7 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -46,6 +58,8 @@ using namespace fcast::napi_args;
 
 constexpr unsigned kMaxBatch = 64;
 constexpr int kMeta = 3;
+constexpr int64_t kOpenNoJoin = 1;
+constexpr int64_t kOpenStamps = 2;
 
 #ifndef UDP_GRO
 #define UDP_GRO 104  // linux/udp.h; older libc headers lack it
@@ -53,12 +67,27 @@ constexpr int kMeta = 3;
 
 #ifdef __linux__
 
+// Join or leave group on iface (ASM), or (source, group) when a source is given (slen 4).
+int Membership(int fd, const uint8_t* group, const uint8_t* iface, const uint8_t* source, size_t slen, bool join) {
+  if (slen == 4) {
+    ip_mreq_source m{};
+    std::memcpy(&m.imr_multiaddr, group, 4);
+    std::memcpy(&m.imr_interface, iface, 4);
+    std::memcpy(&m.imr_sourceaddr, source, 4);
+    return setsockopt(fd, IPPROTO_IP, join ? IP_ADD_SOURCE_MEMBERSHIP : IP_DROP_SOURCE_MEMBERSHIP, &m, sizeof(m));
+  }
+  ip_mreq m{};
+  std::memcpy(&m.imr_multiaddr, group, 4);
+  std::memcpy(&m.imr_interface, iface, 4);
+  return setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof(m));
+}
+
 Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint8_t *group, *iface, *source;
   size_t glen, ilen, slen;
-  int64_t port, rcvbuf, gro;
-  if (info.Length() != 6 || !BytesOf(info[0], &group, &glen) || !IntOf(info[1], &port) || !BytesOf(info[2], &iface, &ilen) ||
+  int64_t port, rcvbuf, gro, flags = 0;
+  if ((info.Length() != 6 && (info.Length() != 7 || !IntOf(info[6], &flags) || flags < 0 || flags > 3)) || !BytesOf(info[0], &group, &glen) || !IntOf(info[1], &port) || !BytesOf(info[2], &iface, &ilen) ||
       !BytesOf(info[3], &source, &slen) || !IntOf(info[4], &rcvbuf) || !IntOf(info[5], &gro) || glen != 4 || ilen != 4 ||
       (slen != 0 && slen != 4) || port < 1 || port > 65535 || rcvbuf < 0 || rcvbuf > (1 << 30) || (gro != 0 && gro != 1)) {
     return BadCall(env, "mcastOpen4(group, port, iface, source, rcvbuf, gro)");
@@ -74,24 +103,38 @@ Napi::Value McastOpen4(const Napi::CallbackInfo& info) {
   }
   // Best effort: without it the kernel segments GSO buffers itself and nothing else changes.
   if (gro == 1) setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
+  if ((flags & kOpenStamps) != 0 && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) return Num(env, Fail(fd));
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
   std::memcpy(&sa.sin_addr, group, 4);
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return Num(env, Fail(fd));
-  if (slen == 4) {
-    ip_mreq_source m{};
-    std::memcpy(&m.imr_multiaddr, group, 4);
-    std::memcpy(&m.imr_interface, iface, 4);
-    std::memcpy(&m.imr_sourceaddr, source, 4);
-    if (setsockopt(fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof(m)) != 0) return Num(env, Fail(fd));
-  } else {
-    ip_mreq m{};
-    std::memcpy(&m.imr_multiaddr, group, 4);
-    std::memcpy(&m.imr_interface, iface, 4);
-    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)) != 0) return Num(env, Fail(fd));
-  }
+  if ((flags & kOpenNoJoin) == 0 && Membership(fd, group, iface, source, slen, true) != 0) return Num(env, Fail(fd));
   return Num(env, fd);
+}
+
+Napi::Value McastMembership4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t *group, *iface, *source;
+  size_t glen, ilen, slen;
+  int64_t fd, join;
+  if (info.Length() != 5 || !IntOf(info[0], &fd) || !BytesOf(info[1], &group, &glen) || !BytesOf(info[2], &iface, &ilen) ||
+      !BytesOf(info[3], &source, &slen) || !IntOf(info[4], &join) || fd < 0 || fd > 0x7fffffff || glen != 4 || ilen != 4 ||
+      (slen != 0 && slen != 4) || (join != 0 && join != 1)) {
+    return BadCall(env, "mcastMembership4(fd, group, iface, source, join)");
+  }
+  return Num(env, Membership(static_cast<int>(fd), group, iface, source, slen, join == 1) == 0 ? 0 : -errno);
+}
+
+// The CLOCK_REALTIME receive stamp of a datagram (SO_TIMESTAMPNS) in ms, or -1 without one.
+double StampMs(msghdr* h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS || c->cmsg_len < CMSG_LEN(sizeof(timespec))) continue;
+    timespec ts;
+    std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+  }
+  return -1;
 }
 
 // The UDP_GRO segment size of a received buffer, 0 when it is one datagram.
@@ -110,21 +153,29 @@ Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
   int64_t fd, slot;
   uint8_t* buf;
   size_t blen;
-  if (info.Length() != 4 || !IntOf(info[0], &fd) || !BytesOf(info[1], &buf, &blen) || !IntOf(info[2], &slot) ||
+  if ((info.Length() != 4 && (info.Length() != 5 || !info[4].IsTypedArray() ||
+                              info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)) ||
+      !IntOf(info[0], &fd) || !BytesOf(info[1], &buf, &blen) || !IntOf(info[2], &slot) ||
       !info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || fd < 0 ||
       fd > 0x7fffffff || slot < 1 || slot > 65536) {
-    return BadCall(env, "mcastRecvBatch(fd, buf, slot, meta)");
+    return BadCall(env, "mcastRecvBatch(fd, buf, slot, meta[, ages])");
   }
   Napi::Uint32Array meta = info[3].As<Napi::Uint32Array>();
+  double* ages = nullptr;
   size_t n = blen / static_cast<size_t>(slot);
   if (meta.ElementLength() / kMeta < n) n = meta.ElementLength() / kMeta;
+  if (info.Length() == 5) {
+    Napi::Float64Array a = info[4].As<Napi::Float64Array>();
+    ages = a.Data();
+    if (a.ElementLength() < n) n = a.ElementLength();
+  }
   if (n > kMaxBatch) n = kMaxBatch;
   if (n == 0) return Num(env, 0);
   mmsghdr msgs[kMaxBatch];
   iovec iov[kMaxBatch];
   sockaddr_in from[kMaxBatch];
-  // Room for the one control message we ask for (UDP_GRO: an int), with alignment slack.
-  alignas(cmsghdr) char control[kMaxBatch][CMSG_SPACE(sizeof(int)) + 16];
+  // Room for the control messages we ask for (UDP_GRO: an int; SO_TIMESTAMPNS: a timespec), with alignment slack.
+  alignas(cmsghdr) char control[kMaxBatch][CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec)) + 16];
   std::memset(msgs, 0, sizeof(mmsghdr) * n);
   for (size_t i = 0; i < n; i++) {
     iov[i].iov_base = buf + i * static_cast<size_t>(slot);
@@ -141,6 +192,15 @@ Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
     r = recvmmsg(static_cast<int>(fd), msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
   } while (r < 0 && errno == EINTR);
   if (r < 0) return Num(env, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno);
+  if (ages != nullptr) {
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const double nowMs = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+    for (int i = 0; i < r; i++) {
+      const double at = StampMs(&msgs[i].msg_hdr);
+      ages[i] = at < 0 ? -1 : (nowMs > at ? nowMs - at : 0);
+    }
+  }
   uint32_t* m = meta.Data();
   for (int i = 0; i < r; i++) {
     const bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
@@ -178,6 +238,7 @@ Napi::Value NoSys(const Napi::CallbackInfo& info) { return Num(info.Env(), -ENOS
 #define McastRecvBatch NoSys
 #define McastRcvbuf NoSys
 #define McastGro NoSys
+#define McastMembership4 NoSys
 
 #endif
 
@@ -190,6 +251,7 @@ void RegisterRecvmmsg(Napi::Env env, Napi::Object exports) {
   exports.Set("mcastRecvBatch", Napi::Function::New(env, McastRecvBatch));
   exports.Set("mcastRcvbuf", Napi::Function::New(env, McastRcvbuf));
   exports.Set("mcastGro", Napi::Function::New(env, McastGro));
+  exports.Set("mcastMembership4", Napi::Function::New(env, McastMembership4));
 }
 
 }  // namespace fcast

@@ -199,6 +199,8 @@ class ReceiveRun {
       ...(this.opts.webrcMinArtt === undefined ? {} : { minArtt: this.opts.webrcMinArtt }),
       now: () => this.now(),
       onDatagram: (bytes, from) => this.onDatagram(bytes, from),
+      // Native path: a read of a channel goes to the core in one call (flexicast has no WEBRC).
+      onBatch: (data, offsets, lengths, count, from, at) => this.onBatch(data, offsets, lengths, count, from, at),
     });
   }
 

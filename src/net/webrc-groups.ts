@@ -36,8 +36,28 @@
 // tick comes from the kernel's CONFIG_HZ (/boot/config-<release>, else /proc/config.gz) and is
 // taken as 0 when neither is readable (then ARTT carries the ~12 ms, as before).
 //
-// Timers: one 10 ms interval runs the controller's timeouts (epochs are TSD/20 >= 50 ms for any
-// sane TSD), instead of one timer re-armed per packet.
+// Timers (node:dgram): one 10 ms interval runs the controller's timeouts (epochs are TSD/20 >= 50 ms
+// for any sane TSD), instead of one timer re-armed per packet.
+//
+// Native path (IPv4 on Linux with the addon, as src/net/mcast-recv.ts; FCAST_RECV_PATH=dgram keeps
+// node:dgram): node:dgram's one callback per datagram (~13 us of CPU each here, ~85k datagrams/s at
+// 1 Gbit/s) starved the receiver at 1G, and start-up then ended on rule (d) at 0-40% of the rate.
+// The sockets are the addon's (src/net/mcast-stamped.ts: bound at the start, joined and left here,
+// read with recvmmsg, each datagram stamped by the kernel when it arrived). One loop reads every
+// joined socket (and a left one for LEFT_READ_MS, for what was in flight) into one buffer: each
+// read goes to the core in one onBatch call, while each datagram's CCI, checked as above, is kept
+// with its stamp; once all are read, the controller gets them in stamp order, then its timeouts at
+// the loop's start time (every packet stamped before it has been read). So the controller sees the
+// packets' real arrival times however late they are read: a join's MRTT and the epochs are the
+// path's, and an event-loop stall no longer looks like one (the stall rule in src/rate/receiver.ts
+// stays for node:dgram; fed stamps, the controller's gaps are the sender's and the path's, which
+// never trigger it unless they really are that long). A join is carried out when read, after the
+// stamp that decided it: the controller is told (joinMade), so MRTT is timed from the real join.
+// Before a join the socket's queue is read out to the core (datagrams another local receiver's
+// membership brought while we were not joined must not time the join). The loop runs every
+// busyPollMs while datagrams come, backing off to TICK_MS while none do: a joined wave's socket is
+// read within busyPollMs of its first packet while the base flows (the base is always joined), and
+// its stamp, not when we read it, is what the controller counts.
 
 import dgram from 'node:dgram';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
@@ -46,6 +66,8 @@ import { gunzipSync } from 'node:zlib';
 import { isIP } from 'node:net';
 import { readCci } from '../carousel/channels.js';
 import { LocalProtocolError, RemoteProtocolError, isFcastError } from '../errors.js';
+import { busyPollMs, idlePollMaxMs, type BatchHandler } from './mcast-recv.js';
+import { StampedReader, type StampedSocket } from './mcast-stamped.js';
 import { WebrcReceiver, type LeaveSessionReason, type ReceiverOptions, type ReceiverStats, type TraceEvent, type WebrcParams } from '../rate/index.js';
 
 export interface WebrcChannelAddress {
@@ -69,6 +91,11 @@ export interface WebrcGroupsOptions {
   /** Monotonic ms (the receive loop's clock). */
   readonly now: () => number;
   readonly onDatagram: (bytes: Buffer, from: string) => void;
+  /**
+   * Native path: each read's datagrams (CCI checked) in one call, `at` on performance.now()'s
+   * clock as for mcast-recv's BatchHandler. Without it the native path hands each to onDatagram.
+   */
+  readonly onBatch?: BatchHandler;
 }
 
 /** What the progress line and the --json summary show. */
@@ -100,14 +127,52 @@ export interface WebrcStatus {
 
 interface Member {
   readonly channel: WebrcChannelAddress;
-  readonly socket: dgram.Socket;
+  /** node:dgram socket, or the addon's (native path). */
+  readonly socket: dgram.Socket | undefined;
+  readonly native: StampedSocket | undefined;
   joined: boolean;
+  /** Loop ms of the last leave (native path: read for LEFT_READ_MS after it). */
+  leftAt: number;
+}
+
+/** Native path: the CCIs of one loop's reads, for the controller in stamp order. */
+class PacketLog {
+  count = 0;
+  at = new Float64Array(1024);
+  cci = new Uint32Array(1024);
+  order: number[] = [];
+
+  push(at: number, cn: number, ctsi: number, psn: number): void {
+    if (this.count === this.at.length) {
+      const a = new Float64Array(this.count * 2);
+      a.set(this.at);
+      const c = new Uint32Array(this.count * 2);
+      c.set(this.cci);
+      this.at = a;
+      this.cci = c;
+    }
+    this.at[this.count] = at;
+    this.cci[this.count++] = ((cn & 0xff) << 24) | ((ctsi & 0xff) << 16) | psn;
+  }
+
+  /** Indices in arrival order (each socket's reads are in order already; the sort merges them). */
+  sorted(): number[] {
+    const o = this.order;
+    o.length = this.count;
+    for (let i = 0; i < this.count; i++) o[i] = i;
+    const at = this.at;
+    return o.sort((a, b) => at[a]! - at[b]! || a - b);
+  }
 }
 
 /** Kernel timer ticks from a join's setsockopt to its membership report (see the file comment). */
 const REPORT_TICKS = 3;
 const TICK_MS = 10;
 const STALL_MS = 20;
+/** Native path: a left channel's socket is still read this long (datagrams in flight at the leave). */
+const LEFT_READ_MS = 1000;
+/** Entries per recvmmsg (mcast-recv.ts's BATCH): a full read means more may wait. */
+const BATCH = 64;
 
 export class WebrcGroups {
   private readonly members = new Map<number, Member>();
@@ -121,6 +186,11 @@ export class WebrcGroups {
   private closed = false;
   private readonly traceFile: WriteStream | undefined;
   private lastTick: number | undefined;
+  private reader: StampedReader | undefined;
+  private readonly log = new PacketLog();
+  private busyMs = 4;
+  private idleMaxMs = TICK_MS;
+  private interval = 1;
 
   private constructor(private readonly opts: WebrcGroupsOptions) {
     const path = process.env.FCAST_WEBRC_TRACE;
@@ -135,21 +205,37 @@ export class WebrcGroups {
       if (!cns.has(cn)) throw new RemoteProtocolError('SESSION_VALUE', `WEBRC session has T = ${opts.params.t} but no channel ${cn}`);
     }
     const g = new WebrcGroups(opts);
+    const v4 = opts.channels.every((c) => isIP(c.group) === 4) && (opts.iface === undefined || isIP(opts.iface) === 4);
+    g.reader = v4 ? StampedReader.create(() => performance.now()) : undefined;
     try {
-      for (const ch of opts.channels) await g.bind(ch);
+      for (const ch of opts.channels) {
+        if (g.reader !== undefined) g.bindNative(ch);
+        else await g.bind(ch);
+      }
     } catch (e) {
       await g.close();
       throw e;
     }
     g.restart();
-    g.timer = setInterval(() => g.tick(), TICK_MS);
+    if (g.reader === undefined) {
+      g.timer = setInterval(() => g.tick(), TICK_MS);
+    } else {
+      g.busyMs = busyPollMs(g.recvBufferSize);
+      g.idleMaxMs = Math.min(TICK_MS, idlePollMaxMs(g.recvBufferSize));
+      g.loop();
+    }
     return g;
+  }
+
+  /** How the channels are read (the --json summary's recvPath). */
+  get recvPath(): 'recvmmsg' | 'dgram' {
+    return this.reader === undefined ? 'dgram' : 'recvmmsg';
   }
 
   /** SO_RCVBUF the kernel granted (smallest over the channels). */
   get recvBufferSize(): number {
     let min = Infinity;
-    for (const m of this.members.values()) min = Math.min(min, m.socket.getRecvBufferSize());
+    for (const m of this.members.values()) min = Math.min(min, m.native?.recvBufferSize ?? m.socket?.getRecvBufferSize() ?? Infinity);
     return Number.isFinite(min) ? min : 0;
   }
 
@@ -181,7 +267,8 @@ export class WebrcGroups {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    await Promise.all([...this.members.values()].map((m) => new Promise<void>((resolve) => m.socket.close(() => resolve()))));
+    for (const m of this.members.values()) m.native?.close();
+    await Promise.all([...this.members.values()].map((m) => new Promise<void>((resolve) => (m.socket === undefined ? resolve() : m.socket.close(() => resolve())))));
     this.members.clear();
     const f = this.traceFile;
     if (f !== undefined) await new Promise<void>((resolve) => f.end(() => resolve()));
@@ -198,7 +285,7 @@ export class WebrcGroups {
     const family = isIP(ch.group);
     if (family === 0) throw new LocalProtocolError('USAGE', `${ch.group} is not an IP address`);
     const socket = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: true });
-    const member: Member = { channel: ch, socket, joined: false };
+    const member: Member = { channel: ch, socket, native: undefined, joined: false, leftAt: -Infinity };
     this.members.set(ch.cn, member);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -211,6 +298,12 @@ export class WebrcGroups {
     socket.on('message', (msg, rinfo) => this.onMessage(ch.cn, msg, rinfo.address));
     // A late socket error (interface gone) ends nothing here; the controller's timeouts notice.
     socket.on('error', () => undefined);
+  }
+
+  /** Native path: the channel's socket, bound now, joined when the controller says. */
+  private bindNative(ch: WebrcChannelAddress): void {
+    const native = this.reader!.open({ group: ch.group, port: ch.port, iface: this.opts.iface, source: this.opts.source, recvBufferSize: this.opts.recvBufferSize });
+    this.members.set(ch.cn, { channel: ch, socket: undefined, native, joined: false, leftAt: -Infinity });
   }
 
   private onMessage(cn: number, msg: Buffer, from: string): void {
@@ -229,7 +322,7 @@ export class WebrcGroups {
       return;
     }
     const c = this.controller;
-    if (c !== undefined && this.ourSession(msg)) {
+    if (c !== undefined && this.ourSession(msg, 0, msg.length)) {
       const now = this.opts.now();
       c.onPacket(now, cci);
       this.drain(now);
@@ -237,24 +330,125 @@ export class WebrcGroups {
     this.opts.onDatagram(msg, from);
   }
 
+  /**
+   * Native path, one read of channel `m`: datagrams with a bad CCI or another channel's CN are
+   * counted and dropped, the rest go to the core in one call and, while the channel is joined and
+   * of our session, their CCIs and stamps to the log.
+   */
+  private onRead(m: Member, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, arrivals: Float64Array, count: number, from: string): void {
+    if (this.closed || (this.opts.source !== undefined && from !== this.opts.source)) return;
+    const { t } = this.opts.params;
+    const cn = m.channel.cn;
+    const logged = m.joined && this.controller !== undefined;
+    // perf -> loop clock: one offset per read (both are monotonic ms).
+    const shift = this.opts.now() - performance.now();
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const at = offsets[i]!;
+      const len = lengths[i]!;
+      let cci;
+      try {
+        cci = readCci(data.subarray(at, at + len), t);
+      } catch (e) {
+        if (!isFcastError(e)) throw e;
+        this.badCci++;
+        continue;
+      }
+      if (cci.cn !== cn) {
+        this.mismatched++;
+        continue;
+      }
+      if (logged && this.ourSession(data, at, len)) this.log.push(arrivals[i]! + shift, cci.cn, cci.ctsi, cci.psn);
+      offsets[kept] = at;
+      lengths[kept++] = len;
+    }
+    if (kept === 0) return;
+    const batch = this.opts.onBatch;
+    if (batch !== undefined) {
+      batch(data, offsets, lengths, kept, from, performance.now());
+      return;
+    }
+    for (let i = 0; i < kept && !this.closed; i++) this.opts.onDatagram(Buffer.from(data.buffer, data.byteOffset + offsets[i]!, lengths[i]!), from);
+  }
+
+  /**
+   * Native path: read every joined (or lately left) socket once, feed the controller what they
+   * brought in arrival order, run its timeouts as of the loop's start; again at once if a read
+   * was full, after busyMs if anything came, else backing off to idleMaxMs.
+   */
+  private loop(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    const start = this.opts.now();
+    this.noteLate(start);
+    let got = false;
+    let full = false;
+    for (const m of this.members.values()) {
+      if (!m.joined && start - m.leftAt > LEFT_READ_MS) continue;
+      const n = this.readNative(m);
+      if (this.closed) return;
+      got ||= n > 0;
+      full ||= n >= BATCH;
+    }
+    this.feedLog();
+    this.runTimeouts(start);
+    if (this.closed) return;
+    this.interval = got ? this.busyMs : Math.min(this.interval * 2, this.idleMaxMs);
+    if (full) setImmediate(() => this.loop());
+    else this.timer = setTimeout(() => this.loop(), this.interval);
+  }
+
+  private readNative(m: Member): number {
+    return this.reader!.read(m.native!, (data, offsets, lengths, arrivals, count, from) => this.onRead(m, data, offsets, lengths, arrivals, count, from));
+  }
+
+  /** The loop's reads to the controller, oldest first; stops if it left the session meanwhile. */
+  private feedLog(): void {
+    const log = this.log;
+    if (log.count === 0) return;
+    const order = log.sorted();
+    for (const i of order) {
+      const c = this.controller;
+      if (c === undefined || this.closed) break;
+      const v = log.cci[i]!;
+      const now = log.at[i]!;
+      c.onPacket(now, { cn: v >>> 24, ctsi: (v >>> 16) & 0xff, psn: v & 0xffff });
+      this.drain(now);
+    }
+    log.count = 0;
+  }
+
   /** TSI from the LCT header (RFC 5651 §5.1: S and H flags give its width; it follows the CCI). */
-  private ourSession(msg: Buffer): boolean {
+  private ourSession(msg: Uint8Array, at: number, len: number): boolean {
     const tsi = this.opts.tsi;
     if (tsi === undefined) return true;
-    const s = (msg[1]! >> 7) & 1;
-    const h = (msg[1]! >> 4) & 1;
+    const s = (msg[at + 1]! >> 7) & 1;
+    const h = (msg[at + 1]! >> 4) & 1;
     const width = 4 * s + 2 * h;
-    if (width === 0 || msg.length < 8 + width) return false;
-    return msg.readUIntBE(8, width) === tsi;
+    if (width === 0 || len < 8 + width) return false;
+    let v = 0;
+    for (let i = 0; i < width; i++) v = v * 256 + msg[at + 8 + i]!;
+    return v === tsi;
   }
 
   private tick(): void {
     if (this.closed) return;
     const now = this.opts.now();
-    if (this.traceFile !== undefined && this.lastTick !== undefined && now - this.lastTick > TICK_MS + STALL_MS) {
-      this.traceFile.write(`${JSON.stringify({ kind: 'stall', t: now, ms: now - this.lastTick - TICK_MS })}\n`);
+    this.noteLate(now);
+    this.runTimeouts(now);
+  }
+
+  /** Trace a timer that ran late by more than STALL_MS (the event loop was busy). */
+  private noteLate(now: number): void {
+    const expected = this.reader === undefined ? TICK_MS : this.interval;
+    if (this.traceFile !== undefined && this.lastTick !== undefined && now - this.lastTick > expected + STALL_MS) {
+      this.traceFile.write(`${JSON.stringify({ kind: 'stall', t: now, ms: now - this.lastTick - expected })}\n`);
     }
     this.lastTick = now;
+  }
+
+  /** The restart after a session leave, or the controller's timers due at `now`. */
+  private runTimeouts(now: number): void {
     if (this.restartAt !== undefined) {
       if (now >= this.restartAt) this.restart();
       return;
@@ -311,22 +505,40 @@ export class WebrcGroups {
   private membership(cn: number, join: boolean): void {
     const m = this.members.get(cn);
     if (m === undefined || m.joined === join) return;
+    const socket = m.socket;
+    if (socket === undefined) return this.nativeMembership(m, join);
     const { group } = m.channel;
     const iface = isIP(group) === 4 ? this.opts.iface : ipv6Iface(this.opts.iface);
     const src = this.opts.source;
     try {
       if (join) {
-        if (src !== undefined) m.socket.addSourceSpecificMembership(src, group, iface);
-        else m.socket.addMembership(group, iface);
+        if (src !== undefined) socket.addSourceSpecificMembership(src, group, iface);
+        else socket.addMembership(group, iface);
       } else if (src !== undefined) {
-        m.socket.dropSourceSpecificMembership(src, group, iface);
+        socket.dropSourceSpecificMembership(src, group, iface);
       } else {
-        m.socket.dropMembership(group, iface);
+        socket.dropMembership(group, iface);
       }
       m.joined = join;
     } catch (e) {
       // A join the kernel refuses (no multicast route, out of memberships) shows up as a join
       // timeout in the controller, which then undoes it; a failed drop leaves nothing joined.
+      if (!join) m.joined = false;
+      if (!(e instanceof Error)) throw e;
+    }
+  }
+
+  /** membership() on the addon's socket; a join first reads out what the socket queued unjoined. */
+  private nativeMembership(m: Member, join: boolean): void {
+    const native = m.native!;
+    try {
+      if (join) while (this.readNative(m) >= BATCH && !this.closed);
+      native.membership(join);
+      m.joined = join;
+      if (join) this.controller?.joinMade(this.opts.now());
+      else m.leftAt = this.opts.now();
+    } catch (e) {
+      // As in membership(): a refused join becomes a join timeout; a failed drop leaves nothing joined.
       if (!join) m.joined = false;
       if (!(e instanceof Error)) throw e;
     }

@@ -377,6 +377,19 @@ export class WebrcReceiver {
     this.lastRunAt = now;
   }
 
+  /**
+   * [ours] The shell made the pending join at `now`, later than the time it was decided at. A shell
+   * that feeds kernel arrival stamps (src/net/webrc-groups.ts) decides at a packet's stamp but
+   * reads, and so joins, after it: after an event-loop stall, up to the stall later. JoinTime and
+   * the join deadline move to the real join, so MRTT is the path's and not our delay.
+   */
+  joinMade(now: number): void {
+    const at = now + this.reportDelayMs;
+    if (!this.joining || at <= this.joinTime) return;
+    if (this.joinDeadline !== undefined) this.joinDeadline += at - this.joinTime;
+    this.joinTime = at;
+  }
+
   /** Run every timer due at `now`. */
   handleTimeout(now: number): void {
     if (this.closed) return;
