@@ -234,16 +234,20 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
       expect(w.offeredMbit, label).toBeLessThan(1.3 * link);
       expect(w.loss, label).toBeLessThan(0.05);
     }
-    // Layers dropped after the link shrank: the rate offered to the port falls (layers not
-    // re-joined) within 4 slots, and fewer groups are joined at the port within half the decay.
+    // Layers dropped after the link shrank: the receiver leaves its highest layers while the path
+    // delivers less than P times what they carry (src/rate/receiver.ts "Overload"; 16 epochs to
+    // within 1.3x of the new link in virtual time, bench/webrc-drop.ts), so the rate offered to the
+    // port is near the new link in the 4th slot after the drop (waiting for the waves to decay, x P
+    // a slot, it was still 25-31 Mbit/s there), and fewer groups are joined within half the decay.
     const before = at(2, dropAt! - 1000);
     const rateBefore = windowOf(at(2, dropAt! - 3000), before).offeredMbit;
     const rateAfter = windowOf(at(2, dropAt! + 3 * TSD_MS), at(2, dropAt! + 4 * TSD_MS)).offeredMbit;
     const half = Math.ceil(DECAY_SLOTS / 2) * TSD_MS;
     const after = Math.min(...samples[2]!.filter((x) => x.t > dropAt! && x.t <= dropAt! + half).map((x) => x.groups));
+    const transient = windowOf(at(2, dropAt!), at(2, dropAt! + DECAY_SLOTS * TSD_MS));
     console.log(`receiver 2: ${rateBefore.toFixed(1)} Mbit/s offered before the drop, ${rateAfter.toFixed(1)} in the 4th slot after; ` +
-      `groups joined ${before.groups} before, ${after} within ${half} ms after`);
-    expect(rateAfter).toBeLessThan(0.8 * rateBefore);
+      `groups joined ${before.groups} before, ${after} within ${half} ms after; tbf loss ${(100 * transient.loss).toFixed(2)}% in the ${DECAY_SLOTS} slots after the drop`);
+    expect(rateAfter).toBeLessThan(1.5 * 10);
     expect(after).toBeLessThan(before.groups);
   });
 
