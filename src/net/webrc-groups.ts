@@ -173,6 +173,8 @@ const STALL_MS = 20;
 const LEFT_READ_MS = 1000;
 /** Entries per recvmmsg (mcast-recv.ts's BATCH): a full read means more may wait. */
 const BATCH = 64;
+/** Reads of one socket in one loop at most (64 entries each, up to 16 datagrams an entry with GRO). */
+const MAX_READS = 16;
 
 export class WebrcGroups {
   private readonly members = new Map<number, Member>();
@@ -372,9 +374,13 @@ export class WebrcGroups {
   }
 
   /**
-   * Native path: read every joined (or lately left) socket once, feed the controller what they
-   * brought in arrival order, run its timeouts as of the loop's start; again at once if a read
-   * was full, after busyMs if anything came, else backing off to idleMaxMs.
+   * Native path: read out every joined (or lately left) socket, feed the controller what they
+   * brought in arrival order, run its timeouts as of the loop's start (every packet stamped
+   * before it has been read, unless a socket still had more than MAX_READS full reads: then the
+   * timeouts wait for the next loop, at once). Then after busyMs if anything came, else backing
+   * off to idleMaxMs. A socket is read out before the feed, not one read a loop: after a stall
+   * its backlog can be several reads, and a later packet of another channel fed first would close
+   * an epoch that the unread ones belong to.
    */
   private loop(): void {
     this.timer = undefined;
@@ -385,13 +391,16 @@ export class WebrcGroups {
     let full = false;
     for (const m of this.members.values()) {
       if (!m.joined && start - m.leftAt > LEFT_READ_MS) continue;
-      const n = this.readNative(m);
-      if (this.closed) return;
-      got ||= n > 0;
+      let n = BATCH;
+      for (let reads = 0; n >= BATCH && reads < MAX_READS; reads++) {
+        n = this.readNative(m);
+        if (this.closed) return;
+        got ||= n > 0;
+      }
       full ||= n >= BATCH;
     }
     this.feedLog();
-    this.runTimeouts(start);
+    if (!full) this.runTimeouts(start);
     if (this.closed) return;
     this.interval = got ? this.busyMs : Math.min(this.interval * 2, this.idleMaxMs);
     if (full) setImmediate(() => this.loop());
