@@ -3,19 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { Receiver } from '../../../src/assembly/index.js';
 import { encodeAlcPacket, encodeFcastObject } from '../../../src/wire/index.js';
-import { SCHEMES, TSI, bytes, simulate, type SimFile } from './sim.js';
+import { SCHEMES, TSI, bytes, simulate } from './sim.js';
+import { MIXED, expectAll } from './tree-fixture.js';
 
-function expectAll(files: readonly SimFile[], got: Map<string, Uint8Array>): void {
-  expect([...got.keys()].sort()).toEqual(files.map((f) => f.path).sort());
-  for (const f of files) expect(Buffer.from(got.get(f.path)!).equals(Buffer.from(f.data)), f.path).toBe(true);
-}
-
-const mixed: SimFile[] = [
-  { path: 'empty.txt', data: new Uint8Array(0) },
-  { path: 'one.bin', data: new Uint8Array([42]) },
-  { path: 'dir/small.bin', data: bytes(1000, 1) },
-  { path: 'dir/sub/multi.bin', data: bytes(256 * 64 * 5 + 77, 2), mtime: 1_600_000_000, mode: 0o755 },
-];
+const mixed = MIXED;
 
 describe('receiver core, virtual clock', () => {
   it('rebuilds a mixed tree with no loss, restoring mtime and mode', () => {

@@ -8,18 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAlcPacket } from '../../../src/wire/index.js';
 import { bytes, simulate, type SimFile, type SimOptions } from './sim.js';
+import { MIXED, expectAll } from './tree-fixture.js';
 
-const mixed: SimFile[] = [
-  { path: 'empty.txt', data: new Uint8Array(0) },
-  { path: 'one.bin', data: new Uint8Array([42]) },
-  { path: 'dir/small.bin', data: bytes(1000, 1) },
-  { path: 'dir/sub/multi.bin', data: bytes(256 * 64 * 5 + 77, 2) },
-];
-
-function expectAll(files: readonly SimFile[], got: Map<string, Uint8Array>): void {
-  expect([...got.keys()].sort()).toEqual(files.map((f) => f.path).sort());
-  for (const f of files) expect(Buffer.from(got.get(f.path)!).equals(Buffer.from(f.data)), f.path).toBe(true);
-}
+const mixed = MIXED;
 
 // The simulator's clock advances 0.01 ms per packet: 2 ms is 200 packets, so blocks of 64
 // source symbols both decode within the delay and outlast it.
