@@ -24,7 +24,7 @@ import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { getNative } from '../../codecs/native.js';
 import { LocalProtocolError } from '../errors.js';
-import { errnoError, v4 } from './socket-addon.js';
+import { dotted, errnoError, v4 } from './socket-addon.js';
 
 export interface McastChannelOptions {
   readonly group: string;
@@ -107,10 +107,6 @@ export function idlePollMaxMs(rcvbuf: number): number {
 /** The poll interval while datagrams come: BUSY_POLL_MS, less if the socket buffer is small. */
 export function busyPollMs(rcvbuf: number): number {
   return Math.min(BUSY_POLL_MS, idlePollMaxMs(rcvbuf));
-}
-
-function dotted(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
 
 /** IPv4 through the addon's socket: recvmmsg batches, polled every millisecond while idle. */

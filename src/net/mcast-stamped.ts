@@ -20,7 +20,7 @@
 // keeps node:dgram.
 
 import { getNative } from '../../codecs/native.js';
-import { errnoError, v4 } from './socket-addon.js';
+import { dotted, errnoError, v4 } from './socket-addon.js';
 
 interface StampAddon {
   mcastOpen4(group: Uint8Array, port: number, iface: Uint8Array, source: Uint8Array, rcvbuf: number, gro: number, flags: number): number;
@@ -160,7 +160,7 @@ export class StampedReader {
   private address(ip: number): string {
     if (ip !== this.lastIp) {
       this.lastIp = ip;
-      this.lastAddress = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+      this.lastAddress = dotted(ip);
     }
     return this.lastAddress;
   }

@@ -1,5 +1,6 @@
 // What the native socket kernels (sendmmsg/sendbatch, recvmmsg) share on the TypeScript side:
-// their -errno results as Node-style errors, and IPv4 addresses as the bytes they take.
+// their -errno results as Node-style errors, and IPv4 addresses as the bytes they take and the
+// host-order numbers they report.
 import { constants } from 'node:os';
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
@@ -13,4 +14,9 @@ export function errnoError(errno: number, what: string): NodeJS.ErrnoException {
 /** A dotted IPv4 address (already checked by the caller) as its four bytes. */
 export function v4(address: string): Uint8Array {
   return new Uint8Array(address.split('.').map(Number));
+}
+
+/** A sender's IPv4 address as recvmmsg reports it (host order) in dotted form. */
+export function dotted(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
