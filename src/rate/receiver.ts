@@ -70,6 +70,18 @@
 // looks like (it then catches up at 1.5x, src/net/webrc-pacer.ts): on loopback at 1 Gbit/s an
 // epoch of 13 packets between two of 32 and 52, with the receiver reading throughout, ended
 // start-up at 5% of the rate. A queue that builds up lags in every epoch that follows.
+// And [ours] an epoch counts only when the receiver got less than the sender sent on the joined
+// channels: a PSN gap counted lost in it or still open at its end. Without one, every packet the
+// sender sent arrived and the lag is the sender's (it shares the CPU: with kernel arrival stamps, a
+// 1G epoch at 1300 packets/s between two at 1760 and 2420, no PSN gap, ended start-up); such an
+// epoch holds the join but does not count. A sender that dips to 50-70% for 100-300 ms (up to
+// 100 ms behind; virtual time, test/unit/rate/sender-dip.test.ts) ended start-up on (d) at 3-9%
+// in 22 of 30 runs; now 30 of 30 reach 90% at 2.3-2.6 s (2.3 s without a dip). A bottleneck
+// still ends it: a short queue overflows (rule (a); 20 Mbit/s, 50 ms of queue: at 1.6 s, 112
+// packets lost, was (d) at 1.4 s, 41), a long one delays the next join's first packet (rule
+// (b); 1 s of queue: at 2.4 s, was (d) at 1.4 s), and the held joins keep it from overshooting
+// meanwhile. A sender further behind delays that first packet as much: 150 ms ends start-up on
+// (b), a MUST.
 // Start-up exits (b) and (d) [ours] open a loss event (LOSS_EVENT for ARTT; losses that happened
 // within ARTT of the exit belong to it) without counting one: they see the overflow that its
 // losses, found up to the reorder delay later, report again. Counted as a new event right after
@@ -719,6 +731,8 @@ export class WebrcReceiver {
       this.arr = Math.min(Math.pow(p, el / tsd) * (1 - beta) * this.arr + beta * irr, this.params.bcr * layerSum(p, nwc));
     }
     this.rrMax = Math.max(this.rrMax, this.rr);
+    // Rule (d) [ours]: did the receiver get less than the sender sent on the joined channels?
+    const short = lossy || this.gapsOpen();
     if (!startup) this.checkOverload(now, lossy, delivered);
     // Start-up exit (c): the next layer would pass MRR_P or SR_P.
     if (startup && this.nextLayerRatio() * this.arr > Math.min(this.mrr, srP)) {
@@ -729,7 +743,13 @@ export class WebrcReceiver {
       this.trace({ kind: 'epoch', t: at, span, nwc: this.joinedWaves.length, rr: this.rr, irr, trr: this.trr, arr: this.arr,
         lossp, reqn: reqn(artt, lossp), trate: this.targetRate(), ssr: this.ssr, artt });
     }
-    this.maybeJoin(now);
+    this.maybeJoin(now, short);
+  }
+
+  /** A PSN gap on a channel still waiting for its packets (reordered, or lost but not yet counted). */
+  private gapsOpen(): boolean {
+    for (const track of this.tracks.values()) if (track.missing.size > 0) return true;
+    return this.draining.size > 0;
   }
 
   /**
@@ -762,8 +782,12 @@ export class WebrcReceiver {
     if (reqn(this.rtt.artt, this.loss.lossp) > this.trr) this.loss.rescale(losspForRate(this.rtt.artt, this.trr));
   }
 
-  /** The join rule (§3.2.3.6), with start-up rule (d) and the RR_P check. */
-  private maybeJoin(now: number): void {
+  /**
+   * The join rule (§3.2.3.6), with start-up rule (d) and the RR_P check. `short`: the epoch just
+   * ended had a PSN gap (counted lost, or still open), so the receiver got less than the sender
+   * sent; without one its lag is the sender's (see "Rule (d)" above).
+   */
+  private maybeJoin(now: number, short: boolean): void {
     const { p, n, srP, constantRate } = this.params;
     if (!this.baseSeen || this.lossEventUntil !== undefined || this.joining) return;
     const nwc = this.joinedWaves.length;
@@ -771,8 +795,9 @@ export class WebrcReceiver {
     if (this.ssr === Infinity && this.lastWaveFirstAt !== undefined && nwc >= 1) {
       if (now - this.lastWaveFirstAt < this.el * 1000) return;
       if (this.trr < this.startupLagFactor(nwc) * this.arr - 2 / this.el) {
-        // [ours] Two epochs in a row (see "Rule (d)" above); the first only holds the join.
-        if (++this.lagEpochs >= 2) this.exitSlowStart(now, 'lag', Math.max(this.ssminr, this.trr));
+        // [ours] Two epochs in a row that were short of what the sender sent (see "Rule (d)"
+        // above); a lagging epoch holds the join in any case.
+        if (short && ++this.lagEpochs >= 2) this.exitSlowStart(now, 'lag', Math.max(this.ssminr, this.trr));
         return;
       }
       this.lagEpochs = 0;

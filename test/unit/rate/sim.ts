@@ -48,6 +48,17 @@ export interface SimReceiverSpec {
   readonly reorder?: { readonly every: number; readonly delayMs: number };
 }
 
+/**
+ * A sender that falls behind its schedule (a busy CPU): from `at` for `ms` (ms) it sends at `factor`
+ * of the scheduled rate, then catches up at 1.5x (src/net/webrc-pacer.ts) until it is on time.
+ * Every packet is sent, none lost, only late; every receiver sees the same dips.
+ */
+export interface SenderDip {
+  readonly at: number;
+  readonly ms: number;
+  readonly factor: number;
+}
+
 /** One sample per `sampleMs` of what a receiver is subscribed to and got. */
 export interface Sample {
   readonly t: number;
@@ -109,6 +120,7 @@ export class WebrcSim {
     readonly params: WebrcParams,
     specs: readonly SimReceiverSpec[],
     private readonly sampleMs = 500,
+    private readonly senderDips: readonly SenderDip[] = [],
   ) {
     this.schedule = new SenderSchedule(params, 0, 0);
     this.receivers = specs.map((spec) => ({
@@ -193,8 +205,9 @@ export class WebrcSim {
     }
   }
 
-  private offer(r: SimReceiver, now: number, p: { cn: number; ctsi: number; psn: number }): void {
+  private offer(r: SimReceiver, scheduled: number, p: { cn: number; ctsi: number; psn: number }): void {
     const { spec } = r.result;
+    const now = sentAt(scheduled, this.senderDips);
     r.result.offered++;
     r.offeredSinceSample++;
     const rate = spec.rate(now);
@@ -270,6 +283,17 @@ export class WebrcSim {
       r.deliveredSinceSample = r.offeredSinceSample = r.droppedSinceSample = 0;
     }
   }
+}
+
+/** When a packet scheduled at `t` (ms) leaves a sender with `dips` (see SenderDip). */
+function sentAt(t: number, dips: readonly SenderDip[]): number {
+  for (const { at, ms, factor } of dips) {
+    const behindAtEnd = at + factor * ms;
+    const onTimeAt = at + (3 - 2 * factor) * ms;
+    if (t < at || t >= onTimeAt) continue;
+    return t <= behindAtEnd ? at + (t - at) / factor : at + ms + (t - behindAtEnd) / 1.5;
+  }
+  return t;
 }
 
 /** How late the timer runs for a timeout due at `due`: 0..lateMs, a fixed hash of `due`. */
