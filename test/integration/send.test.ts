@@ -138,6 +138,9 @@ describe('fcast send over loopback multicast', () => {
     await rx.stop();
     expect(result.session).toEqual(fromSdp);
     expect(result.session.mode).toBe('on-demand');
+    // --rate-control fixed --rate R still gives one channel at R (webrc is only the on-demand default).
+    expect(result.session.rate).toEqual({ control: 'fixed', bitsPerSecond: 5_000_000 });
+    expect(result.session.channels).toEqual([{ cn: 0, group, port: port + 1 }]);
     expect(result.cycles).toBeGreaterThan(1);
     expect(result.durationSeconds).toBeGreaterThanOrEqual(1.9);
     const erts = rx.packets.filter((p) => !p.lct.closeSession).map((p) => p.time!.ert!);
