@@ -64,10 +64,13 @@ describe('WEBRC over loopback', () => {
       await sendForged(group, port, [0, 0, 0, 1], 5);
       const r = await rx;
       expect(r.code, r.stderr.slice(-1000)).toBe(0);
-      const summary = JSON.parse(r.stdout) as { status: string; webrc: { layers: number; joins: number; mismatched: number; received: number } };
+      const summary = JSON.parse(r.stdout) as { status: string; webrc: { layers: number; maxLayers: number; joins: number; mismatched: number; received: number } };
       expect(summary.status).toBe('complete');
       expect(sha(join(out, 'src', 'a.bin'))).toBe(sha(join(src, 'a.bin')));
       expect(summary.webrc.joins).toBeGreaterThan(1);
+      // Layers joined at the end, of the N waves the description gives.
+      expect(summary.webrc.maxLayers).toBe(desc.rate.params.N);
+      expect(summary.webrc.layers).toBeGreaterThan(0);
       expect(summary.webrc.mismatched).toBe(5);
       const b = await bare;
       expect(b.code, b.stderr).toBe(4);
