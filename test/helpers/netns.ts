@@ -9,7 +9,8 @@
 //   (IPv6: fd77:0:S::<same last number>/64 on the same links, e.g. fd77:0:1::11; ff00::/8 routes exist)
 //
 // Impairments, per receiver and changeable at run time (this kernel has no sch_netem, so there is
-// no delay emulation):
+// no delay emulation here; test/helpers/delay-link.ts adds path delay to a receiver's link with a
+// userspace relay):
 // - loss: nftables `numgen random mod 10000 < N drop` on the receiver's eth0 ingress (netdev);
 // - blocked multicast: drop UDP to 224.0.0.0/4 and ff00::/8 there (IGMP/MLD still pass, so the
 //   receiver keeps its memberships, as behind a switch that drops the group's data);
