@@ -4,7 +4,8 @@
 // snooping on lo (every joined group arrives), so this checks the plumbing, not the rates (those
 // are test/netns/webrc.test.ts). Forged datagrams whose CN does not match the group they came in
 // on are counted and dropped (SPEC-NOTES §7 row 20). A receiver given the bare base GROUP:PORT
-// says that it hears the base channel only and how to get the layers.
+// says that it hears the base channel only and how to get the layers. An SSM session's receiver
+// joins (source, group) from the description alone.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -21,9 +22,9 @@ function sha(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-async function sendForged(group: string, port: number, cci: number[], count: number): Promise<void> {
+async function sendForged(group: string, port: number, cci: number[], count: number, from = '127.0.0.1'): Promise<void> {
   const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => s.bind(0, from, r));
   s.setMulticastInterface('127.0.0.1');
   s.setMulticastTTL(0);
   // LCT version 1, C = 0, S = 1 (32-bit TSI), HDR_LEN 4 words, then the CCI and a TSI.
@@ -79,4 +80,39 @@ describe('WEBRC over loopback', () => {
       sender.kill('SIGTERM');
     }
   }, 60_000);
+
+  // Issue #5: SSM where the session says so. The description carries the sender as every
+  // channel's source; the receiver, given only the description, joins (source, group) with
+  // IP_ADD_SOURCE_MEMBERSHIP (IGMPv3) for the base and each wave it takes.
+  it('IPv4 SSM: the receiver takes the source from the description and joins (source, group) channels', async () => {
+    const src = join(work, 'ssm-src');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'b.bin'), randomBytes(4_000_000));
+    const session = join(work, 'ssm.json');
+    const group = `232.1.${1 + Math.floor(Math.random() * 200)}.10`;
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const sender = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'send', src, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--source', '127.0.0.1',
+      '--tsi', '77', '--ttl', '0', '--mode', 'on-demand', '--duration', '30s', '--rate', '20M', '--session-file', session], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 300 && !existsSync(session); i++) await new Promise((r) => setTimeout(r, 50));
+      const desc = JSON.parse(readFileSync(session, 'utf8')) as { source?: string; rate: { control: string } };
+      expect([desc.rate.control, desc.source]).toEqual(['webrc', '127.0.0.1']);
+      const out = join(work, 'ssm-out');
+      const rx = fcast(['receive', session, '-o', out, '--iface', '127.0.0.1', '--timeout', '25s', '--json'], { timeoutMs: 30_000 });
+      // From another source (127.0.0.2): on the base group claiming wave channel 0. An ASM join
+      // would let them in, to be counted as CN mismatches (as in the test above).
+      await new Promise((r) => setTimeout(r, 1500));
+      await sendForged(group, port, [0, 0, 0, 1], 5, '127.0.0.2');
+      const r = await rx;
+      expect(r.code, r.stderr.slice(-1000)).toBe(0);
+      const summary = JSON.parse(r.stdout) as { status: string; webrc: { layers: number; joins: number; mismatched: number } };
+      expect(summary.status).toBe('complete');
+      expect(sha(join(out, 'ssm-src', 'b.bin'))).toBe(sha(join(src, 'b.bin')));
+      expect(summary.webrc.joins).toBeGreaterThan(1);
+      expect(summary.webrc.layers).toBeGreaterThan(0);
+      expect(summary.webrc.mismatched).toBe(0);
+    } finally {
+      sender.kill('SIGTERM');
+    }
+  }, 45_000);
 });
