@@ -15,8 +15,8 @@ export abstract class FcastCommand<T> extends Command {
 
   abstract override run(): Promise<T>;
 
-  /** True when progress output should be drawn (a TTY, and not --json). */
   /**
+   * True when progress output should be drawn (a TTY, and not --json).
    * Progress through listr2 only on a terminal it can draw on: listr2 writes to stdout, so stdout
    * must be the TTY (`fcast receive ... > log` gets plain lines), with a width (a pty of 0 columns,
    * as `script` gives without a terminal, wrapped every character onto a line of its own).
