@@ -2,7 +2,8 @@
 # Receive a session into DIR and print what arrived, one line per file, from the --json summary.
 #   examples/receive/receive-and-check.sh 239.255.1.2:4000 ./inbox 10m
 # SESSION may also be a session file or an http(s) URL; a WEBRC session (fcast send --mode
-# on-demand's default) needs one of those: its bare GROUP:PORT is only the base channel.
+# on-demand's default when it publishes a description) needs one of those: its bare GROUP:PORT
+# is only the base channel.
 # Exit status is fcast receive's:
 # 0 all verified, 3 session closed with objects missing, 4 timeout.
 set -eu

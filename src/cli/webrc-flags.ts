@@ -3,7 +3,8 @@
 // src/rate/params.ts, [ours]: the RFC's set takes 30 s and more to reach a fast path's rate).
 // LENP_B comes from the session's packet size, so the resolved parameters are built where the
 // session description is (commands/send.ts). The default rate control: webrc for on-demand
-// sessions without flexicast, fixed otherwise (`defaultRateControl`).
+// sessions without flexicast that publish their description (--session-file or --announce),
+// fixed otherwise (`defaultRateControl`).
 import { Flags } from '@oclif/core';
 import { LocalProtocolError } from '../errors.js';
 import { FCAST_WEBRC_DEFAULTS, resolveWebrcParams, withFcastDefaults, type WebrcParams, type WebrcParamsInput } from '../rate/index.js';
@@ -16,8 +17,10 @@ export const webrcFlags = {
   'rate-control': Flags.string({
     description:
       'webrc: layered WEBRC channels, each receiver takes what its path carries (--rate is the aggregate); fixed: one channel at --rate. ' +
-      'Default: webrc for --mode on-demand, fixed for push (a push sends a fixed number of cycles, and a WEBRC receiver still ' +
-      'climbing or on a slow path misses the symbols of the layers it has not joined) and with --flexicast (it needs fixed).',
+      'Default: webrc for --mode on-demand with --session-file or --announce; fixed for push (a push sends a fixed number of ' +
+      'cycles, and a WEBRC receiver still climbing or on a slow path misses the symbols of the layers it has not joined), ' +
+      'with --flexicast (it needs fixed), and for a session that publishes no description (its receivers, given only ' +
+      'GROUP:PORT, would hear the base channel alone).',
     options: ['webrc', 'fixed'],
   }),
   'webrc-p': Flags.string({ description: `WEBRC P: per-slot rate decay of a wave, in (0, 1) (default ${D.p}; RFC 3738: 0.75).` }),
@@ -29,9 +32,14 @@ export const webrcFlags = {
   }),
 };
 
-/** The rate control of a session whose --rate-control is not given (see the flag's description). */
-export function defaultRateControl(mode: 'push' | 'on-demand', flexicast: boolean): RateControlFlag {
-  return mode === 'on-demand' && !flexicast ? 'webrc' : 'fixed';
+/**
+ * The rate control of a session whose --rate-control is not given (see the flag's description).
+ * WEBRC's wave channels and parameters reach a receiver only through the session description
+ * (RFC 3738 §3.1.1 leaves their discovery to it): a session that publishes none would leave its
+ * receivers on the base channel, so it stays fixed.
+ */
+export function defaultRateControl(mode: 'push' | 'on-demand', flexicast: boolean, published: boolean): RateControlFlag {
+  return mode === 'on-demand' && !flexicast && published ? 'webrc' : 'fixed';
 }
 
 export interface WebrcFlagValues {

@@ -108,7 +108,7 @@ export default class Send extends FcastCommand<SendResult> {
   static override summary = 'Send files and directory trees to a multicast group (FCAST/ALC carousel).';
   static override description = `Every file becomes an FCAST compound object (metadata: Content-Location relative to the argument, Content-Length, Content-Type, SHA-256, mtime, mode) protected by LDPC-Staircase FEC and sent on the ALC session at a paced rate.
 
-push mode (default) sends every object's symbols --cycles times (the first cycle all source symbols, then all repair symbols) and closes; on-demand mode cycles the carousel for --duration or until --until so that receivers may join at any time, by default with WEBRC layered rate control (RFC 3738: each receiver takes as many layers as its path carries; --rate-control fixed for one channel at --rate).
+push mode (default) sends every object's symbols --cycles times (the first cycle all source symbols, then all repair symbols) and closes; on-demand mode cycles the carousel for --duration or until --until so that receivers may join at any time, by default with WEBRC layered rate control when the session publishes its description (--session-file or --announce; RFC 3738: each receiver takes as many layers as its path carries; --rate-control fixed for one channel at --rate).
 
 The session description (SDP and JSON) is written with --session-file, served over HTTP with --announce, and printed with --json.`;
   static override examples = [
@@ -190,7 +190,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const tree = await scanSources(paths);
     const files = await this.describeFiles(tree.files);
     const startUnix = Math.floor(Date.now() / 1000);
-    const rateControl = flags['rate-control'] ?? defaultRateControl(mode, flags.flexicast !== undefined);
+    const published = flags['session-file'] !== undefined || flags.announce !== undefined;
+    const rateControl = flags['rate-control'] ?? defaultRateControl(mode, flags.flexicast !== undefined, published);
     const webrc = rateControl === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
     let session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
     const core = { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi };

@@ -151,6 +151,17 @@ describe('fcast send over loopback multicast', () => {
     await expect(fetch(`${base}.sdp`)).rejects.toThrow();
   });
 
+  it('on-demand defaults to webrc only when it publishes its description: without one its receivers could find only the base channel', async () => {
+    const { dir } = tree();
+    const base = [dir, '--to', `239.255.41.9:${port + 5}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--duration', '1s', '--json'];
+    const unpublished = (await Send.run(base, PKG)) as unknown as SendResult;
+    expect(unpublished.session.rate).toEqual({ control: 'fixed', bitsPerSecond: 5_000_000 });
+    expect(unpublished.session.channels).toHaveLength(1);
+    const published = (await Send.run([...base, '--session-file', join(root, 'default.sdp')], PKG)) as unknown as SendResult;
+    expect(published.session.rate.control).toBe('webrc');
+    expect(published.session.channels.length).toBeGreaterThan(2);
+  });
+
   it('an abort (Ctrl-C) closes an on-demand session early with A-flagged CID bursts', async () => {
     const group = '239.255.41.9';
     const rx = await listen(group, port + 3);

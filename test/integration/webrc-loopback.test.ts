@@ -1,4 +1,4 @@
-// `fcast send --mode on-demand` (WEBRC by default, with fcast's default parameters) to `fcast
+// `fcast send --mode on-demand --session-file` (WEBRC by default, with fcast's default parameters) to `fcast
 // receive` over loopback multicast (127.0.0.1, TTL 0): the session description carries the T + 1 channels and the WEBRC parameters, the receiver joins
 // the base and then wave groups as its controller says, and the file arrives byte for byte. No
 // snooping on lo (every joined group arrives), so this checks the plumbing, not the rates (those

@@ -1,4 +1,4 @@
-// WEBRC (RFC 3738, issue 5) on a real network: `fcast send --mode on-demand` (WEBRC by default) in one namespace,
+// WEBRC (RFC 3738, issue 5) on a real network: `fcast send --mode on-demand --session-file` (WEBRC by default) in one namespace,
 // `fcast receive` in others, on a Linux bridge with IGMP snooping (a left group really stops at
 // the port) and a tbf rate limit on each receiver's bridge port. Root only; bounded; torn down.
 //

@@ -91,10 +91,11 @@ describe("fcast's default WEBRC parameters (withFcastDefaults)", () => {
 });
 
 describe('fcast send: the default rate control (src/cli/webrc-flags.ts)', () => {
-  it('is webrc for on-demand sessions and fixed for push and flexicast (which needs fixed)', () => {
-    expect(defaultRateControl('on-demand', false)).toBe('webrc');
-    expect(defaultRateControl('push', false)).toBe('fixed');
-    expect(defaultRateControl('on-demand', true)).toBe('fixed');
-    expect(defaultRateControl('push', true)).toBe('fixed');
+  it('is webrc for on-demand sessions that publish their description, fixed for push, flexicast (which needs fixed) and unpublished sessions', () => {
+    expect(defaultRateControl('on-demand', false, true)).toBe('webrc');
+    expect(defaultRateControl('on-demand', false, false)).toBe('fixed');
+    expect(defaultRateControl('push', false, true)).toBe('fixed');
+    expect(defaultRateControl('on-demand', true, true)).toBe('fixed');
+    expect(defaultRateControl('push', true, false)).toBe('fixed');
   });
 });
