@@ -95,10 +95,14 @@ describe('flexicast sender: a lost receiver', () => {
       const lostAt = performance.now();
       const end = await lingering;
       const endAt = performance.now();
+      const endWall = Date.now();
       const stats = flex.stats();
-      console.log(`linger with a lost receiver: ${end} after ${Math.round(endAt - t0)} ms, ${Math.round(endAt - lostAt)} ms after the loss; givenUp ${JSON.stringify(stats.givenUp)}`);
+      // The lower bound is taken from the sender's own loss stamp: this test's poll can notice the
+      // loss late (CI once saw it 530 ms late on a loaded machine), which shrinks endAt - lostAt.
+      const senderLostAt = stats.givenUp[0]?.lostAt ?? Number.NaN;
+      console.log(`linger with a lost receiver: ${end} after ${Math.round(endAt - t0)} ms, ${endWall - senderLostAt} ms after the sender saw the loss (${Math.round(endAt - lostAt)} ms after this test did); givenUp ${JSON.stringify(stats.givenUp)}`);
       expect(end).toBe('lost');
-      expect(endAt - lostAt).toBeGreaterThanOrEqual(RECONNECT_GRACE_MS - 100);
+      expect(endWall - senderLostAt).toBeGreaterThanOrEqual(RECONNECT_GRACE_MS - 50);
       expect(endAt - lostAt).toBeLessThan(RECONNECT_GRACE_MS + 1000);
       expect(stats.receivers).toHaveLength(1);
       expect(stats.receivers[0]!.completed).toBe(1);
@@ -128,7 +132,8 @@ describe('flexicast sender: a lost receiver', () => {
       // after it (RFC 9000 §10.1): a keep-alive, every third of the timeout. So within a third either
       // side of the timeout (10 s at the sender before: 8.4-11.7 s).
       expect(noticed).toBeGreaterThanOrEqual(CONTROL_IDLE_TIMEOUT_MS * 2 / 3 - 200);
-      expect(noticed).toBeLessThan(CONTROL_IDLE_TIMEOUT_MS * 4 / 3 + 500);
+      // +1 s: this poll may see it late on a loaded machine (the case above once saw 530 ms).
+      expect(noticed).toBeLessThan(CONTROL_IDLE_TIMEOUT_MS * 4 / 3 + 1000);
     } finally {
       ep.close();
       link.close();
