@@ -1,7 +1,8 @@
 // The send loop: carousel core (src/carousel) -> pacing -> multicast socket, with file bytes read
 // on the core's request (src/store/source-tree.ts). The core decides what and in which order;
-// this shell keeps time (performance.now() lives here), reads, paces and sends. Reads run in the
-// background while packets of other blocks go out; the core reads ahead, so a send rarely waits.
+// this shell keeps time (performance.now() lives here), reads, paces and sends. Reads (and the
+// repair encodings the core attaches to some, see BlockRead.encode) run in the background while
+// packets of other blocks go out; the core reads ahead, so a send rarely waits.
 
 import { CarouselSender, type SenderConfig, type SenderOutput, type SenderStats, type Transmit } from '../carousel/index.js';
 import { FcastError, assertNever } from '../errors.js';
@@ -200,7 +201,9 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
           await o.until;
           break;
         case 'read':
-          readRange(opts.paths[o.key]!, o.fileOffset, o.target).then(
+          // The block's repair encoding (the repair pass's reads carry one) runs on libuv's
+          // thread pool after the read, off this loop: the core takes the block only when both are done.
+          readRange(opts.paths[o.key]!, o.fileOffset, o.target).then(o.encode).then(
             () => {
               core.readDone(o.id);
               wake?.();
