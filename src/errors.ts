@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   USAGE: 'invalid command-line usage',
   CONFIG: 'invalid configuration',
   INPUT_FILE: 'input file missing, unreadable or too short',
+  HASH_JOB: 'SHA-256 job off the main thread failed (file not readable to the end, or aborted)',
   OUTPUT_PATH: 'output path invalid',
   NATIVE_UNAVAILABLE: 'native addon unavailable',
   NETWORK: 'network request failed',

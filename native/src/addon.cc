@@ -7,6 +7,7 @@
 #include "recvmmsg.h"
 #include "sendbatch.h"
 #include "sendmmsg.h"
+#include "sha256_job.h"
 #include "xor.h"
 
 namespace {
@@ -42,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fcast::RegisterRecvmmsg(env, exports);
   fcast::RegisterSendBatch(env, exports);
   fcast::RegisterFlowAead(env, exports);
+  fcast::RegisterSha256Job(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -188,14 +188,17 @@ The session description (SDP and JSON) is written with --session-file, served ov
     }
     const tsi = flags.tsi ?? randomInt(1, 0xffff_ffff);
     const tree = await scanSources(paths);
-    const files = await this.describeFiles(tree.files);
+    // The digests are computed off the main thread (src/store/sha256-pool.ts) while the rest of
+    // start-up runs: only the core needs them (the FCAST headers), once the socket is open.
+    const files = this.describeFiles(tree.files);
     const startUnix = Math.floor(Date.now() / 1000);
     const published = flags['session-file'] !== undefined || flags.announce !== undefined;
     const rateControl = flags['rate-control'] ?? defaultRateControl(mode, flags.flexicast !== undefined, published);
     const webrc = rateControl === 'webrc' ? webrcInput(flags, bitsPerSecond) : undefined;
     let session = this.describeSession({ tsi, name: flags.name, family, to, flags, fec, mode, bitsPerSecond, startUnix, deadlineMs, webrc });
-    const core = { tsi, files, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi };
-    const flexicast = flags.flexicast === undefined ? noFlexicast(flags) : await startFlexicast(flags, session, core, tree.files.map((f) => f.path), parseRate);
+    const core = files.then((f) => ({ tsi, files: f, fec, schemes: schemeFor, mode, cycles: flags.cycles, seed: tsi }));
+    core.catch(() => undefined); // a failed digest is raised where the core is awaited
+    const flexicast = flags.flexicast === undefined ? noFlexicast(flags) : await startFlexicast(flags, session, await core, tree.files.map((f) => f.path), parseRate);
     if (flexicast !== undefined) session = { ...session, ...flexicast.fields };
 
     if (flags['session-file'] !== undefined) {
@@ -233,7 +236,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     try {
       if (!this.jsonEnabled() && tree.skipped.length > 0) this.warn(`skipped (not regular files): ${tree.skipped.join(', ')}`);
       if (flexicast !== undefined && !this.jsonEnabled()) this.log(`flexicast: ${flexicast.fields.flexicast} key ${flexicast.fields.senderKey}`);
-      result = this.interactive() ? await this.withListr(opts, flags.to) : await this.plain(opts);
+      result = this.interactive() ? await this.withListr(opts, flags.to, tree.files.length, mode, flags.cycles) : await this.plain(opts, mode, flags.cycles);
       if (flexicast !== undefined) {
         const linger = result.aborted ? 'none' : await flexicast.flex.linger(flexicast.lingerMs, abort.signal);
         flexStats = { ...flexicast.flex.stats(), linger };
@@ -251,8 +254,8 @@ The session description (SDP and JSON) is written with --session-file, served ov
       sdp: encodeSdp(session),
       sessionFile: flags['session-file'],
       announce: announce === undefined ? undefined : { sdp: announce.sdpUrl, json: announce.jsonUrl },
-      objects: files.length,
-      bytes: files.reduce((s, f) => s + f.contentLength, 0),
+      objects: tree.files.length,
+      bytes: tree.files.reduce((s, f) => s + f.size, 0),
       packets: result.stats.packets,
       datagramBytes: result.stats.bytes,
       cycles: result.stats.cycle,
@@ -343,15 +346,15 @@ The session description (SDP and JSON) is written with --session-file, served ov
     };
   }
 
-  private async withListr(opts: SendOptions, to: string): Promise<SendRunResult> {
+  private async withListr(opts: SendOptions, to: string, count: number, mode: 'push' | 'on-demand', cycles: number): Promise<SendRunResult> {
     let result: SendRunResult | undefined;
     await new Listr(
       [
         {
-          title: `Sending ${opts.core.files.length} files to ${to}`,
+          title: `Sending ${count} files to ${to}`,
           task: async (_ctx, task): Promise<void> => {
-            result = await sendSession({ ...opts, onProgress: (p) => (task.output = progressLine(p, opts)) });
-            task.title = `Sent ${opts.core.files.length} files to ${to}: ${result.stats.cycle} cycles in ${(result.elapsedMs / 1000).toFixed(1)} s`;
+            result = await sendSession({ ...opts, onProgress: (p) => (task.output = progressLine(p, mode, cycles)) });
+            task.title = `Sent ${count} files to ${to}: ${result.stats.cycle} cycles in ${(result.elapsedMs / 1000).toFixed(1)} s`;
           },
           rendererOptions: { outputBar: 1, persistentOutput: true },
         },
@@ -361,7 +364,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     return result!;
   }
 
-  private async plain(opts: SendOptions): Promise<SendRunResult> {
+  private async plain(opts: SendOptions, mode: 'push' | 'on-demand', cycles: number): Promise<SendRunResult> {
     let lastCycle = -1;
     let lastLine = 0;
     return sendSession({
@@ -372,17 +375,16 @@ The session description (SDP and JSON) is written with --session-file, served ov
         if (p.stats.cycle !== lastCycle || p.elapsedMs - lastLine >= 5000) {
           lastCycle = p.stats.cycle;
           lastLine = p.elapsedMs;
-          this.log(progressLine(p, opts));
+          this.log(progressLine(p, mode, cycles));
         }
       },
     });
   }
 }
 
-function progressLine(p: SendProgress, opts: SendOptions): string {
+function progressLine(p: SendProgress, mode: 'push' | 'on-demand', total: number): string {
   const s = p.stats;
-  const push = opts.core.mode === 'push';
-  const total = opts.core.cycles ?? 1;
+  const push = mode === 'push';
   const finished = push && s.cycle >= total;
   const cycle = finished ? total : s.cycle + 1;
   const pct = finished || s.cycleTotal === 0 ? 100 : (100 * s.cyclePackets) / s.cycleTotal;

@@ -17,8 +17,12 @@ import { WebrcPacer } from './webrc-pacer.js';
 const GSO_RUN = 16;
 
 export interface SendOptions {
-  /** Core configuration; `deadline` is a duration from the start here (ms), see deadlineMs. */
-  readonly core: Omit<SenderConfig, 'deadline'>;
+  /**
+   * Core configuration; `deadline` is a duration from the start here (ms), see deadlineMs. A
+   * promise when the files' digests are still being computed (off the main thread,
+   * src/store/sha256-pool.ts): it is awaited only once the socket is open.
+   */
+  readonly core: SendCore | Promise<SendCore>;
   /** On-demand: how long the carousel stays on the air, ms from the first packet. */
   readonly deadlineMs?: number;
   /** File paths by CarouselFile.key. */
@@ -45,6 +49,8 @@ export interface SendOptions {
    */
   readonly receiversDone?: () => boolean;
 }
+
+export type SendCore = Omit<SenderConfig, 'deadline'>;
 
 /** Why a session ended: its cycles or deadline ran out, its receivers were done, or a signal. */
 export type SendEnd = 'cycles' | 'deadline' | 'receivers-complete' | 'signal';
@@ -81,13 +87,16 @@ export interface SendRunResult extends SendProgress {
 /** Run one carousel session to its end. */
 export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   const udp = await openMulticastSender({ family: opts.family, ttl: opts.ttl, iface: opts.iface, source: opts.source });
-  const t0 = performance.now();
   // The loop below sends (or seals a copy of) each datagram before it polls again, so with a
   // socket that copies at once the core can write every packet into one buffer.
   let core: CarouselSender;
+  let coreConfig: SendCore;
+  let t0: number;
   try {
+    coreConfig = await opts.core;
+    t0 = performance.now();
     core = new CarouselSender({
-      ...opts.core,
+      ...coreConfig,
       reuseDatagramBuffer: udp.copiesOnSend,
       ...(opts.deadlineMs === undefined ? {} : { deadline: t0 + opts.deadlineMs }),
     });
@@ -239,6 +248,6 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   if (failure !== undefined) throw failure;
   const end = progress(performance.now());
   opts.onProgress?.(end);
-  const ended: SendEnd = aborted ? 'signal' : receiversDone ? 'receivers-complete' : opts.core.mode === 'push' ? 'cycles' : 'deadline';
+  const ended: SendEnd = aborted ? 'signal' : receiversDone ? 'receivers-complete' : coreConfig.mode === 'push' ? 'cycles' : 'deadline';
   return { ...end, aborted, ended, sendBufferSize: udp.sendBufferSize, localAddress, windowBlocks: core.windowSize() };
 }

@@ -14,7 +14,7 @@
 // a file outside DIR. The final name may be an old symlink: rename replaces the link itself.
 
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, createReadStream, createWriteStream, fdatasync, fdatasyncSync, lstatSync, mkdirSync, openSync, read, readSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, createReadStream, createWriteStream, fdatasync, fdatasyncSync, fstatSync, lstatSync, mkdirSync, openSync, read, readSync, realpathSync, renameSync, rmSync, chmodSync, utimesSync, writeSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -98,7 +98,7 @@ export class OutputDir {
 
   /** The object's header is known: hash its data as its blocks are written (not gzip objects). */
   beginDigest(toi: number, info: FcastObjectInfo, headerBytes: Uint8Array): void {
-    if (!info.gzip) this.digests.set(toi, new PrefixDigest(info, headerBytes));
+    if (!info.gzip) this.digests.set(toi, new PrefixDigest(info, headerBytes, this.state.partPath(toi)));
   }
 
   /** Part-file bytes written earlier (a view of one reused buffer). */
@@ -135,6 +135,7 @@ export class OutputDir {
 
   /** Forget a rejected object's part file. */
   discard(toi: number): void {
+    this.digests.get(toi)?.abort();
     this.digests.delete(toi);
     this.closePart(toi);
     rmSync(this.state.partPath(toi), { force: true });
@@ -181,6 +182,9 @@ export class OutputDir {
     const prefix = info.gzip ? undefined : this.digests.get(toi);
     this.digests.delete(toi);
     try {
+      // SHA-256 on the thread pool (prefix-digest.ts): the part file's rest is queued there too.
+      const pooled = prefix?.pooled !== undefined ? prefix.restOffThread(fstatSync(fd).size) : undefined;
+      pooled?.catch(() => undefined); // handled: a failed job surfaces where it is awaited, before the rename
       const checksum = prefix !== undefined ? prefix.checksum : info.checksumWhole ? new InternetChecksum().update(headerBytes) : undefined;
       const sha256 = prefix !== undefined ? prefix.sha256 : info.sha256 ? createHash('sha256') : undefined;
       const sha1 = prefix !== undefined ? prefix.sha1 : info.sha1 ? createHash('sha1') : undefined;
@@ -213,7 +217,7 @@ export class OutputDir {
           if (e instanceof FcastError) throw e;
           throw new RemoteProtocolError('FCAST_CONTENT_ENCODING', `gzip: ${(e as Error).message}`);
         }
-      } else {
+      } else if (pooled === undefined) {
         await readAll(fd, info.dataLength, length, (chunk) => {
           checksum?.update(chunk);
           sha256?.update(chunk);
@@ -227,6 +231,7 @@ export class OutputDir {
       }
       if (sha256 !== undefined && !sha256.digest().equals(info.sha256!)) throw new RemoteProtocolError('FCAST_DIGEST', `${path}: SHA-256`);
       if (sha1 !== undefined && !sha1.digest().equals(info.sha1!)) throw new RemoteProtocolError('FCAST_DIGEST', `${path}: SHA-1`);
+      if (pooled !== undefined && !Buffer.from(await pooled).equals(info.sha256!)) throw new RemoteProtocolError('FCAST_DIGEST', `${path}: SHA-256`);
       await synced;
       const target = this.prepareTarget(path);
       // setuid/setgid/sticky bits are not restored from the network.
@@ -270,6 +275,8 @@ export class OutputDir {
 
   close(): void {
     for (const toi of [...this.parts.keys()]) this.closePart(toi);
+    for (const d of this.digests.values()) d.abort();
+    this.digests.clear();
   }
 }
 

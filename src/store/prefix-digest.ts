@@ -13,10 +13,18 @@
 // is still beyond the prefix at the end (that, or blocks of an earlier run after a resume) is read
 // by the verification itself, while the part file is synced (src/store/output.ts deliver).
 // gzip-encoded objects are not fed (their digest is of the decoded bytes).
+//
+// Off the main thread: an object of POOL_MIN_BYTES or more whose only whole-object hash is
+// SHA-256 (what fcast senders send: G=0, no SHA-1) is hashed on the thread pool (src/store/sha256-pool.ts). A write then only
+// queues the part file's range (its bytes are read back there, from the page cache), with no
+// catch-up budget: nothing is read or hashed on the receive loop, and the rest at the end is
+// queued too (restOffThread). A lossy receiver's ~30 ms (quiet) of SHA-256 over 64 MB left its
+// receive loop, which runs meanwhile; the other hashes keep the synchronous path above.
 
 import { createHash, type Hash } from 'node:crypto';
 import { InternetChecksum } from '../wire/checksum.js';
 import type { FcastObjectInfo } from '../assembly/object-info.js';
+import { FileSha256, poolWorthIt } from './sha256-pool.js';
 
 /** Bytes read back and hashed per written() call at most, so one write never stalls the receive loop for long. */
 const CATCH_UP_BYTES = 4 << 20;
@@ -25,14 +33,19 @@ export class PrefixDigest {
   readonly checksum: InternetChecksum | undefined;
   readonly sha256: Hash | undefined;
   readonly sha1: Hash | undefined;
-  /** Data bytes hashed so far: the part file's [0, length) is in the hashes. */
+  /** SHA-256 on the thread pool (then sha256, sha1 and checksum are all undefined). */
+  readonly pooled: FileSha256 | undefined;
+  /** Data bytes hashed (or, pooled, queued) so far: the part file's [0, length) is in the hashes. */
   length = 0;
   /** Blocks written beyond the prefix: offset -> length. */
   private readonly waiting = new Map<number, number>();
 
-  constructor(info: FcastObjectInfo, headerBytes: Uint8Array) {
+  /** `partPath`: the part file the blocks are written to (the pooled hash reads it back). `offThread` false: never pooled. */
+  constructor(info: FcastObjectInfo, headerBytes: Uint8Array, partPath: string, offThread = poolWorthIt(info.dataLength)) {
+    const pooled = offThread && info.sha256 !== undefined && !info.checksumWhole && info.sha1 === undefined;
+    this.pooled = pooled ? new FileSha256(partPath) : undefined;
     this.checksum = info.checksumWhole ? new InternetChecksum().update(headerBytes) : undefined;
-    this.sha256 = info.sha256 ? createHash('sha256') : undefined;
+    this.sha256 = info.sha256 && !pooled ? createHash('sha256') : undefined;
     this.sha1 = info.sha1 ? createHash('sha1') : undefined;
   }
 
@@ -44,16 +57,40 @@ export class PrefixDigest {
     if (offset === this.length) this.feed(bytes);
     // Beyond the prefix: hashed once the gap fills. Before it (a rewrite): already hashed.
     else if (offset > this.length && bytes.length > 0) this.waiting.set(offset, bytes.length);
-    let budget = CATCH_UP_BYTES;
+    let budget = this.pooled === undefined ? CATCH_UP_BYTES : Infinity;
     for (let next = this.waiting.get(this.length); next !== undefined && budget > 0; next = this.waiting.get(this.length)) {
       const at = this.length;
       this.waiting.delete(at);
-      this.feed(readBack(at, next));
+      if (this.pooled !== undefined) this.queue(next);
+      else this.feed(readBack(at, next));
       budget -= next;
     }
   }
 
+  /**
+   * Pooled: queue the part file's rest, [length, size) (blocks still beyond the prefix, or of an
+   * earlier run), and give the SHA-256 of it all. HASH_JOB if a job failed.
+   */
+  restOffThread(size: number): Promise<Uint8Array> {
+    this.queue(size - this.length);
+    return this.pooled!.digest();
+  }
+
+  /** Pooled: drop what is queued and close the hash's descriptor (the object was discarded). */
+  abort(): void {
+    this.pooled?.abort();
+  }
+
+  private queue(length: number): void {
+    this.pooled!.range(this.length, length);
+    this.length += length;
+  }
+
   private feed(chunk: Uint8Array): void {
+    if (this.pooled !== undefined) {
+      this.queue(chunk.length);
+      return;
+    }
     this.checksum?.update(chunk);
     this.sha256?.update(chunk);
     this.sha1?.update(chunk);

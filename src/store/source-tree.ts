@@ -7,11 +7,11 @@
 // skipped (and reported): following links could send files from outside the tree. Two sources
 // with the same Content-Location are a usage error.
 
-import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FcastError, LocalProtocolError } from '../errors.js';
+import { sha256OfFile } from './sha256-pool.js';
 
 export interface SourceFile {
   /** Absolute path on this machine. */
@@ -71,32 +71,12 @@ export async function scanSources(paths: readonly string[]): Promise<SourceTree>
 
 /** Reads up to this size are synchronous: for a small file the promise round trips (open, read, close on the thread pool) cost more than the read (2000 files of 1-4 KB: 1.5 s of the sender's CPU). */
 const SYNC_READ_BYTES = 64 * 1024;
-const HASH_CHUNK = 4 << 20;
-/** Chunks hashed between turns of the event loop (64 MiB, ~40 ms here): a progress display keeps moving. */
-const HASH_YIELD_CHUNKS = 16;
-
 /**
- * SHA-256 of a file, read synchronously through one reused buffer. The digest is needed before
- * the first packet, so its time is start-up: async 1 MiB reads (a thread-pool round trip each)
- * took 49-60 ms for 64 MB on a quiet box and 87-195 ms among eight receivers starting, sync 4 MiB
- * reads 44-46 ms quiet, with no thread-pool wake-ups to wait for under load.
+ * SHA-256 of a file (src/store/sha256-pool.ts): on the thread pool from 256 KiB, so the caller
+ * can start hashing early and do the rest of its start-up while the digest is computed.
  */
-export async function hashFile(path: string): Promise<Uint8Array> {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, size + 1));
-    for (let chunks = 1; ; chunks++) {
-      const bytesRead = readSync(fd, buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      if (chunks % HASH_YIELD_CHUNKS === 0) await new Promise((r) => setImmediate(r));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return new Uint8Array(h.digest());
+export function hashFile(path: string): Promise<Uint8Array> {
+  return sha256OfFile(path);
 }
 
 /**

@@ -90,7 +90,7 @@ describe('verification hashes fed as blocks are written', () => {
   });
 
   it('PrefixDigest: out-of-order blocks wait and are read back once the gap fills', () => {
-    const d = new PrefixDigest(info('p.bin', { checksumWhole: false, sha1: undefined }), new Uint8Array(0));
+    const d = new PrefixDigest(info('p.bin', { checksumWhole: false, sha1: undefined }), new Uint8Array(0), '', false);
     const reads: Array<[number, number]> = [];
     const readBack = (offset: number, length: number): Uint8Array => {
       reads.push([offset, length]);
@@ -112,7 +112,7 @@ describe('verification hashes fed as blocks are written', () => {
     const MIB = 1 << 20;
     const big = new Uint8Array(10 * MIB).map((_, i) => (i * 13 + 5) & 0xff);
     const bigInfo = info('big.bin', { checksumWhole: false, sha1: undefined, dataLength: big.length, contentLength: big.length, sha256: createHash('sha256').update(big).digest() });
-    const d = new PrefixDigest(bigInfo, new Uint8Array(0));
+    const d = new PrefixDigest(bigInfo, new Uint8Array(0), '', false); // the synchronous path (no thread pool)
     let readBytes = 0;
     const readBack = (offset: number, length: number): Uint8Array => {
       readBytes += length;
