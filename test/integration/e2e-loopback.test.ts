@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loopSend, treeDigests } from '../helpers/loop-sender.js';
+import { waitForGroupUsers } from '../helpers/wait.js';
 import { readJournal } from '../../src/store/spool.js';
 
 const CHILD = join(import.meta.dirname, '../helpers/recv-child.ts');
@@ -56,7 +57,6 @@ function startReceiver(dir: string, g: string, p: number, timeoutMs: number, kee
   return { child, done };
 }
 
-/** Wait until the child has joined: vite-node needs a moment to start. */
 async function settle(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
@@ -91,7 +91,8 @@ describe('loopback multicast end to end', () => {
     const p = port();
     const outs = [0, 1, 2].map((i) => join(work, `out${i}`));
     const rx = outs.map((o) => startReceiver(o, g, p, 150_000));
-    await settle(2500);
+    // All three joined (vite-node takes a while to start them, longer on a loaded machine).
+    await waitForGroupUsers(g, 3, 60_000);
     // The sender stops once every receiver is done (or after its 3 cycles).
     const stop = new AbortController();
     const sending = loopSend({ root: src, group: g, port: p, tsi: 4242, rate: 70e6, mode: 'push', cycles: 3, signal: stop.signal });
@@ -144,7 +145,7 @@ describe('loopback multicast end to end', () => {
     const out = join(work, 'resume-out');
     const abort = new AbortController();
     const first = startReceiver(out, g, p, 60_000, true);
-    await settle(2500);
+    await waitForGroupUsers(g, 1, 30_000);
     // Push: its first cycle sends the source symbols window by window (16 blocks at a time), so
     // written blocks and part-filled spooled ones exist together mid-way. On-demand cycles now
     // fill every block at the same pace (sender.ts "Transmission order"), so there every block
@@ -210,8 +211,12 @@ describe('loopback multicast end to end', () => {
     const abort = new AbortController();
     const rx = startReceiver(out, g, p, 5000, true);
     await settle(2500);
-    // 40 Mbit/s: the receiver's timeout comes within the first window of blocks (none written).
-    const sending = loopSend({ root: src, group: g, port: p, tsi: 778, rate: 40e6, mode: 'push', cycles: 1, signal: abort.signal });
+    // 20 Mbit/s: even if it heard the sender for the whole of its 5 s --timeout (vite-node started
+    // slower than this wait, as on a loaded machine), the receiver gets at most ~8,600 of the
+    // ~14,300 source symbols (12.5 of 20 MB), round robin over the first window's blocks: none
+    // decodes, none is written, and the receive ends on its timeout. At 40 Mbit/s a slow start
+    // gave it ~4.5 s of a 4.1 s source pass: complete.
+    const sending = loopSend({ root: src, group: g, port: p, tsi: 778, rate: 20e6, mode: 'push', cycles: 1, signal: abort.signal });
     const r = await rx.done;
     abort.abort();
     await sending;
