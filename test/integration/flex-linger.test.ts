@@ -16,6 +16,7 @@ import { createQuicEndpoint, type QuicEndpoint } from '../../src/net/quic.js';
 import { CONTROL_IDLE_TIMEOUT_MS, writeFrame } from '../../src/net/quic-control.js';
 import { identityFromPem, publicKeyText } from '../../src/net/quic-identity.js';
 import { hashFile } from '../../src/store/source-tree.js';
+import { StallMeter } from '../helpers/wait.js';
 
 const identity = () => identityFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 const work = mkdtempSync(join(tmpdir(), 'fcast-flex-linger-'));
@@ -93,17 +94,21 @@ describe('flexicast sender: a lost receiver', () => {
       conn.close(); // CONNECTION_CLOSE, no LEAVE: the sender sees the loss at once
       await until('the loss', () => flex.stats().receivers[0]?.connected === false, 2000);
       const lostAt = performance.now();
+      const stalls = new StallMeter();
       const end = await lingering;
       const endAt = performance.now();
+      const stalled = stalls.ms();
+      stalls.stop();
       const endWall = Date.now();
       const stats = flex.stats();
       // The lower bound is taken from the sender's own loss stamp: this test's poll can notice the
       // loss late (CI once saw it 530 ms late on a loaded machine), which shrinks endAt - lostAt.
       const senderLostAt = stats.givenUp[0]?.lostAt ?? Number.NaN;
-      console.log(`linger with a lost receiver: ${end} after ${Math.round(endAt - t0)} ms, ${endWall - senderLostAt} ms after the sender saw the loss (${Math.round(endAt - lostAt)} ms after this test did); givenUp ${JSON.stringify(stats.givenUp)}`);
+      console.log(`linger with a lost receiver: ${end} after ${Math.round(endAt - t0)} ms, ${endWall - senderLostAt} ms after the sender saw the loss (${Math.round(endAt - lostAt)} ms after this test did; event loop stalled ${Math.round(stalled)} ms meanwhile); givenUp ${JSON.stringify(stats.givenUp)}`);
       expect(end).toBe('lost');
       expect(endWall - senderLostAt).toBeGreaterThanOrEqual(RECONNECT_GRACE_MS - 50);
-      expect(endAt - lostAt).toBeLessThan(RECONNECT_GRACE_MS + 1000);
+      // +1 s for a late poll, and the time the event loop (the linger's 20 ms poll with it) did not run.
+      expect(endAt - lostAt).toBeLessThan(RECONNECT_GRACE_MS + 1000 + stalled);
       expect(stats.receivers).toHaveLength(1);
       expect(stats.receivers[0]!.completed).toBe(1);
       expect(stats.givenUp).toHaveLength(1);
@@ -124,16 +129,21 @@ describe('flexicast sender: a lost receiver', () => {
       await joinAndReport(ep, link.port, id.publicKey, fileTois[0]!);
       await until('the REPORT', () => flex.stats().receivers[0]?.completed === 1, 3000);
       const cutAt = performance.now();
+      const stalls = new StallMeter();
       link.cut();
       await until('the loss', () => flex.stats().receivers[0]?.connected === false, 15_000);
       const noticed = performance.now() - cutAt;
-      console.log(`sender noticed a silent receiver after ${Math.round(noticed)} ms (control idle timeout ${CONTROL_IDLE_TIMEOUT_MS} ms)`);
+      const stalled = stalls.ms();
+      stalls.stop();
+      console.log(`sender noticed a silent receiver after ${Math.round(noticed)} ms (control idle timeout ${CONTROL_IDLE_TIMEOUT_MS} ms; event loop stalled ${Math.round(stalled)} ms meanwhile)`);
       // The idle clock restarts at the last packet heard, or at the first ack-eliciting packet sent
       // after it (RFC 9000 §10.1): a keep-alive, every third of the timeout. So within a third either
       // side of the timeout (10 s at the sender before: 8.4-11.7 s).
       expect(noticed).toBeGreaterThanOrEqual(CONTROL_IDLE_TIMEOUT_MS * 2 / 3 - 200);
-      // +1 s: this poll may see it late on a loaded machine (the case above once saw 530 ms).
-      expect(noticed).toBeLessThan(CONTROL_IDLE_TIMEOUT_MS * 4 / 3 + 1000);
+      // +1 s: this poll may see it late on a loaded machine (the case above once saw 530 ms), and
+      // the time the event loop did not run (the QUIC stack's timeout reaches JS through it); the
+      // bound's own margin is thin: session 5's CI runs measured 6650 and 6683 ms against 6667 + 1000.
+      expect(noticed).toBeLessThan(CONTROL_IDLE_TIMEOUT_MS * 4 / 3 + 1000 + stalled);
     } finally {
       ep.close();
       link.close();
