@@ -12,6 +12,7 @@ import { schemeFor } from '../../codecs/index.js';
 import Send, { type SendResult } from '../../src/commands/send.js';
 import { sendSession } from '../../src/net/send-session.js';
 import { decodeAlcPacket, decodeCidObject, decodeFcastObject, parseSdp, parseSessionJson, type AlcPacket } from '../../src/wire/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fcast-send-'));
 /** The package root, so oclif loads its config from package.json when commands run in-process. */
@@ -51,6 +52,24 @@ async function listen(group: string, port: number): Promise<{ packets: AlcPacket
   return { packets, sources, stop: () => new Promise<void>((resolve) => sock.close(() => resolve())) };
 }
 
+/** Waits until `rx` has read the `sent` datagrams the sender counted (loopback loses none; a fixed sleep could end before a loaded machine read them). */
+async function received(rx: { packets: AlcPacket[] }, sent: number): Promise<void> {
+  await waitUntil(`${sent} datagrams read (${rx.packets.length} so far)`, () => rx.packets.length >= sent, 5000);
+}
+
+/** GET `url` once something listens there: the sender starts its HTTP endpoint after its own start-up. */
+async function fetchWhenUp(url: string, timeoutMs: number): Promise<Response> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (e) {
+      if (performance.now() > end) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function rebuild(packets: readonly AlcPacket[], toi: number): Uint8Array | undefined {
   const mine = packets.filter((p) => p.lct.toi === toi);
   if (mine.length === 0) return undefined;
@@ -82,7 +101,7 @@ describe('fcast send over loopback multicast', () => {
     const rx = await listen(group, port);
     const sdpFile = join(root, 'session.sdp');
     const result = (await Send.run([dir, '--to', `${group}:${port}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '40M', '--cycles', '1', '--json', '--session-file', sdpFile], PKG)) as SendResult;
-    await new Promise((r) => setTimeout(r, 200));
+    await received(rx, result.packets);
     await rx.stop();
     const packets = rx.packets;
 
@@ -125,16 +144,15 @@ describe('fcast send over loopback multicast', () => {
     // Fixed rate: `rx` listens to the one group and checks the ERT of every packet (WEBRC's default for
     // on-demand spreads the session over T + 1 groups; test/integration/webrc-loopback.test.ts).
     const run = Send.run([dir, '--to', `${group}:${port + 1}`, '--iface', '127.0.0.1', '--ttl', '0', '--rate', '5M', '--mode', 'on-demand', '--rate-control', 'fixed', '--duration', '2s', '--announce', `127.0.0.1:${httpPort}`, '--name', 'loop-test', '--json'], PKG) as unknown as Promise<SendResult>;
-    await new Promise((r) => setTimeout(r, 800));
     const base = `http://127.0.0.1:${httpPort}/.well-known/fcast/loop-test`;
-    const sdp = await fetch(`${base}.sdp`);
+    const sdp = await fetchWhenUp(`${base}.sdp`, 10_000);
     expect(sdp.headers.get('content-type')).toBe('application/sdp');
     const fromSdp = parseSdp(await sdp.text());
     const fromJson = parseSessionJson(await (await fetch(`${base}.json`)).text());
     expect(fromJson).toEqual(fromSdp);
     expect((await fetch(`http://127.0.0.1:${httpPort}/.well-known/fcast/other.sdp`)).status).toBe(404);
     const result = await run;
-    await new Promise((r) => setTimeout(r, 200));
+    await received(rx, result.packets);
     await rx.stop();
     expect(result.session).toEqual(fromSdp);
     expect(result.session.mode).toBe('on-demand');
@@ -182,7 +200,7 @@ describe('fcast send over loopback multicast', () => {
       bitsPerSecond: 2e6,
       signal: abort.signal,
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await received(rx, result.stats.packets);
     await rx.stop();
     expect(result.aborted).toBe(true);
     expect(result.elapsedMs).toBeLessThan(5_000);
