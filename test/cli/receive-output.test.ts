@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recvPath } from '../../src/net/mcast-recv.js';
+import { waitForGroupUsers } from '../helpers/wait.js';
 import { ROOT, ensureBuilt } from './cli-helpers.js';
 
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -51,7 +52,9 @@ describe('fcast receive output', () => {
     let stdout = '';
     rx.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((r) => rx.on('exit', r));
-    await new Promise((r) => setTimeout(r, 800));
+    // The whole send takes a few milliseconds: it must come after the receiver's join, not after a
+    // guess at how long a loaded machine takes to start it.
+    await waitForGroupUsers(to.split(':')[0]!, 1, 15_000);
     execFileSync(process.execPath, [RUN, 'send', join(work, 'a.txt'), '--to', to, '--iface', '127.0.0.1', '--ttl', '0', '--cycles', '3', '--rate', '10M'], { stdio: 'ignore', timeout: 20_000 });
     expect(await exited).toBe(0);
     const summary = JSON.parse(stdout) as { status: string; recvPath: string };
@@ -67,7 +70,7 @@ describe('fcast receive output', () => {
     let stdout = '';
     rx.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((r) => rx.on('exit', r));
-    await new Promise((r) => setTimeout(r, 800));
+    await waitForGroupUsers(to.split(':')[0]!, 1, 15_000);
     execFileSync(process.execPath, [RUN, 'send', join(work, 'a.txt'), '--to', to, '--iface', 'lo', '--ttl', '0', '--cycles', '3', '--rate', '10M'], { stdio: 'ignore', timeout: 20_000 });
     expect(await exited, stdout).toBe(0);
     expect((JSON.parse(stdout) as { status: string; recvPath: string }).recvPath).toBe(recvPath());
