@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, fcast } from '../cli/cli-helpers.js';
+import { groupUsers, waitForGroupUsers, waitUntil } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fcast-webrc-lo-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -41,7 +42,7 @@ describe('WEBRC over loopback', () => {
   it('send --mode on-demand (webrc by default) -> receive: layers joined, file intact, CN mismatches dropped', async () => {
     const src = join(work, 'src');
     mkdirSync(src, { recursive: true });
-    // Large enough that the receive is still running when the forged datagrams come (3 s in).
+    // Large enough that the receive is still running when the forged datagrams come (once it has joined).
     writeFileSync(join(src, 'a.bin'), randomBytes(16_000_000));
     const session = join(work, 'session.json');
     const group = `239.255.${1 + Math.floor(Math.random() * 200)}.10`;
@@ -60,8 +61,11 @@ describe('WEBRC over loopback', () => {
       const rx = fcast(['receive', session, '-o', out, '--iface', '127.0.0.1', '--timeout', '40s', '--json'], { timeoutMs: 45_000 });
       // The bare base address instead of the description: it hears the base channel only and says so.
       const bare = fcast(['receive', `${group}:${port}`, '-o', join(work, 'bare'), '--iface', '127.0.0.1', '--timeout', '3s', '--json'], { timeoutMs: 15_000 });
-      // Once the receiver is up: datagrams on the base group claiming wave channel 0.
-      await new Promise((r) => setTimeout(r, 3000));
+      // Once the receiver has joined the base group (a fixed wait could end before a loaded machine
+      // started it): datagrams on it claiming wave channel 0. It holds the base before any wave; the
+      // bare receiver (out in 3 s) holds the base only, so two sockets there or one on wave 0.
+      const wave0 = desc.channels.find((c) => c.cn === 0)!.group;
+      await waitUntil('the receiver on the base group', () => groupUsers(group) >= 2 || groupUsers(wave0) >= 1, 20_000);
       await sendForged(group, port, [0, 0, 0, 1], 5);
       const r = await rx;
       expect(r.code, r.stderr.slice(-1000)).toBe(0);
@@ -100,8 +104,9 @@ describe('WEBRC over loopback', () => {
       const out = join(work, 'ssm-out');
       const rx = fcast(['receive', session, '-o', out, '--iface', '127.0.0.1', '--timeout', '25s', '--json'], { timeoutMs: 30_000 });
       // From another source (127.0.0.2): on the base group claiming wave channel 0. An ASM join
-      // would let them in, to be counted as CN mismatches (as in the test above).
-      await new Promise((r) => setTimeout(r, 1500));
+      // would let them in, to be counted as CN mismatches (as in the test above). Sent once the
+      // receiver has joined: before it, they would be unseen whatever the join, and prove nothing.
+      await waitForGroupUsers(group, 1, 20_000);
       await sendForged(group, port, [0, 0, 0, 1], 5, '127.0.0.2');
       const r = await rx;
       expect(r.code, r.stderr.slice(-1000)).toBe(0);
