@@ -5,18 +5,26 @@
 // process's event loop is blocked: the native path's controller times are the packets' arrival
 // (an 80 ms pause in the sending is 80 ms apart for it), node:dgram's are when they were read.
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { WebrcGroups } from '../../src/net/webrc-groups.js';
 import { WebrcReceiver, resolveWebrcParams } from '../../src/rate/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const params = resolveWebrcParams({ srBps: 10e6, packetLength: 1000, bcr: 50, p: 0.85, tsd: 1, qd: 10 });
 const T = params.t;
-const BLOCK_MS = 700;
+/** The longest the event loop is blocked waiting for the sender's script to end (about 0.25 s unloaded). */
+const BLOCK_MAX_MS = 10_000;
+const work = mkdtempSync(join(tmpdir(), 'fcast-webrc-paths-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The sender: 20 base packets 2 ms apart, an 80 ms pause, 20 more; forged ones between. */
+/** The sender: 20 base packets 2 ms apart, an 80 ms pause, 20 more; forged ones between; then it creates the file `done`. */
 const SENDER = `
 const dgram = require('node:dgram');
-const [group, port, t] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
+const [group, port, t] = process.argv.slice(1, 4).map((v, i) => (i === 0 ? v : Number(v)));
+const done = process.argv[4];
 const s = dgram.createSocket('udp4');
 const pkt = (ctsi, cn, psn, tsi) => Buffer.from([0x10, 0x80, 0x04, 0x00, ctsi, cn, psn >> 8, psn & 255, 0, 0, 0, tsi, 0, 0, 0, 1, ...new Array(200).fill(7)]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -34,6 +42,7 @@ s.bind(0, '127.0.0.1', async () => {
     if (psn === 30) for (let i = 0; i < 4; i++) await send(pkt(0, t, 1000 + i, 78)); // another session's TSI
     await sleep(2);
   }
+  require('node:fs').writeFileSync(done, '');
   s.close();
 });
 `;
@@ -61,14 +70,19 @@ async function run(dgramPath: boolean): Promise<PathRun> {
     onBatch: (_data, _offsets, _lengths, count) => void (datagrams += count),
   });
   try {
-    const child = spawn(process.execPath, ['-e', SENDER, `${group}1`, String(port), String(T)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const done = join(work, `done-${dgramPath ? 'dgram' : 'native'}`);
+    const child = spawn(process.execPath, ['-e', SENDER, `${group}1`, String(port), String(T), done], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     // The receive loop is busy (a decode, a write) for the whole script: nothing is read meanwhile.
-    const until = performance.now() + BLOCK_MS;
-    while (performance.now() < until);
+    // Until the sender says it is done, not for a fixed time: a loaded machine can stretch its
+    // 40 sleeps of 2 ms past any fixed block, and what came after the block would be read on time.
+    const until = performance.now() + BLOCK_MAX_MS;
+    while (!existsSync(done) && performance.now() < until);
+    expect(existsSync(done), `the sender's script did not end within ${BLOCK_MAX_MS} ms`).toBe(true);
     await exited;
-    await new Promise((r) => setTimeout(r, 100));
+    // Read what waited in the sockets (all of it, or what there is after 5 s: the counts say).
+    await waitUntil('44 datagrams read', () => datagrams >= 44 && spy.mock.calls.length >= 40, 5000).catch(() => undefined);
     const status = g.status();
     return {
       recvPath: g.recvPath,
