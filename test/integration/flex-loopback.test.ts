@@ -21,6 +21,7 @@ import { FlexSender } from '../../src/net/flex-sender.js';
 import { identityFromPem, publicKeyText } from '../../src/net/quic-identity.js';
 import { sendSession } from '../../src/net/send-session.js';
 import { hashFile } from '../../src/store/source-tree.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const identity = () => identityFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 const work = mkdtempSync(join(tmpdir(), 'fcast-flex-loop-'));
@@ -49,7 +50,9 @@ describe('flexicast shells on loopback', () => {
         host: '127.0.0.1', port: flex.port, senderKey: id.publicKey, identity: identity(), noMulticast,
         dir: join(work, `out${i}`), schemes: FEC_SCHEMES, iface: '127.0.0.1', timeoutMs: 30_000,
       }));
-      await new Promise((r) => setTimeout(r, 800));
+      // Both on the air before the carousel starts, as the sender sees them (the flow receiver
+      // listening, the other on unicast), rather than after a fixed wait a loaded machine can outrun.
+      await waitUntil('both receivers on their paths', () => flex.stats().receivers.map((r) => r.path).sort().join() === 'multicast,unicast', 10_000);
       await sendSession({ core, paths: [path], channels: [{ cn: 0, group: '239.255.61.1', port: 47611 }], family: 4, ttl: 0, iface: '127.0.0.1', bitsPerSecond: 40e6, flow: flex });
       expect(await flex.linger(20_000)).toBe('complete');
       const [flow, uni] = await Promise.all(rx);

@@ -17,6 +17,7 @@ import { FlexSender } from '../../src/net/flex-sender.js';
 import { identityFromPem } from '../../src/net/quic-identity.js';
 import { sendSession } from '../../src/net/send-session.js';
 import { hashFile } from '../../src/store/source-tree.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const PKG = fileURLToPath(new URL('../..', import.meta.url));
 const identity = () => identityFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
@@ -46,7 +47,8 @@ describe('push session ended by its receivers', () => {
         host: '127.0.0.1', port: flex.port, senderKey: id.publicKey, identity: identity(),
         dir: join(work, `out${i}`), schemes: FEC_SCHEMES, iface: '127.0.0.1', timeoutMs: 30_000,
       }));
-      await new Promise((r) => setTimeout(r, 800));
+      // Both listening on the flow before it starts (as the sender sees them), not after a fixed wait.
+      await waitUntil('both receivers on the flow', () => flex.stats().receivers.map((r) => r.path).join() === 'multicast,multicast', 10_000);
       // 40 cycles of ~1070 packets at 20 Mbit/s would take ~25 s.
       const t0 = performance.now();
       const res = await sendSession({
