@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
 import { treeDigests } from '../helpers/loop-sender.js';
-import { TestNet, netnsUnavailable, type NetProcess } from '../helpers/netns.js';
+import { TestNet, netnsUnavailable, waitForJoin, type NetProcess } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -42,8 +42,9 @@ describe.skipIf(skip !== undefined)(`fcast send/receive across network namespace
     const rx: NetProcess[] = n.receivers.map((r) =>
       n.spawn(r.index, [process.execPath, RUN, 'receive', `${group}:4700`, '-o', outs[r.index]!, '--iface', r.ip, '--timeout', '100s', '--json']),
     );
-    // Receivers join before the first packet (node and oclif start in about a second).
-    await new Promise((r) => setTimeout(r, 2500));
+    // Receivers join before the first packet: waited for on each link (node and oclif start in
+    // about a second, longer on a loaded machine; no feedback here, so a late joiner's loss counts).
+    for (const r of n.receivers) await waitForJoin(n, r.index, group, 20_000);
     const sent = await n.exec('sender', [process.execPath, RUN, 'send', join(src, 'pkgs'), '--to', `${group}:4700`, '--iface', n.sender.ip, '--ttl', '1', '--rate', '150M', '--cycles', '3', '--json'], { timeoutMs: 110_000 });
     expect(sent.code, sent.stderr).toBe(0);
     const results = await Promise.all(rx.map((p) => p.exited));

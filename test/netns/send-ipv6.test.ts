@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSdp } from '../../src/wire/index.js';
 import { ROOT, ensureBuilt } from '../cli/cli-helpers.js';
 import { treeDigests } from '../helpers/loop-sender.js';
-import { TestNet, netnsUnavailable } from '../helpers/netns.js';
+import { TestNet, netnsUnavailable, waitForJoin } from '../helpers/netns.js';
 
 const skip = netnsUnavailable();
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -40,7 +40,8 @@ describe.skipIf(skip !== undefined)(`fcast send over IPv6 SSM${skip !== undefine
     const group = 'ff3e::77:93';
     const out = join(work, 'out');
     const rx = n.spawn(0, [process.execPath, RUN, 'receive', `[${group}]:4793`, '-o', out, '--iface', 'eth0', '--source', source!, '--timeout', '40s', '--json']);
-    await new Promise((r) => setTimeout(r, 2500));
+    // Joined (MLDv2, source-specific) before the first packet, rather than after a fixed wait.
+    await waitForJoin(n, 0, group, 20_000);
     const sdpFile = join(work, 'v6.sdp');
     const sent = await n.exec('sender', [process.execPath, RUN, 'send', join(src, 'v6'), '--to', `[${group}]:4793`, '--iface', 'eth0', '--source', source!, '--ttl', '1', '--rate', '20M', '--cycles', '2', '--session-file', sdpFile, '--json'], { timeoutMs: 60_000 });
     expect(sent.code, sent.stderr).toBe(0);
