@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, fcast } from '../cli/cli-helpers.js';
 import { writeKey } from '../helpers/keys.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fcast-flex-recvpath-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface RxJson { status: string; recvPath?: string; flexicast: { groupsJoined: boolean; pathsUsed: string; flowPackets: number; unicastBytes: number } }
 
@@ -36,8 +36,8 @@ describe('fcast receive --json recvPath of a flexicast receiver', () => {
     send.stdout.on('data', (d: Buffer) => (sendOut += d.toString()));
     const sent = new Promise<number | null>((r) => send.on('close', (code) => r(code)));
     try {
-      for (let i = 0; i < 100 && !existsSync(sessionFile); i++) await sleep(50);
-      await sleep(100); // written whole before the receiver reads it
+      // Written whole (send writes it to a temporary name and renames it) once the sender runs.
+      await waitUntil('the session file', () => existsSync(sessionFile), 20_000);
       const r = await fcast(['receive', sessionFile, '-o', join(work, 'out'), '--key', rx.file, '--iface', '192.0.2.1', '--timeout', '20s', '--json'], { timeoutMs: 25_000 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/cannot join the flow's multicast groups \(.*ENODEV\): taking everything by unicast/);
