@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loopSend, treeDigests } from '../helpers/loop-sender.js';
+import { waitForGroupUsers } from '../helpers/wait.js';
 
 const CHILD = join(import.meta.dirname, '../helpers/recv-child.ts');
 const VITE_NODE = join(import.meta.dirname, '../../node_modules/.bin/vite-node');
@@ -96,8 +97,9 @@ describe.skipIf(typeof cg === 'string')(`receiver starved of CPU${typeof cg === 
       }
     }, 100);
     try {
-      // Start-up at full speed (vite-node compiles), then the cap for the whole transfer.
-      await new Promise((r) => setTimeout(r, 2500));
+      // Start-up at full speed (vite-node compiles) until it has joined, then the cap for the whole
+      // transfer (a fixed 2.5 s could cap a start a loaded machine had slowed, and it joined late).
+      await waitForGroupUsers(group, 1, 60_000);
       add(child.pid!);
       const stop = new AbortController();
       const sending = loopSend({ root: src, group, port, tsi: 6060, rate: 40e6, mode: 'push', cycles: 3, signal: stop.signal });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loopSend, treeDigests } from '../helpers/loop-sender.js';
+import { waitForGroupUsers } from '../helpers/wait.js';
 
 const CHILD = join(import.meta.dirname, '../helpers/recv-child.ts');
 const VITE_NODE = join(import.meta.dirname, '../../node_modules/.bin/vite-node');
@@ -36,8 +37,8 @@ describe('many small files over loopback multicast', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      // vite-node needs a moment to start and join.
-      await new Promise((r) => setTimeout(r, 2500));
+      // vite-node needs a moment to start and join: sent once it has joined.
+      await waitForGroupUsers(group, 1, 60_000);
       const stop = new AbortController();
       const t0 = performance.now();
       const sending = loopSend({ root: src, group, port, tsi: 5150, rate: 50e6, mode: 'on-demand', durationMs: 55_000, signal: stop.signal });
