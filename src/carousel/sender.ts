@@ -36,10 +36,15 @@
 //   pass starts only when every block's read is done (holdForReads). Each of those reads also
 //   carries the block's repair encoding (BlockRead.encode, where the scheme can run it off the
 //   calling thread: the native LDPC codec on libuv's thread pool), so a block counts as read only
-//   once its repair symbols are in. Encoded lazily instead, on the first repair symbol asked of
-//   each block, the pass's first 48 packets cost 48 encodes on the send loop's thread (~45 ms of
-//   CPU for 64 MB); in the netns harness, where the sender has ~2/9 of two cores, that stalled
-//   the flow for several hundred ms just when the lossy receivers needed it. Later cycles and
+//   once its repair symbols are in; and they are issued as soon as every source block is on the
+//   air (the source pass's last window), within the job limit (max(W, W_r) + P, the budget), so
+//   they run while the last source symbols go out. The pass's blocks still go on the air only
+//   when the source pass is off it (a barrier for the packets, not for the reads), in the same
+//   order as before. Encoded lazily instead, on the first repair symbol asked of each block, the
+//   pass's first 48 packets cost 48 encodes on the send loop's thread (~45 ms of CPU for 64 MB);
+//   in the netns harness, where the sender has ~2/9 of two cores, that stalled the flow for
+//   several hundred ms just when the lossy receivers needed it, and reads and encodes started
+//   only after the last source packet still stalled it for 140-380 ms (load 5.6-6.8). Later cycles and
 //   on-demand cycles still encode on a block's first repair symbol (their blocks start one at a
 //   time as the window turns: no burst). Starting at half the window,
 //   as a source pass does, put the other blocks on the air as the shell's reads completed, and
@@ -309,6 +314,8 @@ export class CarouselSender {
   private readonly spreadRounds: number;
   private readonly pipeline: Job[] = [];
   private readonly active: Job[] = [];
+  /** Source-pass jobs in `active` (the repair pass's barrier). */
+  private sourceOnAir = 0;
   /**
    * Block buffers of finished jobs, for the next job of the same length: a fresh 1.4 MB buffer
    * per job (~190 per 64 MB push cycle with the repair rounds) was most of the sender's GC.
@@ -517,8 +524,9 @@ export class CarouselSender {
   /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
   private fillPipeline(): BlockRead | undefined {
     while (this.pipeline.length + this.active.length < this.windowFor(this.pass) + this.prefetch && this.nextObject < this.objects.length) {
-      // The repair pass starts once the source pass is off the air (a barrier, not a blend).
-      if (this.pass === 'repair' && this.sourcePassOnAir()) break;
+      // The repair pass's blocks are queued (read and encoded) once every source block is on the
+      // air, and go on the air once the source pass is off it (a barrier, not a blend: activate).
+      if (this.pass === 'repair' && this.sourceQueued()) break;
       const index = this.nextObject;
       const obj = this.objects[index]!;
       const sbn = this.nextSbn;
@@ -555,10 +563,9 @@ export class CarouselSender {
     return undefined;
   }
 
-  /** A source-pass job is still queued or on the air. Runs on every poll while the barrier holds, so no arrays or closures. */
-  private sourcePassOnAir(): boolean {
+  /** A source-pass job is still queued. Runs on every poll while the barrier holds, so no arrays or closures. */
+  private sourceQueued(): boolean {
     for (let i = 0; i < this.pipeline.length; i++) if (this.pipeline[i]!.pass === 'source') return true;
-    for (let i = 0; i < this.active.length; i++) if (this.active[i]!.pass === 'source') return true;
     return false;
   }
 
@@ -655,6 +662,8 @@ export class CarouselSender {
     for (let i = 0; i < this.pipeline.length; i++) {
       const job = this.pipeline[i]!;
       if (job.ready) continue;
+      // Repair reads while the source pass is still on the air: they are for later, hold nothing.
+      if (job.pass === 'repair' && this.sourceOnAir > 0) return false;
       if (job.pass === 'repair' && this.repairAllAtOnce) return true;
       return this.active.length * 2 < this.windowFor(job.pass);
     }
@@ -666,6 +675,7 @@ export class CarouselSender {
     for (let i = 0; i < this.pipeline.length; ) {
       const job = this.pipeline[i]!;
       if (this.active.length >= this.windowFor(job.pass)) break;
+      if (job.pass === 'repair' && this.sourceOnAir > 0) break;
       if (!job.ready) {
         i++;
         continue;
@@ -678,6 +688,7 @@ export class CarouselSender {
 
   private start(job: Job, salt: number): void {
     this.encoderOf(job);
+    if (job.pass === 'source') this.sourceOnAir++;
     const k = job.block.k;
     const seed = seedOf(this.seed, job.obj.toi, job.block.sbn, salt);
     const all = permutation(slotCount(job.obj, job.block, job.pass), seed);
@@ -713,6 +724,7 @@ export class CarouselSender {
     // No buffer goes back to the spares here: a read or encode may still be writing into it.
     for (const j of this.active) j.encoder?.dispose();
     for (const j of this.pipeline) j.encoder?.dispose();
+    this.sourceOnAir = 0;
     this.active.length = 0;
     this.pipeline.length = 0;
     this.reads.clear();
@@ -753,9 +765,11 @@ export class CarouselSender {
       job.encoder!.dispose();
       job.encoder = undefined;
       job.order = undefined;
+      if (job.pass === 'source') this.sourceOnAir--;
       this.recycle(job);
-      // The next ready block takes this slot, so the round robin keeps its spacing.
-      const next = this.pipeline.findIndex((j) => j.ready);
+      // The next ready block of the same pass takes this slot, so the round robin keeps its
+      // spacing (the repair pass's blocks wait, read and encoded, for the source pass to end).
+      const next = this.pipeline.findIndex((j) => j.ready && j.pass === job.pass);
       if (next >= 0) {
         const [replacement] = this.pipeline.splice(next, 1);
         this.start(replacement!, this.cycle);

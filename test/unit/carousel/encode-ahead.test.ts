@@ -144,6 +144,39 @@ describe('carousel: repair encodings ahead of the repair pass', () => {
   });
 });
 
+describe('carousel: the repair pass is read and encoded during the source pass\'s last window', () => {
+  it('its reads (with their encodes) go out before the last source packet; its first packet follows the last source packet', async () => {
+    // 16 blocks of one file, W 4: the source pass's last window is 4 blocks on the air.
+    const data = [bytesOf(16 * 40 * 64 - 220, 8)];
+    const s = new CarouselSender({ tsi: 9, files: [fileOf(0, 'f0.bin', data[0]!)], fec: LDPC, schemes: lookup(ldpcStaircase), mode: 'push', cycles: 1, seed: 2, maxActiveBlocks: 4, prefetchBlocks: 2 });
+    const blocks = s.planned()[1]!.plan.blocks;
+    const events: string[] = [];
+    for (let now = 0; ; ) {
+      const o = s.poll(now);
+      if (o.kind === 'done') break;
+      if (o.kind === 'read') {
+        o.target.set(data[o.key]!.subarray(o.fileOffset, o.fileOffset + o.target.length));
+        if (o.encode !== undefined) {
+          events.push('repair-read');
+          await o.encode();
+        }
+        s.readDone(o.id);
+      } else if (o.kind === 'wait') {
+        now = o.until ?? now + 1;
+      } else {
+        if (o.toi === 2) events.push(o.esi < blocks[o.sbn]!.k ? 'source' : 'repair');
+        now += 1;
+      }
+    }
+    expect(events.filter((e) => e === 'repair-read')).toHaveLength(16);
+    const lastSource = events.lastIndexOf('source');
+    const firstRepair = events.indexOf('repair');
+    // All of them: the budget holds the 4 source blocks on the air and the 16 of the repair pass.
+    expect(events.slice(0, lastSource).filter((e) => e === 'repair-read')).toHaveLength(16);
+    expect(firstRepair).toBeGreaterThan(lastSource);
+  });
+});
+
 describe('native encoder: encodeAhead', () => {
   const plan = ldpcStaircase.partition({ encodingId: 3, transferLength: 40 * 64, symbolSize: 64, maxSourceBlockLength: 40, maxEncodingSymbols: 60, n1m3: 0, seed: 7 });
   const block = plan.blocks[0]!;
