@@ -3,6 +3,8 @@
 //   sha256Open() -> handle                       a fresh SHA-256 state
 //   sha256Range(handle, fd, offset, length, cb)  pread [offset, offset+length) of fd and hash it,
 //                                                on a pool thread; cb(null) or cb(Error)
+//   sha256Update(handle, bytes) -> bool          hash bytes here, on the calling thread (false: a job
+//                                                is running or the hash is finished)
 //   sha256Final(handle) -> Uint8Array(32) | undefined (a job still running, or finished already)
 //
 // Why a range of a file and not a buffer: the receiver's bytes are in its part file already (its
@@ -119,6 +121,20 @@ Napi::Value Sha256Range(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Bytes already in memory and next in order (a receiver's block at its prefix's end): hashed here,
+// into the same state the jobs feed, with no read-back.
+Napi::Value Sha256Update(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Sha256State* st = info.Length() == 2 ? StateOf(info[0]) : nullptr;
+  if (st == nullptr || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "sha256Update(handle, bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (st->busy || st->done) return Napi::Boolean::New(env, false);
+  Napi::Uint8Array u = info[1].As<Napi::Uint8Array>();
+  return Napi::Boolean::New(env, EVP_DigestUpdate(st->ctx, u.Data(), u.ByteLength()) == 1);
+}
+
 Napi::Value Sha256Final(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Sha256State* st = info.Length() == 1 ? StateOf(info[0]) : nullptr;
@@ -141,6 +157,7 @@ namespace fcast {
 void RegisterSha256Job(Napi::Env env, Napi::Object exports) {
   exports.Set("sha256Open", Napi::Function::New(env, Sha256Open));
   exports.Set("sha256Range", Napi::Function::New(env, Sha256Range));
+  exports.Set("sha256Update", Napi::Function::New(env, Sha256Update));
   exports.Set("sha256Final", Napi::Function::New(env, Sha256Final));
 }
 

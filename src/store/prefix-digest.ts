@@ -14,12 +14,16 @@
 // by the verification itself, while the part file is synced (src/store/output.ts deliver).
 // gzip-encoded objects are not fed (their digest is of the decoded bytes).
 //
-// Off the main thread: an object of POOL_MIN_BYTES or more whose only whole-object hash is
-// SHA-256 (what fcast senders send: G=0, no SHA-1) is hashed on the thread pool (src/store/sha256-pool.ts). A write then only
-// queues the part file's range (its bytes are read back there, from the page cache), with no
-// catch-up budget: nothing is read or hashed on the receive loop, and the rest at the end is
-// queued too (restOffThread). A lossy receiver's ~30 ms (quiet) of SHA-256 over 64 MB left its
-// receive loop, which runs meanwhile; the other hashes keep the synchronous path above.
+// Off the main thread: for an object of POOL_MIN_BYTES or more whose only whole-object hash is
+// SHA-256 (what fcast senders send: G=0, no SHA-1), what would be read back is hashed on the
+// thread pool instead (src/store/sha256-pool.ts): blocks written beyond the prefix are queued as
+// ranges of the part file once the gap fills (no catch-up budget: queuing is free) and the rest
+// at the end (restOffThread), read back there from the page cache. A lossy receiver's SHA-256 of
+// its last 40-53 MB (20-30 ms quiet, more under load) left its receive loop. A block at the
+// prefix's end, with nothing queued before it, is still hashed here from the bytes just written:
+// reading it back on the pool instead cost a lossless receiver ~0.02 CPU-s more per 64 MB (an
+// extra copy out of the page cache; bench/multicast-peers.md, "Session 6, hashing"). The other
+// hashes keep the synchronous path above.
 
 import { createHash, type Hash } from 'node:crypto';
 import { InternetChecksum } from '../wire/checksum.js';
@@ -88,7 +92,8 @@ export class PrefixDigest {
 
   private feed(chunk: Uint8Array): void {
     if (this.pooled !== undefined) {
-      this.queue(chunk.length);
+      this.pooled.bytes(this.length, chunk);
+      this.length += chunk.length;
       return;
     }
     this.checksum?.update(chunk);

@@ -126,9 +126,11 @@ describe('sha256 off the main thread', () => {
     // No Content-Length (it is optional), so the cut is not caught by the length check first.
     const inf = info('cut.bin', data, { contentLength: undefined });
     out.beginDigest(2, inf, new Uint8Array(0));
-    for (let b = 0; b < 3; b++) out.writeBlock(2, b << 20, data.subarray(b << 20, (b + 1) << 20));
-    // Cut the part file before the queued ranges after the first job are read back.
+    // Blocks 1 and 2 wait beyond the prefix; the part file is cut before block 0 fills the gap,
+    // so their read-back on the pool finds the file short.
+    for (const b of [2, 1]) out.writeBlock(2, b << 20, data.subarray(b << 20, (b + 1) << 20));
     truncateSync(state.partPath(2), 1 << 20);
+    out.writeBlock(2, 0, data.subarray(0, 1 << 20));
     await expect(out.deliver(2, inf, new Uint8Array(0))).rejects.toMatchObject({ code: 'HASH_JOB', origin: 'io' });
     expect(existsSync(join(dir, 'cut.bin'))).toBe(false);
     out.close();
@@ -148,6 +150,7 @@ describe('sha256 off the main thread', () => {
     const failing = {
       sha256Open: (): unknown => ({}),
       sha256Range: (_h: unknown, _fd: number, _o: number, _l: number, done: (e: Error | null) => void): void => void setImmediate(() => done(new Error('EIO'))),
+      sha256Update: (): boolean => false,
       sha256Final: (): Uint8Array | undefined => undefined,
     };
     const h = new FileSha256(path, failing);
