@@ -37,8 +37,8 @@
 //   carries the block's repair encoding (BlockRead.encode, where the scheme can run it off the
 //   calling thread: the native LDPC codec on libuv's thread pool), so a block counts as read only
 //   once its repair symbols are in; and they are issued as soon as every source block is on the
-//   air (the source pass's last window), within the job limit (max(W, W_r) + P, the budget), so
-//   they run while the last source symbols go out. The pass's blocks still go on the air only
+//   air (the source pass's last window), within the memory budget, so they run while the last
+//   source symbols go out. The pass's blocks still go on the air only
 //   when the source pass is off it (a barrier for the packets, not for the reads), in the same
 //   order as before. Encoded lazily instead, on the first repair symbol asked of each block, the
 //   pass's first 48 packets cost 48 encodes on the send loop's thread (~45 ms of CPU for 64 MB);
@@ -90,7 +90,8 @@
 // - When a block has sent all its symbols for the cycle it leaves the window (its repair
 //   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
 //   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
-//   object sizes). Block buffers and repair buffers ((n − k)·E, handed to the encoder as
+//   object sizes; while the source pass's last window is on the air and the repair pass's
+//   blocks are read ahead, by `memoryBudget` in bytes). Block buffers and repair buffers ((n − k)·E, handed to the encoder as
 //   EncoderOptions.repair) of finished jobs are kept for the next job of the same size instead
 //   of a fresh buffer per block. A fresh repair buffer replaces a spare (of another size) when
 //   it would otherwise make the repair buffers held, in use and spare, outnumber the
@@ -344,6 +345,9 @@ export class CarouselSender {
   private bytes = 0;
   private cyclePackets = 0;
   private readonly cycleTotal: number;
+  /** memoryBudget, and the bytes of the largest job (source + repair) it is divided by. */
+  private readonly budget: number;
+  private readonly perJob: number;
 
   constructor(cfg: SenderConfig) {
     checkFecSettings(cfg.fec);
@@ -368,8 +372,10 @@ export class CarouselSender {
     this.remaining = this.objects.map((o) => o.slots);
     this.cycleTotal = files.reduce((s, o) => s + o.slots, 0);
     const perJob = this.largestJobBytes();
+    this.perJob = perJob;
+    this.budget = cfg.memoryBudget ?? 128 * 1024 * 1024;
     this.prefetch = Math.max(0, cfg.prefetchBlocks ?? 4);
-    const byBudget = Math.floor((cfg.memoryBudget ?? 128 * 1024 * 1024) / perJob) - this.prefetch;
+    const byBudget = Math.floor(this.budget / perJob) - this.prefetch;
     this.window = Math.max(1, Math.min(cfg.maxActiveBlocks ?? 16, byBudget));
     this.repairWindow = Math.max(1, Math.min(cfg.repairWindowBlocks ?? byBudget, byBudget));
     this.rounds = cfg.repairRounds ?? (this.repairBlocks() <= this.repairWindow ? 1 : 3);
@@ -523,7 +529,7 @@ export class CarouselSender {
 
   /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
   private fillPipeline(): BlockRead | undefined {
-    while (this.pipeline.length + this.active.length < this.windowFor(this.pass) + this.prefetch && this.nextObject < this.objects.length) {
+    while (this.nextObject < this.objects.length && this.room()) {
       // The repair pass's blocks are queued (read and encoded) once every source block is on the
       // air, and go on the air once the source pass is off it (a barrier, not a blend: activate).
       if (this.pass === 'repair' && this.sourceQueued()) break;
@@ -561,6 +567,23 @@ export class CarouselSender {
       return encoder.encodeAhead === undefined ? read : { ...read, encode: () => encoder.encodeAhead!() };
     }
     return undefined;
+  }
+
+  /**
+   * Room for one more job: W + P jobs (W_r + P in a repair pass). While the source pass's last
+   * window is on the air, the repair pass's jobs are counted against the budget in bytes instead
+   * (a source job holds no repair buffer), at most W_r + P of them: with the count alone, the
+   * last blocks of a 64 MB repair pass (4 of 48) were queued only as the source pass ended, and
+   * the pass waited ~100 ms at its start for their reads and encodes.
+   */
+  private room(): boolean {
+    const limit = this.windowFor(this.pass) + this.prefetch;
+    if (this.pipeline.length + this.active.length < limit) return true;
+    if (this.pass !== 'repair' || this.sourceOnAir === 0 || this.pipeline.length >= limit) return false;
+    let held = this.perJob;
+    for (const j of this.pipeline) held += j.buf.length + (j.repair?.length ?? 0);
+    for (const j of this.active) held += j.buf.length + (j.repair?.length ?? 0);
+    return held <= this.budget;
   }
 
   /** A source-pass job is still queued. Runs on every poll while the barrier holds, so no arrays or closures. */

@@ -145,10 +145,17 @@ describe('carousel: repair encodings ahead of the repair pass', () => {
 });
 
 describe('carousel: the repair pass is read and encoded during the source pass\'s last window', () => {
-  it('its reads (with their encodes) go out before the last source packet; its first packet follows the last source packet', async () => {
-    // 16 blocks of one file, W 4: the source pass's last window is 4 blocks on the air.
+  it('its reads (with their encodes) go out before the source pass\'s last round, as many as the budget holds in bytes; its first packet follows the last source packet', async () => {
+    // 16 blocks of one file (k 40, n 60, E 64: 2,560 source bytes, 3,840 with the repair), W 4:
+    // the source pass's last window is 4 blocks on the air. A budget of 4 · 2,560 + 16 · 3,840
+    // bytes (18.7 jobs): W_r 16, 18 jobs at most, so counted in jobs only 14 of the repair
+    // pass's 16 would be queued beside the 4; in bytes all 16 fit.
     const data = [bytesOf(16 * 40 * 64 - 220, 8)];
-    const s = new CarouselSender({ tsi: 9, files: [fileOf(0, 'f0.bin', data[0]!)], fec: LDPC, schemes: lookup(ldpcStaircase), mode: 'push', cycles: 1, seed: 2, maxActiveBlocks: 4, prefetchBlocks: 2 });
+    const s = new CarouselSender({
+      tsi: 9, files: [fileOf(0, 'f0.bin', data[0]!)], fec: LDPC, schemes: lookup(ldpcStaircase), mode: 'push', cycles: 1, seed: 2,
+      maxActiveBlocks: 4, prefetchBlocks: 2, memoryBudget: 4 * 2560 + 16 * 3840,
+    });
+    expect(s.repairPlan()).toEqual({ windowBlocks: 16, rounds: 1 });
     const blocks = s.planned()[1]!.plan.blocks;
     const events: string[] = [];
     for (let now = 0; ; ) {
@@ -169,10 +176,12 @@ describe('carousel: the repair pass is read and encoded during the source pass\'
       }
     }
     expect(events.filter((e) => e === 'repair-read')).toHaveLength(16);
-    const lastSource = events.lastIndexOf('source');
+    const sources = events.flatMap((e, i) => (e === 'source' ? [i] : []));
+    const lastSource = sources[sources.length - 1]!;
+    // The last round of the source pass: each of the 4 blocks' last packet.
+    const lastRound = sources[sources.length - 4]!;
     const firstRepair = events.indexOf('repair');
-    // All of them: the budget holds the 4 source blocks on the air and the 16 of the repair pass.
-    expect(events.slice(0, lastSource).filter((e) => e === 'repair-read')).toHaveLength(16);
+    expect(events.slice(0, lastRound).filter((e) => e === 'repair-read')).toHaveLength(16);
     expect(firstRepair).toBeGreaterThan(lastSource);
   });
 });
