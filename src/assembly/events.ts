@@ -40,19 +40,10 @@ export type AssemblyEvent =
   /** The FCAST header is known: `headerBytes` = compound-object bytes before the data (header and padding). */
   | { readonly kind: 'object-header'; readonly toi: number; readonly info: FcastObjectInfo; readonly headerBytes: Uint8Array }
   /**
-   * Block `sbn` went quiet before completing (Receiver earlyWriteAfter): write each run's `bytes`
-   * at its `fileOffset` of the object's data now, so the part file takes them while the transfer
-   * runs. Not block data yet: nothing is journalled or hashed (a run may span symbols not
-   * received, whose bytes are rewritten when the block completes).
-   */
-  | { readonly kind: 'block-early'; readonly toi: number; readonly sbn: number; readonly runs: readonly EarlyRun[] }
-  /**
    * Block `sbn` is decoded: write `bytes` at `fileOffset` of the object's data (the FCAST header
    * already cut off), then record the block as done. `bytes` may be empty (a header-only block).
-   * `gaps`, after a `block-early` of the block: write only bytes[gaps[2i], gaps[2i + 1]) (the rest
-   * is in the part file already); every byte of `bytes` is still the block's data, to hash.
    */
-  | { readonly kind: 'block-data'; readonly toi: number; readonly sbn: number; readonly fileOffset: number; readonly bytes: Uint8Array; readonly gaps: Uint32Array | undefined }
+  | { readonly kind: 'block-data'; readonly toi: number; readonly sbn: number; readonly fileOffset: number; readonly bytes: Uint8Array }
   /** Every block decoded and written: verify (checksum, digest), restore metadata, rename; then call objectVerified or objectFailed. */
   | { readonly kind: 'object-decoded'; readonly toi: number; readonly info: FcastObjectInfo }
   /** A carousel instance descriptor, checked and parsed (RFC 6968 §2.2). */
@@ -67,9 +58,3 @@ export type AssemblyEvent =
   | { readonly kind: 'instance-complete'; readonly ciid: number | undefined; readonly tois: readonly number[] };
 
 export type AssemblyEventKind = AssemblyEvent['kind'];
-
-/** Part of a `block-early` event: bytes to write at `fileOffset` of the object's data. */
-export interface EarlyRun {
-  readonly fileOffset: number;
-  readonly bytes: Uint8Array;
-}

@@ -38,30 +38,6 @@
 // everything is spooled when the shell stops (spoolAll). A 64 MB receive at 0% loss spooled
 // 64 MB it deleted seconds later: write(2), page cache and unlink were a sixth of its CPU.
 //
-// Early writes (earlyWriteAfter, issue 4): in a push's first cycle the sender sends every block's
-// source symbols in a moving window, then every block's repair symbols at once. A lossy receiver
-// completes no block in the source pass and all of them near the end of the repair pass: 64 MB
-// was then written, and synced before the rename, in the last 0.1-0.2 s (netns harness at 10%
-// loss: final fdatasync 90-110 ms, against ~30 ms for a lossless receiver, whose blocks are
-// written, and their writeback started, as the window moves). So a hot block that has had no new
-// symbol while `earlyWriteAfter` new symbols came for other blocks (the window moved on: during
-// its source phase a block gets one packet per turn of the W blocks, so 1024 symbols are ~64
-// turns without one), or whose first repair symbol came after half or more of its source symbols
-// (the last window's blocks: the repair pass follows their source phase at once, so they are
-// never quiet; in a shuffled cycle repair symbols come from a block's start), is written early,
-// once, if its data offset is known and the decoder holds at least half of its source symbols.
-// The offset is known early too: the FCAST header is read from block 0's received leading source
-// symbols (headerFromHeld), without waiting for block 0 to decode in the repair pass. The held
-// source symbols go out as `block-early` runs,
-// views of the decoder's slots (BlockDecoder.heldSymbol). A run spans the symbols between its
-// first and last held ones, also the slots of symbols not received (whatever bytes they hold):
-// one write per block, not one per stretch of received symbols. A block bitmap records the held
-// ones; at completion `block-data` names the rest (missing or not held, a few stretches joined
-// when close) as `gaps`, and the shell writes only those. A lossless receiver's blocks complete
-// within their source phase and are never quiet, so it writes exactly as before. Early writes
-// are not block data: nothing journals them, so a resumed receiver treats those bytes as absent
-// (a block is journalled only when it is complete and written; a restarted one writes all of it).
-//
 // FCAST header offset (why the file is written once): the compound object is header | padding |
 // data. Blocks are written into the object's temporary file at (block offset − dataOffset),
 // so the file is the data and is renamed into place with no copy. dataOffset is known only
@@ -81,7 +57,7 @@
 import type { BlockDecoder, BlockPlan, FecEncodingId, FecOti, FecScheme, SourceBlock } from '../../codecs/types.js';
 import { type ErrorCode, RemoteProtocolError, isFcastError } from '../errors.js';
 import { PAYLOAD_ID_LENGTH, decodeAlcPacket, esiBits, isFecEncodingId, sameOti, type AlcPacket } from '../wire/index.js';
-import type { AssemblyEvent, EarlyRun } from './events.js';
+import type { AssemblyEvent } from './events.js';
 import { ArenaPool, type ArenaPoolStats } from './arena-pool.js';
 import { decodeCid, parseObjectHeader, type CidInfo, type FcastObjectInfo } from './object-info.js';
 
@@ -109,12 +85,6 @@ export interface ReceiverOptions {
    * written block durably enough for a restart at once (src/store/spool.ts "w" lines).
    */
   readonly spoolDelayMs?: number;
-  /**
-   * Early writes (see "Early writes" above): a hot block with no new symbol while this many new
-   * symbols came (any block) writes its held source symbols (`block-early`); its completion then
-   * names the rest (`block-data` gaps). 0 (default): off, a block is written when complete.
-   */
-  readonly earlyWriteAfter?: number;
 }
 
 /** Growable list of uint32 (record numbers), so a 4 GB object's bookkeeping stays compact. */
@@ -166,16 +136,6 @@ interface BlockState {
    * map and deoptimises every function compiled against it.)
    */
   deferRound: number;
-  /** The receiver's symbol clock at this block's last new symbol (or when it became hot). */
-  lastSymbol: number;
-  /** lastSymbol when it was last found quiet: not looked at again until a new symbol comes. */
-  quietAt: number;
-  /** Bit per source ESI written early (block-early); NO_BITS until then. */
-  written: Uint8Array;
-  /** A repair symbol came. */
-  repairSeen: boolean;
-  /** The first repair symbol came after half or more of the source symbols: the source phase is over (a push's first cycle). */
-  sourcePhaseOver: boolean;
 }
 
 type ObjectPhase = 'receiving' | 'decoded' | 'verified' | 'rejected';
@@ -211,8 +171,6 @@ interface ObjectState {
   prefixLength: number;
   /** Later blocks decoded (hot) before the header was known, held until their offset is. */
   early: Map<number, HeldBlock>;
-  /** Leading source symbols of block 0 the header was last looked for in (headerFromHeld). */
-  headerTried: number;
   /** CID (or not yet known): whole data kept in memory; only while `info` says CID. */
   body: Uint8Array | undefined;
   closed: boolean;
@@ -290,7 +248,6 @@ const DEFAULTS = {
   maxBufferedBytes: 128 * 1024 * 1024,
   maxHeaderBytes: 1024 * 1024,
   spoolDelayMs: 0,
-  earlyWriteAfter: 0,
 };
 
 /**
@@ -322,14 +279,6 @@ function sameHeader(data: Uint8Array, at: number, length: number, last: LastHead
 
 /** A block's batch lists before its first batch (one shared empty array, so the field's type never changes). */
 const NO_ENTRIES = new Uint32Array(0);
-/** A block's early-write bitmap before any early write (shared, never written). */
-const NO_BITS = new Uint8Array(0);
-/**
- * Completion of an early-written block: stretches of symbols to write that are fewer than this
- * many bytes apart are written as one (the bytes between are rewritten unchanged), one pwrite
- * instead of two for a page that is dirtied again either way.
- */
-const GAP_JOIN_BYTES = 4096;
 
 /** Room for at least `n` entries: `a` itself, or a larger copy. */
 function grown(a: Uint32Array | undefined, n: number): Uint32Array {
@@ -416,12 +365,6 @@ export class Receiver {
   private heldHead = 0;
   /** Datagrams that came with or after the one that picked the session: processed once the shell had the `session` event. */
   private held: Array<{ readonly now: number; readonly bytes: Uint8Array; readonly source: string; readonly counted: boolean }> = [];
-  /** Counts new symbols (wrapping int32): a block's quiet time is measured in it (earlyWriteAfter). */
-  private symbolClock = 0;
-  /** symbolClock at the last look for quiet blocks. */
-  private quietScanAt = 0;
-  /** Blocks with a decoder in memory, and their objects (the quiet blocks are looked for among them). */
-  private readonly hotList = new Map<BlockState, ObjectState>();
   private readonly stats = {
     packets: 0,
     bytes: 0,
@@ -694,7 +637,6 @@ export class Receiver {
       prefix: [],
       prefixLength: 0,
       early: new Map(),
-      headerTried: 0,
       body: undefined,
       closed: false,
       firstAt: now,
@@ -871,15 +813,10 @@ export class Receiver {
       this.stats.duplicates++;
       return undefined;
     }
-    if (esi >= block.k && !st.repairSeen) {
-      st.repairSeen = true;
-      st.sourcePhaseOver = 2 * st.count >= block.k;
-    }
     bitSet(st.seen, esi);
     st.count++;
     obj.symbols++;
     this.stats.symbols++;
-    st.lastSymbol = this.symbolClock = (this.symbolClock + 1) | 0;
     return st;
   }
 
@@ -908,8 +845,6 @@ export class Receiver {
 
   /** Deferred symbols older than spoolDelayMs go to the spool (from their decoders). */
   spoolDue(now: number): void {
-    const quiet = this.opts.earlyWriteAfter;
-    if (quiet > 0 && ((this.symbolClock - this.quietScanAt) | 0) >= Math.max(1, quiet >>> 2)) this.writeQuiet(quiet);
     const q = this.deferQueue;
     const limit = now - this.opts.spoolDelayMs;
     while (this.deferHead < q.length && q[this.deferHead]!.since <= limit) {
@@ -1020,11 +955,6 @@ export class Receiver {
       startPending: false,
       deferred: new U32List(),
       deferRound: 0,
-      lastSymbol: this.symbolClock,
-      quietAt: -1,
-      written: NO_BITS,
-      repairSeen: false,
-      sourcePhaseOver: false,
     };
     obj.pending.set(block.sbn, st);
     this.pendingBlocks++;
@@ -1081,8 +1011,6 @@ export class Receiver {
     st.decoder = decoder;
     st.arena = arena;
     st.lastFinishAt = st.count;
-    st.lastSymbol = this.symbolClock;
-    this.hotList.set(st, obj);
     this.hotBlocks++;
     this.addBuffered(cost);
     return true;
@@ -1114,7 +1042,6 @@ export class Receiver {
 
   /** Forget a pending block; its hot decoder's arena (if still its own) goes back to the pool. */
   private releaseBlock(obj: ObjectState, st: BlockState): void {
-    this.hotList.delete(st);
     if (st.decoder !== undefined) {
       this.buffered -= this.decoderCost(obj, st.block);
       this.hotBlocks--;
@@ -1133,14 +1060,13 @@ export class Receiver {
   private blockDecoded(now: number, obj: ObjectState, st: BlockState, bytes: Uint8Array, arena: Uint8Array): void {
     // Symbols of it that were never spooled: its decoded bytes are all there is of them now.
     const deferredAny = st.deferred.length > 0;
-    const written = st.written;
     this.releaseBlock(obj, st);
     bitSet(obj.done, st.block.sbn);
     obj.doneCount++;
     const held: HeldBlock = { bytes, arena, cost: this.decoderCost(obj, st.block), sbn: st.block.sbn, unspooled: deferredAny };
     if (deferredAny && obj.info === undefined) this.heldQueue.push({ obj, held, since: now });
     if (obj.info !== undefined) {
-      this.placeBlock(obj, st.block, bytes, written);
+      this.placeBlock(obj, st.block, bytes);
       this.loan(arena);
     } else if (st.block.sbn === obj.prefix.length) {
       this.addPrefix(now, obj, held);
@@ -1204,24 +1130,18 @@ export class Receiver {
     const blocks = obj.plan.blocks;
     for (let sbn = 0; offset < all.length; sbn++) {
       const len = blocks[sbn]!.length;
-      this.placeBlock(obj, blocks[sbn]!, all.subarray(offset, offset + len), NO_BITS);
+      this.placeBlock(obj, blocks[sbn]!, all.subarray(offset, offset + len));
       offset += len;
     }
     for (const h of prefix) this.loan(h.arena);
-    this.placeEarlyBlocks(obj);
-    void now;
-    this.requestReady(obj);
-  }
-
-  /** The header is known: the blocks that decoded before it go out. */
-  private placeEarlyBlocks(obj: ObjectState): void {
-    const blocks = obj.plan.blocks;
     for (const [sbn, early] of obj.early) {
-      this.placeBlock(obj, blocks[sbn]!, early.bytes, NO_BITS);
+      this.placeBlock(obj, blocks[sbn]!, early.bytes);
       this.loan(early.arena);
       this.buffered -= early.cost;
     }
     obj.early.clear();
+    void now;
+    this.requestReady(obj);
   }
 
   /**
@@ -1245,11 +1165,8 @@ export class Receiver {
     }
   }
 
-  /**
-   * Route a decoded block: the data part to the file (or the CID body), the header part nowhere.
-   * `written`: its source symbols written early (NO_BITS: none), which the shell skips.
-   */
-  private placeBlock(obj: ObjectState, block: SourceBlock, bytes: Uint8Array, written: Uint8Array): void {
+  /** Route a decoded block: the data part to the file (or the CID body), the header part nowhere. */
+  private placeBlock(obj: ObjectState, block: SourceBlock, bytes: Uint8Array): void {
     const info = obj.info!;
     if (obj.body !== undefined) {
       obj.body.set(bytes, block.offset);
@@ -1257,137 +1174,7 @@ export class Receiver {
     }
     const start = Math.max(block.offset, info.dataOffset);
     const data = bytes.subarray(start - block.offset);
-    const gaps = written === NO_BITS ? undefined : this.gaps(obj, block, written, start - block.offset);
-    this.events.push({ kind: 'block-data', toi: obj.toi, sbn: block.sbn, fileOffset: start - info.dataOffset, bytes: data, gaps });
-  }
-
-  /**
-   * The byte ranges of a block's data (its bytes from `skip` on) not written early, as pairs
-   * [from, to) relative to the data; ranges closer than GAP_JOIN_BYTES are joined.
-   */
-  private gaps(obj: ObjectState, block: SourceBlock, written: Uint8Array, skip: number): Uint32Array {
-    const e = obj.oti.symbolSize;
-    const out = new U32List();
-    let from = -1;
-    let to = -1;
-    for (let esi = 0; esi < block.k; esi++) {
-      if (bitGet(written, esi)) continue;
-      const a = Math.max(esi * e, skip);
-      const b = Math.min((esi + 1) * e, block.length);
-      if (b <= a) continue;
-      if (from >= 0 && a - to < GAP_JOIN_BYTES) {
-        to = b;
-        continue;
-      }
-      if (from >= 0) {
-        out.push(from - skip);
-        out.push(to - skip);
-      }
-      from = a;
-      to = b;
-    }
-    if (from >= 0) {
-      out.push(from - skip);
-      out.push(to - skip);
-    }
-    return out.snapshot();
-  }
-
-  /**
-   * Hot blocks quiet for `quiet` new symbols, or whose first repair symbol came after most of
-   * their source symbols: their held source symbols out early, once (see "Early writes").
-   */
-  private writeQuiet(quiet: number): void {
-    this.quietScanAt = this.symbolClock;
-    for (const [st, obj] of this.hotList) {
-      if (obj.info === undefined && st.block.sbn === 0 && obj.phase === 'receiving') this.headerFromHeld(obj, st);
-      if (st.written !== NO_BITS || st.quietAt === st.lastSymbol) continue;
-      if (!st.sourcePhaseOver && ((this.symbolClock - st.lastSymbol) | 0) < quiet) continue;
-      // The data offset must be known, and a CID's blocks stay in memory.
-      if (obj.info === undefined || !obj.deferrable || obj.body !== undefined) continue;
-      st.quietAt = st.lastSymbol;
-      st.sourcePhaseOver = false;
-      this.writeEarly(obj, st);
-    }
-  }
-
-  /**
-   * The FCAST header read from block 0's received leading source symbols (the bytes its decode
-   * would give: source symbols are the object's bytes), so that a lossy receiver knows the data
-   * offset, and can write early, before block 0 completes in the repair pass. Tried again only
-   * when more leading symbols are held; anything but a whole non-CID header waits for the decode
-   * (addPrefix), which also reports any error in it.
-   */
-  private headerFromHeld(obj: ObjectState, st: BlockState): void {
-    const decoder = st.decoder!;
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    while (parts.length < st.block.k && length < this.opts.maxHeaderBytes && bitGet(st.seen, parts.length)) {
-      const v = decoder.heldSymbol(parts.length);
-      if (v === undefined) break;
-      parts.push(v);
-      length += v.length;
-    }
-    if (parts.length <= obj.headerTried) return;
-    obj.headerTried = parts.length;
-    let info: FcastObjectInfo;
-    const all = concat(parts, length);
-    try {
-      info = parseObjectHeader(all, obj.oti.transferLength);
-    } catch (e) {
-      if (!isFcastError(e) || e.origin !== 'remote') throw e;
-      return;
-    }
-    if (info.isCid) return;
-    obj.info = info;
-    obj.headerBytes = all.slice(0, info.dataOffset);
-    this.events.push({ kind: 'object-header', toi: obj.toi, info, headerBytes: obj.headerBytes });
-    this.placeEarlyBlocks(obj);
-    this.requestReady(obj);
-  }
-
-  /**
-   * A quiet hot block's held source symbols as `block-early` runs, views of its decoder's slots
-   * (unchanged until the block completes, which cannot happen before the shell has drained the
-   * event). A run grows while each held symbol sits E bytes after the last in the same buffer;
-   * slots between them of symbols not held are written too (rewritten at completion). Nothing
-   * is written when under half of the block's source symbols are held: it would cost a whole
-   * write for little.
-   */
-  private writeEarly(obj: ObjectState, st: BlockState): void {
-    const decoder = st.decoder!;
-    const block = st.block;
-    const e = obj.oti.symbolSize;
-    const skip = Math.max(0, obj.info!.dataOffset - block.offset);
-    const bits = new Uint8Array((block.k + 7) >>> 3);
-    const runs: EarlyRun[] = [];
-    let held = 0;
-    let base: Uint8Array | undefined;
-    let from = 0;
-    let end = 0;
-    const close = (): void => {
-      const a = Math.max(from * e, skip);
-      if (base !== undefined && end > a) {
-        runs.push({ fileOffset: block.offset + a - obj.info!.dataOffset, bytes: new Uint8Array(base.buffer, base.byteOffset + a - from * e, end - a) });
-      }
-    };
-    for (let esi = 0; esi < block.k; esi++) {
-      if (!bitGet(st.seen, esi)) continue;
-      const v = decoder.heldSymbol(esi);
-      if (v === undefined) continue;
-      if (base === undefined || v.buffer !== base.buffer || v.byteOffset !== base.byteOffset + (esi - from) * e) {
-        close();
-        base = v;
-        from = esi;
-      }
-      end = esi * e + v.length;
-      bitSet(bits, esi);
-      held++;
-    }
-    if (held * 2 < block.k) return;
-    close();
-    st.written = bits;
-    this.events.push({ kind: 'block-early', toi: obj.toi, sbn: block.sbn, runs });
+    this.events.push({ kind: 'block-data', toi: obj.toi, sbn: block.sbn, fileOffset: start - info.dataOffset, bytes: data });
   }
 
   private maybeObjectDone(now: number, obj: ObjectState): void {

@@ -113,15 +113,6 @@ const FLUSH_MS = 5000;
  * blocks are journalled at once, "w" lines); a clean stop (timeout, SIGINT) spools it all.
  */
 const SPOOL_DELAY_MS = 2000;
-/**
- * Receiver earlyWriteAfter: a hot block that got no symbol while this many came for others has
- * its held source symbols written to the part file at once. In a push's source pass a block gets
- * one packet per turn of the sender's window (16 blocks), so 1024 symbols is ~64 turns without one
- * (about 1.4 MB, ~12 ms at 1 Gbit/s): its source phase is over. A lossy receiver then writes
- * (and starts the writeback of) ~90% of each block during the source pass, as a lossless one
- * does, instead of all 64 MB in the repair pass's last ~0.1 s followed by a 90-110 ms fdatasync.
- */
-const EARLY_WRITE_AFTER = 1024;
 
 /** Receive one session into `dir`; resolves when it ends (never rejects for bad packets). */
 export async function receiveSession(opts: ReceiveOptions): Promise<ReceiveResult> {
@@ -148,7 +139,7 @@ class ReceiveRun {
     this.state = new ReceiverState(opts.dir);
     // Deferred spooling needs the "w" lines (a written block journalled at once), which need a boot id.
     const spoolDelayMs = this.state.bootId === undefined ? 0 : SPOOL_DELAY_MS;
-    this.receiver = new Receiver({ schemes: opts.schemes, tsi: opts.tsi, source: opts.source, cciLength: 4, spoolDelayMs, earlyWriteAfter: EARLY_WRITE_AFTER });
+    this.receiver = new Receiver({ schemes: opts.schemes, tsi: opts.tsi, source: opts.source, cciLength: 4, spoolDelayMs });
     this.out = new OutputDir(opts.dir, this.state);
   }
 
@@ -325,11 +316,8 @@ class ReceiveRun {
         this.state.setHeader(ev.toi, ev.headerBytes, ev.info.path);
         this.out.beginDigest(ev.toi, ev.info, ev.headerBytes);
         return;
-      case 'block-early':
-        for (const run of ev.runs) this.out.writeEarly(ev.toi, run.fileOffset, run.bytes);
-        return;
       case 'block-data':
-        if (ev.bytes.length > 0) this.out.writeBlock(ev.toi, ev.fileOffset, ev.bytes, ev.gaps);
+        if (ev.bytes.length > 0) this.out.writeBlock(ev.toi, ev.fileOffset, ev.bytes);
         this.state.markBlockDone(ev.toi, ev.sbn);
         return;
       case 'object-decoded':

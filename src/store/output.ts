@@ -75,28 +75,13 @@ export class OutputDir {
     return fd;
   }
 
-  /**
-   * Write decoded data at its offset in the object's part file. `gaps` (pairs [from, to) within
-   * `bytes`): only those ranges are written, the rest went out early (writeEarly); the digest is
-   * fed all of `bytes` either way, from memory.
-   */
-  writeBlock(toi: number, fileOffset: number, bytes: Uint8Array, gaps?: Uint32Array): void {
+  /** Write decoded data at its offset in the object's part file. */
+  writeBlock(toi: number, fileOffset: number, bytes: Uint8Array): void {
     const fd = this.part(toi);
-    let written = 0;
-    if (gaps === undefined) written = writeAt(fd, fileOffset, bytes);
-    else for (let i = 0; i + 1 < gaps.length; i += 2) written += writeAt(fd, fileOffset + gaps[i]!, bytes.subarray(gaps[i]!, gaps[i + 1]!));
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, fileOffset + done);
     this.digests.get(toi)?.written(fileOffset, bytes, (offset, length) => this.readBack(fd, offset, length));
-    this.writeback(toi, fd, written);
-  }
-
-  /**
-   * Bytes of a block not complete yet, written early so the disk takes them during the transfer
-   * (Receiver earlyWriteAfter). Not hashed and not journalled: the block's completion writes the
-   * rest and feeds the digest (writeBlock with gaps); a resumed receiver rewrites them.
-   */
-  writeEarly(toi: number, fileOffset: number, bytes: Uint8Array): void {
-    const fd = this.part(toi);
-    this.writeback(toi, fd, writeAt(fd, fileOffset, bytes));
+    this.writeback(toi, fd, bytes.length);
   }
 
   /** Start the part's writeback every WRITEBACK_BYTES; errors surface at the sync before the rename. */
@@ -293,13 +278,6 @@ export class OutputDir {
     for (const d of this.digests.values()) d.abort();
     this.digests.clear();
   }
-}
-
-/** pwrite all of `bytes` at `offset`; returns its length. */
-function writeAt(fd: number, offset: number, bytes: Uint8Array): number {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
-  return done;
 }
 
 /** Read a whole file (`expected` bytes long) from offset 0 through one reused buffer, chunk by chunk. */

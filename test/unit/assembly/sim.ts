@@ -82,24 +82,9 @@ export interface SimResult {
   readonly delivered: number;
   readonly complete: boolean;
   readonly rejected: { toi: number; code: string }[];
-  readonly early: readonly WriteRecord[];
-  readonly blockWrites: readonly WriteRecord[];
 }
 
 export const TSI = 0x1234;
-
-/** A part-file write of the in-memory shell: block `sbn` of `toi`, `bytes` written. */
-export interface WriteRecord {
-  readonly toi: number;
-  readonly sbn: number;
-  readonly bytes: number;
-}
-
-function gapBytes(gaps: Uint32Array): number {
-  let n = 0;
-  for (let i = 0; i < gaps.length; i += 2) n += gaps[i + 1]! - gaps[i]!;
-  return n;
-}
 
 /** In-memory shell: what src/store does with files. */
 class MemShell {
@@ -113,9 +98,6 @@ class MemShell {
   readonly headers = new Map<number, Uint8Array>();
   readonly done = new Map<number, number[]>();
   readonly verified = new Set<number>();
-  /** block-early events (bytes over their runs) and block-data writes (bytes written), in order. */
-  readonly early: WriteRecord[] = [];
-  readonly blockWrites: WriteRecord[] = [];
   complete = false;
 
   constructor(public rx: Receiver) {}
@@ -161,19 +143,10 @@ class MemShell {
           this.data.set(ev.toi, new Uint8Array(ev.info.dataLength));
           this.headers.set(ev.toi, ev.headerBytes.slice());
           break;
-        case 'block-early':
-          for (const run of ev.runs) this.data.get(ev.toi)!.set(run.bytes, run.fileOffset);
-          this.early.push({ toi: ev.toi, sbn: ev.sbn, bytes: ev.runs.reduce((n, r) => n + r.bytes.length, 0) });
-          break;
-        case 'block-data': {
-          // Only the gaps when the block was written early: the file is what the shell writes.
-          const file = this.data.get(ev.toi)!;
-          if (ev.gaps === undefined) file.set(ev.bytes, ev.fileOffset);
-          else for (let i = 0; i < ev.gaps.length; i += 2) file.set(ev.bytes.subarray(ev.gaps[i]!, ev.gaps[i + 1]!), ev.fileOffset + ev.gaps[i]!);
-          this.blockWrites.push({ toi: ev.toi, sbn: ev.sbn, bytes: ev.gaps === undefined ? ev.bytes.length : gapBytes(ev.gaps) });
+        case 'block-data':
+          this.data.get(ev.toi)!.set(ev.bytes, ev.fileOffset);
           this.done.set(ev.toi, [...(this.done.get(ev.toi) ?? []), ev.sbn]);
           break;
-        }
         case 'object-decoded': {
           const bytes = this.data.get(ev.toi) ?? new Uint8Array(0);
           const ok = ev.info.sha256 === undefined || createHash('sha256').update(bytes).digest().equals(ev.info.sha256);
@@ -316,7 +289,7 @@ export function simulate(o: SimOptions): SimResult {
   flushBatch();
   let spooled = 0;
   for (const list of shell.spool.values()) spooled += list.length;
-  return { files: shell.files, spooled, meta: shell.meta, receiver: rx, storedBeforeRestart, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected, early: shell.early, blockWrites: shell.blockWrites };
+  return { files: shell.files, spooled, meta: shell.meta, receiver: rx, storedBeforeRestart, events: shell.events, sent, delivered, complete: shell.complete, rejected: shell.rejected };
 }
 
 /** Deterministic pseudo-random bytes. */
