@@ -20,10 +20,11 @@
 // ranges of the part file once the gap fills (no catch-up budget: queuing is free) and the rest
 // at the end (restOffThread), read back there from the page cache. A lossy receiver's SHA-256 of
 // its last 40-53 MB (20-30 ms quiet, more under load) left its receive loop. A block at the
-// prefix's end, with nothing queued before it, is still hashed here from the bytes just written:
-// reading it back on the pool instead cost a lossless receiver ~0.02 CPU-s more per 64 MB (an
-// extra copy out of the page cache; bench/multicast-peers.md, "Session 6, hashing"). The other
-// hashes keep the synchronous path above.
+// prefix's end, with nothing queued before it, is still hashed here from the bytes just written
+// (no read-back: one copy less), so a lossless receiver, whose blocks arrive nearly in order,
+// hashes as before. bench/receive-cpu.mjs could not tell the two apart (lossless 64 MB: 0.36-0.39
+// CPU-s with every block read back on the pool, 0.37 hashed here, 0.34-0.37 before, load 1-7;
+// bench/multicast-peers.md, "Session 6, hashing"). The other hashes keep the synchronous path.
 
 import { createHash, type Hash } from 'node:crypto';
 import { InternetChecksum } from '../wire/checksum.js';
