@@ -189,8 +189,10 @@ The session description (SDP and JSON) is written with --session-file, served ov
     const tsi = flags.tsi ?? randomInt(1, 0xffff_ffff);
     const tree = await scanSources(paths);
     // The digests are computed off the main thread (src/store/sha256-pool.ts) while the rest of
-    // start-up runs: only the core needs them (the FCAST headers), once the socket is open.
-    const files = this.describeFiles(tree.files);
+    // start-up runs: only the core needs them (the FCAST headers), once the socket is open. A
+    // signal meanwhile aborts them (sendSession then ends at once, nothing sent).
+    const abort = new AbortController();
+    const files = this.describeFiles(tree.files, abort.signal);
     const startUnix = Math.floor(Date.now() / 1000);
     const published = flags['session-file'] !== undefined || flags.announce !== undefined;
     const rateControl = flags['rate-control'] ?? defaultRateControl(mode, flags.flexicast !== undefined, published);
@@ -212,7 +214,6 @@ The session description (SDP and JSON) is written with --session-file, served ov
       announce = await serveAnnounce(session, hp.host, hp.port);
       if (!this.jsonEnabled()) this.log(`session description: ${announce.sdpUrl}`);
     }
-    const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -281,7 +282,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     return out;
   }
 
-  private async describeFiles(sources: readonly SourceFile[]): Promise<CarouselFile[]> {
+  private async describeFiles(sources: readonly SourceFile[], signal: AbortSignal): Promise<CarouselFile[]> {
     const out: CarouselFile[] = [];
     for (const [key, f] of sources.entries()) {
       out.push({
@@ -289,7 +290,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
         contentLocation: encodeContentLocation(f.location),
         contentLength: f.size,
         contentType: contentTypeFor(f.location),
-        sha256: await hashFile(f.path),
+        sha256: await hashFile(f.path, signal),
         mtime: f.mtime,
         mode: f.mode,
       });

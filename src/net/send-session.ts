@@ -94,6 +94,31 @@ export interface SendRunResult extends SendProgress {
   readonly windowBlocks: number;
 }
 
+const NOTHING_SENT: SenderStats = { objects: 0, cycle: 0, packets: 0, bytes: 0, cyclePackets: 0, cycleTotal: 0, bufferedBytes: 0, activeBlocks: 0, pendingReads: 0 };
+
+/**
+ * The core's configuration, or undefined if `signal` aborts first while it is still a promise (a
+ * configuration given as such is returned as it is: that session closes with its A flags).
+ */
+function untilAborted(core: SendCore | Promise<SendCore>, signal: AbortSignal | undefined): Promise<SendCore | undefined> {
+  if (signal === undefined || !(core instanceof Promise)) return Promise.resolve(core);
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    core.then(
+      (c) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(c);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Run one carousel session to its end. */
 export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   const udp = await openMulticastSender({ family: opts.family, ttl: opts.ttl, iface: opts.iface, source: opts.source });
@@ -103,7 +128,13 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   let coreConfig: SendCore;
   let t0: number;
   try {
-    coreConfig = await opts.core;
+    const ready = await untilAborted(opts.core, opts.signal);
+    if (ready === undefined) {
+      // Interrupted while the files were still being hashed: nothing was sent, nothing to close.
+      await udp.close();
+      return { elapsedMs: 0, stats: NOTHING_SENT, bitsPerSecond: 0, aborted: true, ended: 'signal', sendBufferSize: udp.sendBufferSize, localAddress: udp.address().address, windowBlocks: 0 };
+    }
+    coreConfig = ready;
     t0 = performance.now();
     core = new CarouselSender({
       ...coreConfig,

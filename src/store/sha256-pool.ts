@@ -224,11 +224,19 @@ export class FileSha256 {
 
 /**
  * SHA-256 of a whole file: on the thread pool from POOL_MIN_BYTES (the caller's thread is free
- * meanwhile), else here. HASH_JOB if it cannot be read to its end.
+ * meanwhile), else here. HASH_JOB if it cannot be read to its end, or when `signal` aborts it
+ * (the jobs stop within one job: a sender interrupted while it hashes a large file ends at once).
  */
-export async function sha256OfFile(path: string): Promise<Uint8Array> {
+export async function sha256OfFile(path: string, signal?: AbortSignal): Promise<Uint8Array> {
   const size = statSync(path).size;
   const h = new FileSha256(path, poolWorthIt(size) ? kernel() : undefined);
-  h.range(0, size);
-  return h.digest();
+  const onAbort = (): void => h.abort();
+  if (signal?.aborted === true) h.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    h.range(0, size);
+    return await h.digest();
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -73,10 +73,11 @@ export async function scanSources(paths: readonly string[]): Promise<SourceTree>
 const SYNC_READ_BYTES = 64 * 1024;
 /**
  * SHA-256 of a file (src/store/sha256-pool.ts): on the thread pool from 256 KiB, so the caller
- * can start hashing early and do the rest of its start-up while the digest is computed.
+ * can start hashing early and do the rest of its start-up while the digest is computed. `signal`
+ * aborts it (HASH_JOB).
  */
-export function hashFile(path: string): Promise<Uint8Array> {
-  return sha256OfFile(path);
+export function hashFile(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+  return sha256OfFile(path, signal);
 }
 
 /**
