@@ -44,9 +44,12 @@
 //   pass's first 48 packets cost 48 encodes on the send loop's thread (~45 ms of CPU for 64 MB);
 //   in the netns harness, where the sender has ~2/9 of two cores, that stalled the flow for
 //   several hundred ms just when the lossy receivers needed it, and reads and encodes started
-//   only after the last source packet still stalled it for 140-380 ms (load 5.6-6.8). Later cycles and
-//   on-demand cycles still encode on a block's first repair symbol (their blocks start one at a
-//   time as the window turns: no burst). Starting at half the window,
+//   only after the last source packet still stalled it for 140-380 ms (load 5.6-6.8). Now the
+//   pass change has no pause (bench/pass-gap.mjs: 49-72 ms -> 0 on loopback, 144-257 -> 0 with
+//   six busy loops beside), but the same CPU lands in the source pass's last window, ~45 ms
+//   longer (bench/multicast-peers.md, "Session 6, sender"). Later cycles and on-demand cycles
+//   still encode on a block's first repair symbol (their blocks start one at a time as the
+//   window turns: no burst). Starting at half the window,
 //   as a source pass does, put the other blocks on the air as the shell's reads completed, and
 //   those complete only when its CPU-bound send pump yields: in the netns harness (64 MB, 9
 //   processes on 2 cores) blocks 36-47 of 48 got their first repair symbol at 0.76-0.87 of the
