@@ -94,11 +94,12 @@
 //   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
 //   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
 //   object sizes; while the source pass's last window is on the air and the repair pass's
-//   blocks are read ahead, by `memoryBudget` in bytes). Block buffers and repair buffers ((n − k)·E, handed to the encoder as
-//   EncoderOptions.repair) of finished jobs are kept for the next job of the same size instead
-//   of a fresh buffer per block. A fresh repair buffer replaces a spare (of another size) when
-//   it would otherwise make the repair buffers held, in use and spare, outnumber the
-//   max(W, W_r) + P jobs of source + repair bytes that the budget counts (largestJobBytes).
+//   blocks are read ahead, by `memoryBudget` in bytes). Block buffers and repair buffers
+//   ((n − k)·E, handed to the encoder as EncoderOptions.repair) of finished jobs are kept for
+//   the next job of the same size instead of a fresh buffer per block. A fresh repair buffer
+//   replaces a spare (of another size) when it would otherwise make the repair buffers held, in
+//   use and spare, outnumber the max(W, W_r) + P jobs of source + repair bytes that the budget
+//   counts (largestJobBytes).
 // - The window fills before the data flows: while under half of it is on the air and block
 //   reads are in flight, the core waits instead of sending the blocks it has (holdForReads), so
 //   the interleaving above holds from a pass's first packet, not only once the reads catch up.
