@@ -112,8 +112,13 @@ export class LdpcDecoder implements BlockDecoder {
       if (this.knownSource === k) this.complete();
       return true;
     }
+    // Known before the held source symbols are peeled: peeling them could otherwise solve esi
+    // itself (a staircase column whose rows have every other column known), and esi would then
+    // be learned twice (its rows losing it twice: a row's last unknown, the XOR of what is left,
+    // becomes garbage) and recomputed by a record XORed into its slot over the received bytes.
+    this.setKnown(esi);
     this.startPeeling();
-    this.learn(esi);
+    this.propagate(esi);
     if (this.knownSource === k) this.complete();
     else if (!this.iterativeOnly) this.maybeMl(esi);
     return true;
@@ -156,11 +161,6 @@ export class LdpcDecoder implements BlockDecoder {
     this.peeling = true;
     for (let i = 0; i < this.lazyCount; i++) this.propagate(this.lazy[i]!);
     this.lazyCount = 0;
-  }
-
-  private learn(c0: number): void {
-    this.setKnown(c0);
-    this.propagate(c0);
   }
 
   /** Column c0 (known) leaves its rows; a row left with one unknown solves it, and so on. */

@@ -1,4 +1,4 @@
-// See fec_decoder.h. Learn, EmitSolve and MaybeMl mirror decoder.ts step for step.
+// See fec_decoder.h. Propagate, EmitSolve and MaybeMl mirror decoder.ts step for step.
 #include "fec_decoder.h"
 
 #include <cstring>
@@ -114,8 +114,14 @@ bool LdpcDecoderCore::Push(uint32_t esi, const uint8_t* symbol, size_t len) {
     if (known_source_ == k) Complete();
     return true;
   }
+  // Known before the held source symbols are peeled: peeling them could otherwise solve esi itself
+  // (a staircase column whose rows have every other column known), and esi would then be learned
+  // twice (its rows losing it twice: a row's last unknown, the XOR of what is left, becomes an
+  // index past n) and recomputed by a record XORed into its slot over the received bytes.
+  // decoder.ts alike.
+  SetKnown(esi);
   StartPeeling();
-  Learn(esi);
+  Propagate(esi);
   if (known_source_ == k) Complete();
   else if (!iterative_only_) MaybeMl(esi);
   return true;
@@ -132,11 +138,6 @@ void LdpcDecoderCore::StartPeeling() {
   peeling_ = true;
   for (uint32_t c : lazy_) Propagate(c);
   std::vector<uint32_t>().swap(lazy_);
-}
-
-void LdpcDecoderCore::Learn(uint32_t c0) {
-  SetKnown(c0);
-  Propagate(c0);
 }
 
 // Column c0 (known) leaves its rows; a row left with one unknown solves it, and so on.

@@ -84,7 +84,6 @@ class LdpcDecoderCore {
 
  private:
   uint8_t* Sym(uint32_t j);
-  void Learn(uint32_t c0);
   void Propagate(uint32_t c0);
   void StartPeeling();
   void SetKnown(uint32_t c);
