@@ -57,17 +57,8 @@ export interface BlockEncoder {
   /**
    * Drop cached repair symbols (the carousel calls this when the block leaves the air). Repair
    * symbols returned before are not to be read after: their buffer may serve another block.
-   * During an encodeAhead the buffer stays the encoder's until that settles.
    */
   dispose(): void;
-  /**
-   * Compute every repair symbol now, off the calling thread (the native LDPC codec on libuv's
-   * thread pool), so that symbol() of a repair ESI only takes a view. Resolves when they are in;
-   * rejects with a typed error. symbol() of a repair ESI before it settles throws INTERNAL, and
-   * the source bytes must not change until it settles. Absent where the encoding would run on
-   * the calling thread anyway (the TypeScript codec) or there is nothing to encode (No-Code).
-   */
-  encodeAhead?(): Promise<void>;
 }
 
 /** Decoder progress, cheap to read after every symbol. */
@@ -125,13 +116,6 @@ export interface BlockDecoder {
 export interface EncoderOptions {
   /** Force the pure-TypeScript path even when the native addon is loaded. */
   readonly native?: boolean;
-  /**
-   * Exactly (n−k)·E bytes for the block's repair symbols, instead of a buffer the encoder takes
-   * itself: a caller that bounds its memory (the carousel) reuses a pool of them. Any contents
-   * (the encoder writes every byte). The encoder owns it until dispose() and, after an
-   * encodeAhead, until that settles. Schemes without repair symbols ignore it.
-   */
-  readonly repair?: Uint8Array;
 }
 
 export interface DecoderOptions {

@@ -205,8 +205,6 @@ export class LdpcEncoder implements BlockEncoder {
     private readonly source: Uint8Array,
     private readonly matrix: () => LdpcMatrix,
     private readonly executor: SymbolExecutor,
-    /** The caller's (n−k)·E repair buffer (EncoderOptions.repair), else one allocated per encode. */
-    private readonly given?: Uint8Array,
   ) {}
 
   symbol(esi: number): Uint8Array {
@@ -214,7 +212,7 @@ export class LdpcEncoder implements BlockEncoder {
     const e = this.symbolSize;
     const own = sourceSymbol(this.block, e, this.source, esi);
     if (own !== undefined) return own;
-    this.repair ??= encodeRepair(this.matrix(), e, this.source, this.executor, this.given);
+    this.repair ??= encodeRepair(this.matrix(), e, this.source, this.executor);
     return this.repair.subarray((esi - k) * e, (esi - k + 1) * e);
   }
 

@@ -28,11 +28,6 @@ export interface NativeCodec {
     code: NativeCode, symbolSize: number, blockLength: number, iterativeOnly: boolean, out: Uint8Array, state: Int32Array, repair?: Uint8Array,
   ) => NativeDecoderHandle;
   encodeRepair(code: NativeCode, symbolSize: number, source: Uint8Array, repair: Uint8Array): void;
-  /**
-   * encodeRepair on libuv's thread pool: checks and throws like it, synchronously; then `done`
-   * follows on this thread (null, or an Error "CODE: text"). Absent in builds before it.
-   */
-  readonly encodeRepairAsync?: (code: NativeCode, symbolSize: number, source: Uint8Array, repair: Uint8Array, done: (err: Error | null) => void) => void;
 }
 
 let cached: NativeCodec | null | undefined;

@@ -92,17 +92,13 @@ export const ldpcStaircase: FecScheme = {
     if (source.length !== block.length) {
       throw new LocalProtocolError('FEC_SYMBOL_SIZE', `block ${sbn} source is ${source.length} bytes, expected ${block.length}`);
     }
-    const repair = opts?.repair;
-    if (repair !== undefined && repair.length !== (block.n - block.k) * plan.oti.symbolSize) {
-      throw new LocalProtocolError('FEC_SYMBOL_SIZE', `repair buffer of ${repair.length} bytes for block ${sbn}, expected ${(block.n - block.k) * plan.oti.symbolSize}`);
-    }
     // The native codec when the addon has it, unless `native: false` asks for TypeScript.
     const codec = opts?.native === false ? undefined : nativeCodec();
     if (codec !== undefined) {
       const p = ldpcParams(plan.oti);
-      return new NativeLdpcEncoder(block, plan.oti.symbolSize, source, codec, () => nativeCodeFor(codec, block.k, block.n, p.n1, p.seed), repair);
+      return new NativeLdpcEncoder(block, plan.oti.symbolSize, source, codec, () => nativeCodeFor(codec, block.k, block.n, p.n1, p.seed));
     }
-    return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block), tsExecutor, repair);
+    return new LdpcEncoder(block, plan.oti.symbolSize, source, () => matrixOf(plan, block), tsExecutor);
   },
   createDecoder(plan, sbn, opts?: DecoderOptions): BlockDecoder {
     const block = blockOf(plan, sbn);

@@ -1,14 +1,12 @@
 // Node-API classes of the native LDPC-Staircase codec (RFC 5170): LdpcCode (the parity-check
 // matrix of one (k, n, N1, seed)), LdpcDecoder (the incremental decoder of fec_decoder.h) and
-// encodeRepair (fec_encoder.h; encodeRepairAsync runs it on libuv's thread pool).
-// codecs/ldpc-staircase/native-decoder.ts and native-encoder.ts are
+// encodeRepair (fec_encoder.h). codecs/ldpc-staircase/native-decoder.ts and native-encoder.ts are
 // the only callers and validate every argument first; the checks here are the second line, so a
 // bad call throws an Error whose message starts with the fcast error code instead of touching
 // memory it does not own. Lengths are checked before anything is allocated from them.
 #include <napi.h>
 
 #include <memory>
-#include <utility>
 
 #include "fec.h"
 #include "fec_code.h"
@@ -357,72 +355,12 @@ Napi::Value EncodeRepairJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// EncodeRepair on a libuv pool thread (encodeRepairAsync). The code's matrix is held by the
-// shared_ptr, source and repair by references (not collected while the thread reads and writes
-// them; their callers never detach or transfer them), so nothing it touches goes away before
-// OnOK. EncodeRepair has no failure path: every check is made before the job is queued.
-class EncodeRepairJob : public Napi::AsyncWorker {
- public:
-  EncodeRepairJob(Napi::Function cb, std::shared_ptr<const LdpcCode> code, uint32_t e, Napi::Object source_obj, const uint8_t* source,
-                  uint64_t source_len, Napi::Object repair_obj, uint8_t* repair)
-      : Napi::AsyncWorker(cb, "fcast:encodeRepair"),
-        code_(std::move(code)),
-        e_(e),
-        source_ref_(Napi::Persistent(source_obj)),
-        source_(source),
-        source_len_(source_len),
-        repair_ref_(Napi::Persistent(repair_obj)),
-        repair_(repair) {}
-
-  void Execute() override { EncodeRepair(*code_, e_, source_, source_len_, repair_); }
-
-  void OnOK() override { Callback().Call({Env().Null()}); }
-
-  void OnError(const Napi::Error& e) override { Callback().Call({e.Value()}); }
-
- private:
-  std::shared_ptr<const LdpcCode> code_;
-  uint32_t e_;
-  Napi::ObjectReference source_ref_;
-  const uint8_t* source_;
-  uint64_t source_len_;
-  Napi::ObjectReference repair_ref_;
-  uint8_t* repair_;
-};
-
-// encodeRepairAsync(code: LdpcCode, symbolSize, source: Uint8Array, repair: Uint8Array, cb): void
-// encodeRepair's arguments and checks (a bad call throws here, synchronously, nothing queued);
-// the encode runs on the thread pool and cb(null) follows on the JS thread. The caller must not
-// read repair, nor write source or repair, before cb.
-Napi::Value EncodeRepairAsyncJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::shared_ptr<const LdpcCode> code = info.Length() == 5 ? CodeWrap::Of(info[0]) : nullptr;
-  uint32_t e = 0;
-  uint8_t *source = nullptr, *repair = nullptr;
-  size_t source_len = 0, repair_len = 0;
-  if (code == nullptr || !IsU32(info[1], &e) || e < 1 || e > 0xffff || !TypedOf(info[2], napi_uint8_array, &source, &source_len) ||
-      !TypedOf(info[3], napi_uint8_array, &repair, &repair_len) || !info[4].IsFunction()) {
-    Throw(env, "FEC_PARAMS: encodeRepairAsync(code: LdpcCode (not released), 1 <= symbolSize <= 65535, source: Uint8Array, repair: Uint8Array, cb)");
-    return env.Undefined();
-  }
-  if (source_len <= static_cast<uint64_t>(code->k - 1) * e || source_len > static_cast<uint64_t>(code->k) * e ||
-      repair_len != static_cast<uint64_t>(code->rows) * e) {
-    Throw(env, "FEC_SYMBOL_SIZE: encodeRepairAsync: source must be ((k-1)*E, k*E] bytes and repair exactly (n-k)*E");
-    return env.Undefined();
-  }
-  (new EncodeRepairJob(info[4].As<Napi::Function>(), std::move(code), e, info[2].As<Napi::Object>(), source, source_len, info[3].As<Napi::Object>(),
-                       repair))
-      ->Queue();
-  return env.Undefined();
-}
-
 }  // namespace
 
 void RegisterFecCodec(Napi::Env env, Napi::Object exports) {
   exports.Set("LdpcCode", CodeWrap::Define(env));
   exports.Set("LdpcDecoder", DecoderWrap::Define(env));
   exports.Set("encodeRepair", Napi::Function::New(env, EncodeRepairJs));
-  exports.Set("encodeRepairAsync", Napi::Function::New(env, EncodeRepairAsyncJs));
 }
 
 }  // namespace fcast

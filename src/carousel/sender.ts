@@ -3,8 +3,7 @@
 // loop and acts on what it gets back:
 //   transmit -> send `bytes` on `channel` (pacing is the shell's job, src/net/pacer.ts);
 //   read     -> read `target.length` bytes of file `key` at `fileOffset` into `target`, then
-//               run `encode` if the read has one, then call `readDone(id)` (the only way file
-//               bytes enter the core);
+//               call `readDone(id)` (the only way file bytes enter the core);
 //   wait     -> nothing to send until a read completes or `until` (a `now` value) passes;
 //   done     -> the session is closed.
 //
@@ -33,23 +32,7 @@
 //   objects up to ~80 MB) and sends each block's repair symbols (shuffled) in one round, the
 //   blocks taken in turn, one packet each per turn, so every block's repair is spread evenly from
 //   the pass's first packet to its last: each block is read and encoded once in the pass, and the
-//   pass starts only when every block's read is done (holdForReads). Each of those reads also
-//   carries the block's repair encoding (BlockRead.encode, where the scheme can run it off the
-//   calling thread: the native LDPC codec on libuv's thread pool), so a block counts as read only
-//   once its repair symbols are in; and they are issued as soon as every source block is on the
-//   air (the source pass's last window), within the memory budget, so they run while the last
-//   source symbols go out. The pass's blocks still go on the air only
-//   when the source pass is off it (a barrier for the packets, not for the reads), in the same
-//   order as before. Encoded lazily instead, on the first repair symbol asked of each block, the
-//   pass's first 48 packets cost 48 encodes on the send loop's thread (~45 ms of CPU for 64 MB);
-//   in the netns harness, where the sender has ~2/9 of two cores, that stalled the flow for
-//   several hundred ms just when the lossy receivers needed it, and reads and encodes started
-//   only after the last source packet still stalled it for 140-380 ms (load 5.6-6.8). Now the
-//   pass change has no pause (bench/pass-gap.mjs: 49-72 ms -> 0 on loopback, 144-257 -> 0 with
-//   six busy loops beside), but the same CPU lands in the source pass's last window, ~45 ms
-//   longer (bench/multicast-peers.md, "Session 6, sender"). Later cycles and on-demand cycles
-//   still encode on a block's first repair symbol (their blocks start one at a time as the
-//   window turns: no burst). Starting at half the window,
+//   pass starts only when every block's read is done (holdForReads). Starting at half the window,
 //   as a source pass does, put the other blocks on the air as the shell's reads completed, and
 //   those complete only when its CPU-bound send pump yields: in the netns harness (64 MB, 9
 //   processes on 2 cores) blocks 36-47 of 48 got their first repair symbol at 0.76-0.87 of the
@@ -93,13 +76,7 @@
 // - When a block has sent all its symbols for the cycle it leaves the window (its repair
 //   symbols are dropped: the only cache is the active blocks plus P blocks read ahead, so the
 //   memory use is bounded by (max(W, W_r) + P) blocks, within `memoryBudget`, whatever the
-//   object sizes; while the source pass's last window is on the air and the repair pass's
-//   blocks are read ahead, by `memoryBudget` in bytes). Block buffers and repair buffers
-//   ((n − k)·E, handed to the encoder as EncoderOptions.repair) of finished jobs are kept for
-//   the next job of the same size instead of a fresh buffer per block. A fresh repair buffer
-//   replaces a spare (of another size) when it would otherwise make the repair buffers held, in
-//   use and spare, outnumber the max(W, W_r) + P jobs of source + repair bytes that the budget
-//   counts (largestJobBytes).
+//   object sizes).
 // - The window fills before the data flows: while under half of it is on the air and block
 //   reads are in flight, the core waits instead of sending the blocks it has (holdForReads), so
 //   the interleaving above holds from a pass's first packet, not only once the reads catch up.
@@ -195,13 +172,6 @@ export interface BlockRead {
   readonly fileOffset: number;
   /** Fill all of it, then call readDone(id). */
   readonly target: Uint8Array;
-  /**
-   * The block's repair encoding, to run once `target` is filled and before readDone(id) (it
-   * reads the block's bytes; the first push cycle's repair pass, see "Transmission order").
-   * A rejection is a typed error that ends the session. A shell that ignores it sends the same
-   * packets: the encoder then computes the repair symbols on the first one asked.
-   */
-  readonly encode?: () => Promise<void>;
 }
 
 export interface Wait {
@@ -244,8 +214,6 @@ interface Job {
   issued: boolean;
   ready: boolean;
   encoder: BlockEncoder | undefined;
-  /** The (n − k)·E buffer its encoder writes repair symbols into (from `spareRepair`), if any. */
-  repair: Uint8Array | undefined;
   /** Which slots of the block this job sends: all, source only (pass 1) or the rest (pass 2). */
   readonly pass: Pass;
   /** Repair pass: which of the `repairRounds` shares of the block's repair slots. */
@@ -319,15 +287,11 @@ export class CarouselSender {
   private readonly spreadRounds: number;
   private readonly pipeline: Job[] = [];
   private readonly active: Job[] = [];
-  /** Source-pass jobs in `active` (the repair pass's barrier). */
-  private sourceOnAir = 0;
   /**
    * Block buffers of finished jobs, for the next job of the same length: a fresh 1.4 MB buffer
    * per job (~190 per 64 MB push cycle with the repair rounds) was most of the sender's GC.
    */
   private readonly spare: Uint8Array[] = [];
-  /** Repair buffers of finished jobs, likewise (see "Transmission order" for the bound). */
-  private readonly spareRepair: Uint8Array[] = [];
   private readonly reads = new Map<number, Job>();
   private rr = 0;
   private nextId = 1;
@@ -349,9 +313,6 @@ export class CarouselSender {
   private bytes = 0;
   private cyclePackets = 0;
   private readonly cycleTotal: number;
-  /** memoryBudget, and the bytes of the largest job (source + repair) it is divided by. */
-  private readonly budget: number;
-  private readonly perJob: number;
 
   constructor(cfg: SenderConfig) {
     checkFecSettings(cfg.fec);
@@ -376,10 +337,8 @@ export class CarouselSender {
     this.remaining = this.objects.map((o) => o.slots);
     this.cycleTotal = files.reduce((s, o) => s + o.slots, 0);
     const perJob = this.largestJobBytes();
-    this.perJob = perJob;
-    this.budget = cfg.memoryBudget ?? 128 * 1024 * 1024;
     this.prefetch = Math.max(0, cfg.prefetchBlocks ?? 4);
-    const byBudget = Math.floor(this.budget / perJob) - this.prefetch;
+    const byBudget = Math.floor((cfg.memoryBudget ?? 128 * 1024 * 1024) / perJob) - this.prefetch;
     this.window = Math.max(1, Math.min(cfg.maxActiveBlocks ?? 16, byBudget));
     this.repairWindow = Math.max(1, Math.min(cfg.repairWindowBlocks ?? byBudget, byBudget));
     this.rounds = cfg.repairRounds ?? (this.repairBlocks() <= this.repairWindow ? 1 : 3);
@@ -409,8 +368,8 @@ export class CarouselSender {
 
   stats(): SenderStats {
     let buffered = 0;
-    for (const j of this.pipeline) buffered += j.buf.length + (j.repair?.length ?? 0);
-    for (const j of this.active) buffered += j.buf.length + (j.repair?.length ?? 0);
+    for (const j of this.pipeline) buffered += j.buf.length;
+    for (const j of this.active) buffered += j.buf.length + (j.encoder !== undefined ? (j.block.n - j.block.k) * j.obj.oti.symbolSize : 0);
     return {
       objects: this.objects.length - 1,
       cycle: this.cycle,
@@ -528,15 +487,14 @@ export class CarouselSender {
   private memoryJob(obj: PlannedObject, index: number, sbn: number): Job {
     const block = obj.plan.blocks[sbn]!;
     const buf = obj.memory!.subarray(block.offset, block.offset + block.length);
-    return { obj, index, block, buf, id: 0, issued: true, ready: true, pass: 'all', round: 0, encoder: undefined, repair: undefined, order: undefined, pos: 0 };
+    return { obj, index, block, buf, id: 0, issued: true, ready: true, pass: 'all', round: 0, encoder: undefined, order: undefined, pos: 0 };
   }
 
   /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
   private fillPipeline(): BlockRead | undefined {
-    while (this.nextObject < this.objects.length && this.room()) {
-      // The repair pass's blocks are queued (read and encoded) once every source block is on the
-      // air, and go on the air once the source pass is off it (a barrier, not a blend: activate).
-      if (this.pass === 'repair' && this.sourceQueued()) break;
+    while (this.pipeline.length + this.active.length < this.windowFor(this.pass) + this.prefetch && this.nextObject < this.objects.length) {
+      // The repair pass starts once the source pass is off the air (a barrier, not a blend).
+      if (this.pass === 'repair' && this.sourcePassOnAir()) break;
       const index = this.nextObject;
       const obj = this.objects[index]!;
       const sbn = this.nextSbn;
@@ -565,34 +523,15 @@ export class CarouselSender {
       this.reads.set(job.id, job);
       const dataStart = job.obj.header.length;
       const headerPart = Math.max(0, dataStart - job.block.offset);
-      const read: BlockRead = { kind: 'read', id: job.id, key: job.obj.key!, fileOffset: job.block.offset + headerPart - dataStart, target: job.buf.subarray(headerPart) };
-      if (job.pass !== 'repair') return read;
-      const encoder = this.encoderOf(job);
-      return encoder.encodeAhead === undefined ? read : { ...read, encode: () => encoder.encodeAhead!() };
+      return { kind: 'read', id: job.id, key: job.obj.key!, fileOffset: job.block.offset + headerPart - dataStart, target: job.buf.subarray(headerPart) };
     }
     return undefined;
   }
 
-  /**
-   * Room for one more job: W + P jobs (W_r + P in a repair pass). While the source pass's last
-   * window is on the air, the repair pass's jobs are counted against the budget in bytes instead
-   * (a source job holds no repair buffer), at most W_r + P of them: with the count alone, the
-   * last blocks of a 64 MB repair pass (4 of 48) were queued only as the source pass ended, and
-   * the pass waited ~100 ms at its start for their reads and encodes.
-   */
-  private room(): boolean {
-    const limit = this.windowFor(this.pass) + this.prefetch;
-    if (this.pipeline.length + this.active.length < limit) return true;
-    if (this.pass !== 'repair' || this.sourceOnAir === 0 || this.pipeline.length >= limit) return false;
-    let held = this.perJob;
-    for (const j of this.pipeline) held += j.buf.length + (j.repair?.length ?? 0);
-    for (const j of this.active) held += j.buf.length + (j.repair?.length ?? 0);
-    return held <= this.budget;
-  }
-
-  /** A source-pass job is still queued. Runs on every poll while the barrier holds, so no arrays or closures. */
-  private sourceQueued(): boolean {
+  /** A source-pass job is still queued or on the air. Runs on every poll while the barrier holds, so no arrays or closures. */
+  private sourcePassOnAir(): boolean {
     for (let i = 0; i < this.pipeline.length; i++) if (this.pipeline[i]!.pass === 'source') return true;
+    for (let i = 0; i < this.active.length; i++) if (this.active[i]!.pass === 'source') return true;
     return false;
   }
 
@@ -611,7 +550,7 @@ export class CarouselSender {
     const header = obj.header;
     if (block.offset < header.length) buf.set(header.subarray(block.offset, Math.min(header.length, block.offset + block.length)));
     const needsRead = block.offset + block.length > header.length;
-    return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, pass, round, encoder: undefined, repair: undefined, order: undefined, pos: 0 };
+    return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, pass, round, encoder: undefined, order: undefined, pos: 0 };
   }
 
   private takeBuffer(length: number): Uint8Array {
@@ -625,51 +564,10 @@ export class CarouselSender {
     return new Uint8Array(length);
   }
 
-  /** A finished file job's buffers (its encoder disposed, no read or encode pending) go back for reuse. */
+  /** A finished file job's buffer (its encoder disposed, no read pending) goes back for reuse. */
   private recycle(job: Job): void {
-    const most = this.jobLimit();
-    if (job.repair !== undefined && this.spareRepair.length < most) this.spareRepair.push(job.repair);
-    job.repair = undefined;
-    if (job.id === 0 || this.spare.length > most) return;
+    if (job.id === 0 || this.spare.length > Math.max(this.window, this.repairWindow) + this.prefetch) return;
     this.spare.push(job.buf);
-  }
-
-  /**
-   * The job's encoder, made on first use. A file job that sends repair symbols (not a source
-   * pass, n > k) gets a repair buffer from `spareRepair`; the CID keeps its encoder for the
-   * whole session, with a buffer of the codec's own.
-   */
-  private encoderOf(job: Job): BlockEncoder {
-    if (job.encoder !== undefined) return job.encoder;
-    const { obj, block } = job;
-    const repairBytes = (block.n - block.k) * obj.oti.symbolSize;
-    if (job.id !== 0 && job.pass !== 'source' && repairBytes > 0) job.repair ??= this.takeRepair(repairBytes);
-    job.encoder = obj.scheme.createEncoder(obj.plan, block.sbn, job.buf, job.repair === undefined ? undefined : { repair: job.repair });
-    return job.encoder;
-  }
-
-  /**
-   * A spare of `length` bytes, else a fresh one, in place of a spare of another size when the
-   * buffers held would otherwise outnumber the jobs the memory budget counts (once per job).
-   */
-  private takeRepair(length: number): Uint8Array {
-    for (let i = 0; i < this.spareRepair.length; i++) {
-      const b = this.spareRepair[i]!;
-      if (b.length !== length) continue;
-      this.spareRepair[i] = this.spareRepair[this.spareRepair.length - 1]!;
-      this.spareRepair.pop();
-      return b;
-    }
-    let held = this.spareRepair.length + 1;
-    for (const j of this.pipeline) if (j.repair !== undefined) held++;
-    for (const j of this.active) if (j.repair !== undefined) held++;
-    if (held > this.jobLimit()) this.spareRepair.pop();
-    return new Uint8Array(length);
-  }
-
-  /** Jobs held at most (queued, read or on the air): max(W, W_r) + P. */
-  private jobLimit(): number {
-    return Math.max(this.window, this.repairWindow) + this.prefetch;
   }
 
   /**
@@ -681,16 +579,13 @@ export class CarouselSender {
    * the object could be placed (issue 4: a harness receiver slow to start ended with 16 of 48
    * blocks undecoded at 97% of the packets). Holding costs the reads of W/2 blocks once per pass.
    * A repair pass that puts every block on the air at once waits for all of them (see
-   * "Transmission order"): its reads are of blocks just sent, from the page cache, each with its
-   * block's repair encoding.
+   * "Transmission order"): its reads are of blocks just sent, from the page cache.
    */
   private holdForReads(): boolean {
     if (this.reads.size === 0) return false;
     for (let i = 0; i < this.pipeline.length; i++) {
       const job = this.pipeline[i]!;
       if (job.ready) continue;
-      // Repair reads while the source pass is still on the air: they are for later, hold nothing.
-      if (job.pass === 'repair' && this.sourceOnAir > 0) return false;
       if (job.pass === 'repair' && this.repairAllAtOnce) return true;
       return this.active.length * 2 < this.windowFor(job.pass);
     }
@@ -702,7 +597,6 @@ export class CarouselSender {
     for (let i = 0; i < this.pipeline.length; ) {
       const job = this.pipeline[i]!;
       if (this.active.length >= this.windowFor(job.pass)) break;
-      if (job.pass === 'repair' && this.sourceOnAir > 0) break;
       if (!job.ready) {
         i++;
         continue;
@@ -714,8 +608,7 @@ export class CarouselSender {
   }
 
   private start(job: Job, salt: number): void {
-    this.encoderOf(job);
-    if (job.pass === 'source') this.sourceOnAir++;
+    job.encoder ??= job.obj.scheme.createEncoder(job.obj.plan, job.block.sbn, job.buf);
     const k = job.block.k;
     const seed = seedOf(this.seed, job.obj.toi, job.block.sbn, salt);
     const all = permutation(slotCount(job.obj, job.block, job.pass), seed);
@@ -748,10 +641,7 @@ export class CarouselSender {
   }
 
   private startClosing(): void {
-    // No buffer goes back to the spares here: a read or encode may still be writing into it.
     for (const j of this.active) j.encoder?.dispose();
-    for (const j of this.pipeline) j.encoder?.dispose();
-    this.sourceOnAir = 0;
     this.active.length = 0;
     this.pipeline.length = 0;
     this.reads.clear();
@@ -792,11 +682,9 @@ export class CarouselSender {
       job.encoder!.dispose();
       job.encoder = undefined;
       job.order = undefined;
-      if (job.pass === 'source') this.sourceOnAir--;
       this.recycle(job);
-      // The next ready block of the same pass takes this slot, so the round robin keeps its
-      // spacing (the repair pass's blocks wait, read and encoded, for the source pass to end).
-      const next = this.pipeline.findIndex((j) => j.ready && j.pass === job.pass);
+      // The next ready block takes this slot, so the round robin keeps its spacing.
+      const next = this.pipeline.findIndex((j) => j.ready);
       if (next >= 0) {
         const [replacement] = this.pipeline.splice(next, 1);
         this.start(replacement!, this.cycle);

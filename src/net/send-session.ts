@@ -1,8 +1,7 @@
 // The send loop: carousel core (src/carousel) -> pacing -> multicast socket, with file bytes read
 // on the core's request (src/store/source-tree.ts). The core decides what and in which order;
-// this shell keeps time (performance.now() lives here), reads, paces and sends. Reads (and the
-// repair encodings the core attaches to some, see BlockRead.encode) run in the background while
-// packets of other blocks go out; the core reads ahead, so a send rarely waits.
+// this shell keeps time (performance.now() lives here), reads, paces and sends. Reads run in the
+// background while packets of other blocks go out; the core reads ahead, so a send rarely waits.
 
 import { CarouselSender, type SenderConfig, type SenderOutput, type SenderStats, type Transmit } from '../carousel/index.js';
 import { FcastError, assertNever } from '../errors.js';
@@ -62,17 +61,7 @@ export type SendEnd = 'cycles' | 'deadline' | 'receivers-complete' | 'signal';
 type Stall =
   | { readonly kind: 'place'; readonly tx: Transmit }
   | { readonly kind: 'pace'; readonly bytes: Uint8Array; readonly cn: number }
-  | { readonly kind: 'drain'; readonly until: Promise<void> }
-  | { readonly kind: 'yield' };
-
-/**
- * While reads (and repair encodings) are in flight, the pump yields to the event loop at least
- * this often (ms), so that their completions are taken in: a CPU-bound pump at 1G yields only on
- * the socket's back-pressure, and the repair pass's 48 reads and encodes, issued during the
- * source pass's last window, completed 20 at a time (the core's reads in flight) at ~200 ms
- * intervals, so the pass still waited at its start (netns probe, 10/3).
- */
-const YIELD_MS = 1;
+  | { readonly kind: 'drain'; readonly until: Promise<void> };
 
 /** How often receiversDone is asked (ms): often enough that the close follows within a few packets' worth of a report. */
 const CHECK_DONE_MS = 10;
@@ -187,9 +176,6 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
     }
     nextTimed = Math.min(nextDoneCheck, nextProgress);
   };
-  /** Reads (with their encodes) not completed yet, and when the pump next yields for them. */
-  let inFlight = 0;
-  let nextYield = 0;
   let lastCn = -1;
   let lastChannel: SessionChannel | undefined;
   const channelOf = (cn: number): SessionChannel => {
@@ -223,10 +209,6 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
       if (aborted) core.close();
       const now = performance.now();
       if (now >= nextTimed) timed(now);
-      if (inFlight > 0 && now >= nextYield) {
-        nextYield = now + YIELD_MS;
-        return { kind: 'yield' };
-      }
       const o = core.poll(now);
       if (o.kind !== 'transmit') return o;
       if (webrc !== undefined) return { kind: 'place', tx: o };
@@ -258,24 +240,16 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
           await o.until;
           break;
         case 'read':
-          if (inFlight++ === 0) nextYield = performance.now() + YIELD_MS;
-          // The block's repair encoding (the repair pass's reads carry one) runs on libuv's
-          // thread pool after the read, off this loop: the core takes the block only when both are done.
-          readRange(opts.paths[o.key]!, o.fileOffset, o.target).then(o.encode).then(
+          readRange(opts.paths[o.key]!, o.fileOffset, o.target).then(
             () => {
-              inFlight--;
               core.readDone(o.id);
               wake?.();
             },
             (e: unknown) => {
-              inFlight--;
               failure ??= e;
               wake?.();
             },
           );
-          break;
-        case 'yield':
-          await new Promise<void>((resolve) => setImmediate(resolve));
           break;
         case 'wait':
           await new Promise<void>((resolve) => {
