@@ -7,15 +7,12 @@ import { solveDense } from '../../../codecs/ldpc-staircase/dense.js';
 import { tsExecutor } from '../../../codecs/ldpc-staircase/executor.js';
 import { buildMatrix, type LdpcMatrix } from '../../../codecs/ldpc-staircase/matrix.js';
 import { ldpcStaircase } from '../../../codecs/index.js';
+import { Rng } from '../../../src/carousel/order.js';
 
+/** Uniform in [0, 1), seeded (the carousel's mulberry32). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next() / 4294967296;
 }
 
 /** Full rows of H (source and staircase columns) as bigint bitsets over n columns. */

@@ -12,19 +12,16 @@ import { describe, expect, it } from 'vitest';
 import { ldpcStaircase } from '../../../codecs/index.js';
 import { nativeCodec } from '../../../codecs/ldpc-staircase/native-code.js';
 import type { FecOti } from '../../../codecs/types.js';
+import { Rng } from '../../../src/carousel/order.js';
 
 const E = 16;
 const K = 40;
 const N = 60;
 
+/** Uniform in [0, 1), seeded (the carousel's mulberry32). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next() / 4294967296;
 }
 
 /** Push order of a push's first cycle: the sources lost at `loss`, then the repair symbols shuffled, `first` first. */
