@@ -91,7 +91,7 @@ export interface FlexInfo {
   readonly flowDuplicates: number;
   /** Fallbacks to unicast and returns to the flow, with their wall-clock times (Unix ms). */
   readonly pathLog: ReadonlyArray<{ readonly at: number; readonly path: 'unicast' | 'multicast' }>;
-  /** Packets per path over time; bucket 0 starts at `startedAt` (Unix ms, when the connection was up). */
+  /** Packets per path over time; bucket 0 starts at `startedAt` (Unix ms, when this receiver started, before it dialled the sender). */
   readonly timeline: TimelineSnapshot & { readonly startedAt: number };
   readonly control: ControlInfo;
 }
