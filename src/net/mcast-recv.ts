@@ -24,7 +24,8 @@ import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { getNative } from '../../codecs/native.js';
 import { LocalProtocolError } from '../errors.js';
-import { dotted, errnoError, v4 } from './socket-addon.js';
+import { BATCH, META, RecvRuns, SLOT, type RunHandler } from './recv-runs.js';
+import { errnoError, v4 } from './socket-addon.js';
 
 export interface McastChannelOptions {
   readonly group: string;
@@ -87,11 +88,6 @@ export function recvPath(): 'recvmmsg' | 'dgram' {
   return recvAddon() === undefined ? 'dgram' : 'recvmmsg';
 }
 
-/** Largest datagram or GRO buffer read (bigger ones are truncated by the kernel and dropped here). */
-const SLOT = 65_536;
-const BATCH = 64;
-/** Words per entry in the batch's meta array: length, source IPv4, GRO segment size. */
-const META = 3;
 /** Longest idle poll interval (ms): ~60 wake-ups per idle second instead of 1000. */
 const IDLE_POLL_MAX_MS = 16;
 /** Poll interval (ms) while datagrams come, if SO_RCVBUF allows: 4 ms is 500 kB at 1 Gbit/s. */
@@ -119,29 +115,20 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   const meta = new Uint32Array(BATCH * META);
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  let lastIp = -1;
-  let lastAddress = '';
-  let groBuffers = 0;
+  const runs = new RecvRuns(false);
   const rcvbuf = Math.max(0, addon.mcastRcvbuf(fd));
   const idleMax = idlePollMaxMs(rcvbuf);
   const busy = busyPollMs(rcvbuf);
   let interval = 1;
-  const address = (ip: number): string => {
-    if (ip !== lastIp) {
-      lastIp = ip;
-      lastAddress = dotted(ip);
-    }
-    return lastAddress;
-  };
   /** One datagram at a time (the handler without batches). */
   const each = (n: number, at: number): void => {
     for (let i = 0; i < n; i++) {
       const len = meta[META * i]!;
       if (len === 0) continue;
-      const from = address(meta[META * i + 1]!);
+      const from = runs.address(meta[META * i + 1]!);
       // A GRO buffer is segments of `seg` bytes, the last one possibly shorter (udp(7)).
       const seg = meta[META * i + 2]! || len;
-      if (seg < len) groBuffers++;
+      if (seg < len) runs.groBuffers++;
       const end = i * SLOT + len;
       for (let off = i * SLOT; off < end; off += seg) {
         onDatagram(buf.subarray(off, Math.min(off + seg, end)), from, at);
@@ -149,35 +136,11 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
       }
     }
   };
-  // Datagram positions of one batch, GRO buffers split (grown if a batch holds more).
-  let offsets: Uint32Array = new Uint32Array(BATCH * 16);
-  let lengths: Uint32Array = new Uint32Array(BATCH * 16);
-  /** The batch as runs of datagrams from one sender, one call each. */
-  const batches = (deliver: BatchHandler, n: number, at: number): void => {
-    let count = 0;
-    let ip = -1;
-    for (let i = 0; i < n; i++) {
-      const len = meta[META * i]!;
-      if (len === 0) continue;
-      if (meta[META * i + 1]! !== ip && count > 0) {
-        deliver(buf, offsets, lengths, count, address(ip), at);
-        count = 0;
-        if (closed) return;
-      }
-      ip = meta[META * i + 1]!;
-      const seg = meta[META * i + 2]! || len;
-      if (seg < len) groBuffers++;
-      const end = i * SLOT + len;
-      if (count + Math.ceil(len / seg) > offsets.length) {
-        offsets = growTo(offsets, count + Math.ceil(len / seg) + (n - i) * 16);
-        lengths = growTo(lengths, offsets.length);
-      }
-      for (let off = i * SLOT; off < end; off += seg) {
-        offsets[count] = off;
-        lengths[count++] = Math.min(seg, end - off);
-      }
-    }
-    if (count > 0) deliver(buf, offsets, lengths, count, address(ip), at);
+  /** With onBatch: the batch as runs of datagrams from one sender, one call each. */
+  let batchAt = 0;
+  const run: RunHandler | undefined = onBatch === undefined ? undefined : (count, from) => {
+    onBatch(buf, runs.offsets, runs.lengths, count, from, batchAt);
+    return !closed;
   };
   const pump = (): void => {
     timer = undefined;
@@ -187,8 +150,11 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
       const n = addon.mcastRecvBatch(fd, buf, SLOT, meta);
       if (n > 0) {
         const at = performance.now();
-        if (onBatch === undefined) each(n, at);
-        else batches(onBatch, n, at);
+        if (run === undefined) each(n, at);
+        else {
+          batchAt = at;
+          runs.split(meta, n, run);
+        }
         if (closed) return;
       }
       if (n < BATCH) {
@@ -203,7 +169,7 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   return {
     recvBufferSize: rcvbuf,
     gro: addon.mcastGro(fd) === 1,
-    groBuffers: () => groBuffers,
+    groBuffers: () => runs.groBuffers,
     close: async () => {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
@@ -212,11 +178,6 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
   };
 }
 
-function growTo(a: Uint32Array, n: number): Uint32Array {
-  const next = new Uint32Array(n);
-  next.set(a);
-  return next;
-}
 
 /**
  * Join one channel; every datagram goes to `onDatagram` synchronously, in arrival order, or, with

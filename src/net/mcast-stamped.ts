@@ -20,7 +20,8 @@
 // keeps node:dgram.
 
 import { getNative } from '../../codecs/native.js';
-import { dotted, errnoError, v4 } from './socket-addon.js';
+import { BATCH, META, RecvRuns, SLOT } from './recv-runs.js';
+import { errnoError, v4 } from './socket-addon.js';
 
 interface StampAddon {
   mcastOpen4(group: Uint8Array, port: number, iface: Uint8Array, source: Uint8Array, rcvbuf: number, gro: number, flags: number): number;
@@ -34,10 +35,6 @@ interface StampAddon {
 /** mcastOpen4 flags (native/src/recvmmsg.cc): bind without joining; SO_TIMESTAMPNS. */
 const OPEN_NO_JOIN = 1;
 const OPEN_STAMPS = 2;
-/** Largest datagram or GRO buffer, entries per read, meta words per entry: as mcast-recv.ts. */
-const SLOT = 65_536;
-const BATCH = 64;
-const META = 3;
 
 function stampAddon(): StampAddon | undefined {
   if (process.platform !== 'linux' || process.env.FCAST_RECV_PATH === 'dgram') return undefined;
@@ -81,12 +78,7 @@ export class StampedReader {
   private readonly buf = new Uint8Array(SLOT * BATCH);
   private readonly meta = new Uint32Array(BATCH * META);
   private readonly ages = new Float64Array(BATCH);
-  // Datagram positions of one read, GRO buffers split (grown if a read holds more).
-  private offsets = new Uint32Array(BATCH * 16);
-  private lengths = new Uint32Array(BATCH * 16);
-  private arrivals = new Float64Array(BATCH * 16);
-  private lastIp = -1;
-  private lastAddress = '';
+  private readonly runs = new RecvRuns(true);
 
   private constructor(addon: StampAddon, private readonly clock: () => number) {
     this.addon = addon;
@@ -126,54 +118,14 @@ export class StampedReader {
    * entries read (BATCH: more may wait), or -errno.
    */
   read(socket: StampedSocket, deliver: StampedBatchHandler): number {
-    const { buf, meta, ages } = this;
+    const { buf, meta, ages, runs } = this;
     const n = this.addon.mcastRecvBatch(socket.fd, buf, SLOT, meta, ages);
     if (n <= 0) return n;
-    const now = this.clock();
-    let count = 0;
-    let ip = -1;
-    for (let i = 0; i < n; i++) {
-      const len = meta[META * i]!;
-      if (len === 0) continue;
-      if (meta[META * i + 1]! !== ip && count > 0) {
-        deliver(buf, this.offsets, this.lengths, this.arrivals, count, this.address(ip));
-        count = 0;
-      }
-      ip = meta[META * i + 1]!;
-      // A GRO buffer is segments of `seg` bytes, the last one possibly shorter (udp(7)).
-      const seg = meta[META * i + 2]! || len;
-      const parts = Math.ceil(len / seg);
-      if (count + parts > this.offsets.length) this.grow(count + parts + (n - i) * 16);
-      // No stamp (-1): the read time is the best bound there is.
-      const at = ages[i]! < 0 ? now : now - ages[i]!;
-      const end = i * SLOT + len;
-      for (let off = i * SLOT; off < end; off += seg) {
-        this.offsets[count] = off;
-        this.lengths[count] = Math.min(seg, end - off);
-        this.arrivals[count++] = at;
-      }
-    }
-    if (count > 0) deliver(buf, this.offsets, this.lengths, this.arrivals, count, this.address(ip));
+    const run = (count: number, from: string): boolean => {
+      deliver(buf, runs.offsets, runs.lengths, runs.arrivals, count, from);
+      return true;
+    };
+    runs.split(meta, n, run, ages, this.clock());
     return n;
-  }
-
-  private address(ip: number): string {
-    if (ip !== this.lastIp) {
-      this.lastIp = ip;
-      this.lastAddress = dotted(ip);
-    }
-    return this.lastAddress;
-  }
-
-  private grow(n: number): void {
-    const o = new Uint32Array(n);
-    o.set(this.offsets);
-    const l = new Uint32Array(n);
-    l.set(this.lengths);
-    const a = new Float64Array(n);
-    a.set(this.arrivals);
-    this.offsets = o;
-    this.lengths = l;
-    this.arrivals = a;
   }
 }
