@@ -82,6 +82,11 @@ export class NativeLdpcDecoder implements BlockDecoder {
     }
   }
 
+  /** The addon's decoder object, for the receiver's native fast path (native-fast.ts) only. */
+  nativeHandle(): NativeDecoderHandle {
+    return this.handle;
+  }
+
   progress(): DecoderProgress {
     const s = this.state;
     return { received: s[0]!, knownSource: s[1]!, complete: s[2] === 1 };

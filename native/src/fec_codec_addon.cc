@@ -6,7 +6,9 @@
 // memory it does not own. Lengths are checked before anything is allocated from them.
 #include <napi.h>
 
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "fec.h"
 #include "fec_code.h"
@@ -22,6 +24,8 @@ constexpr uint64_t kMaxBlockBytes = uint64_t{1} << 30;
 
 // Marks objects made by LdpcCode, so that an LdpcDecoder never unwraps anything else.
 constexpr napi_type_tag kCodeTag = {0x6663617374636f64ULL, 0x4c44504353433031ULL};
+// Marks objects made by LdpcDecoder, so that LdpcRecvFast.hot never unwraps anything else.
+constexpr napi_type_tag kDecoderTag = {0x6663617374646563ULL, 0x4c44504353443031ULL};
 
 void Throw(Napi::Env env, const char* message) { Napi::Error::New(env, message).ThrowAsJavaScriptException(); }
 
@@ -259,7 +263,16 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
       return;
     }
     info.This().As<Napi::Object>().Set("push", Napi::Value(env, push));
+    info.This().As<Napi::Object>().TypeTag(&kDecoderTag);
     state_ = std::move(st);
+  }
+
+  // The decoder state of `v` if it is an LdpcDecoder object, else null.
+  static std::shared_ptr<DecoderState> Of(const Napi::Value& v) {
+    if (!v.IsObject()) return nullptr;
+    Napi::Object o = v.As<Napi::Object>();
+    if (!o.CheckTypeTag(&kDecoderTag)) return nullptr;
+    return Unwrap(o)->state_;
   }
 
  private:
@@ -333,6 +346,204 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
   std::shared_ptr<DecoderState> state_;
 };
 
+// The receiver's native fast path (src/assembly/receiver.ts handleBatch, "Native fast path"): one
+// object's blocks whose hot decoder is native and whose new symbols are deferred (not spooled on
+// arrival). run() takes a receive batch's datagrams from `from` on, while each is the common one
+// (the remembered header, CCI aside: RFC 5775 §4.4 steps 1-4 would repeat exactly; an E-byte
+// symbol, SBN and ESI in range: RFC 5170 §6.1; its block registered here, or the object or block
+// done: a duplicate), and does in C++ what receiver.ts does for it: count it, set its bit in the
+// block's `seen` bitmap (the receiver's own Uint8Array), and push it into the decoder. It stops at
+// the first datagram it does not take, which the receiver then handles in TypeScript, in arrival
+// order. Every offset, length, SBN and ESI is checked before it is used.
+//
+//   new LdpcRecvFast(ns: Uint32Array (n per block), symbolSize, done: Uint8Array (bit per block))
+//   hot(sbn, decoder: LdpcDecoder, seen: Uint8Array of ceil(n/8) bytes): boolean   (registers)
+//   cold(sbn): void                                                                (unregisters)
+//   receiving(flag: boolean): void        false: every symbol of the object is a duplicate
+//   run(data, offsets, lengths, from, count, header, cciEnd, esiBits, out: Uint32Array) -> stop index
+//     out: [packets, bytes, duplicates, blocks, then per block touched (first-touch order):
+//     sbn, new symbols m, their m ESIs in arrival order]; out holds 4 + 3 * (count - from) words.
+class FastWrap : public Napi::ObjectWrap<FastWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LdpcRecvFast", {
+      InstanceMethod<&FastWrap::Hot>("hot"),
+      InstanceMethod<&FastWrap::Cold>("cold"),
+      InstanceMethod<&FastWrap::Receiving>("receiving"),
+      InstanceMethod<&FastWrap::Run>("run"),
+    });
+  }
+
+  explicit FastWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FastWrap>(info) {
+    Napi::Env env = info.Env();
+    uint32_t* ns = nullptr;
+    size_t nb = 0, done_len = 0;
+    uint32_t e = 0;
+    uint8_t* done = nullptr;
+    if (info.Length() != 3 || !TypedOf(info[0], napi_uint32_array, &ns, &nb) || nb < 1 || nb > (size_t{1} << 20) ||
+        !IsU32(info[1], &e) || e < 1 || e > 0xffff || !TypedOf(info[2], napi_uint8_array, &done, &done_len) || done_len < (nb + 7) / 8) {
+      Throw(env, "FEC_PARAMS: LdpcRecvFast(ns: Uint32Array of 1..2^20 blocks, 1 <= symbolSize <= 65535, done: Uint8Array of ceil(blocks/8) bytes)");
+      return;
+    }
+    blocks_.resize(nb);
+    for (size_t i = 0; i < nb; i++) {
+      if (ns[i] < 1 || ns[i] > kMaxCodeN) {
+        Throw(env, "FEC_PARAMS: LdpcRecvFast: every n in 1..2^20");
+        return;
+      }
+      blocks_[i].n = ns[i];
+    }
+    e_ = e;
+    done_ = done;
+    done_ref_ = Napi::Persistent(info[2].As<Napi::Object>());
+  }
+
+ private:
+  struct Block {
+    std::shared_ptr<DecoderState> dec;
+    uint8_t* seen = nullptr;
+    Napi::ObjectReference seen_ref;
+    uint32_t n = 0;
+    // run() bookkeeping: the call that last touched the block, its slot there, new symbols.
+    uint32_t mark = 0, slot = 0, fresh = 0;
+  };
+
+  bool BlockArg(const Napi::Value& v, uint32_t* sbn) const { return IsU32(v, sbn) && *sbn < blocks_.size(); }
+
+  Napi::Value Hot(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t sbn = 0;
+    uint8_t* seen = nullptr;
+    size_t seen_len = 0;
+    std::shared_ptr<DecoderState> dec = info.Length() == 3 ? DecoderWrap::Of(info[1]) : nullptr;
+    if (dec == nullptr || !BlockArg(info[0], &sbn) || !TypedOf(info[2], napi_uint8_array, &seen, &seen_len)) {
+      Throw(env, "FEC_PARAMS: hot(sbn < blocks, decoder: LdpcDecoder, seen: Uint8Array)");
+      return env.Undefined();
+    }
+    Block& b = blocks_[sbn];
+    // Only a decoder of this block's shape: run() pushes E-byte symbols of ESI < n into it.
+    if (dec->n != b.n || dec->e != e_ || seen_len != (b.n + 7) / 8) return Napi::Boolean::New(env, false);
+    b.dec = std::move(dec);
+    b.seen = seen;
+    b.seen_ref = Napi::Persistent(info[2].As<Napi::Object>());
+    return Napi::Boolean::New(env, true);
+  }
+
+  Napi::Value Cold(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t sbn = 0;
+    if (info.Length() != 1 || !BlockArg(info[0], &sbn)) {
+      Throw(env, "FEC_PARAMS: cold(sbn < blocks)");
+      return env.Undefined();
+    }
+    Block& b = blocks_[sbn];
+    b.dec.reset();
+    b.seen = nullptr;
+    b.seen_ref.Reset();
+    return env.Undefined();
+  }
+
+  Napi::Value Receiving(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsBoolean()) {
+      Throw(env, "FEC_PARAMS: receiving(flag: boolean)");
+      return env.Undefined();
+    }
+    receiving_ = info[0].As<Napi::Boolean>().Value();
+    return env.Undefined();
+  }
+
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t *data = nullptr, *hdr = nullptr;
+    uint32_t *offs = nullptr, *lens = nullptr, *out = nullptr;
+    size_t data_len = 0, n_offs = 0, n_lens = 0, hlen = 0, out_len = 0;
+    uint32_t from = 0, count = 0, cci_end = 0, esi_bits = 0;
+    if (info.Length() != 9 || !TypedOf(info[0], napi_uint8_array, &data, &data_len) || !TypedOf(info[1], napi_uint32_array, &offs, &n_offs) ||
+        !TypedOf(info[2], napi_uint32_array, &lens, &n_lens) || !IsU32(info[3], &from) || !IsU32(info[4], &count) ||
+        !TypedOf(info[5], napi_uint8_array, &hdr, &hlen) || !IsU32(info[6], &cci_end) || !IsU32(info[7], &esi_bits) ||
+        !TypedOf(info[8], napi_uint32_array, &out, &out_len) || count > n_offs || count > n_lens || from > count || hlen < 4 ||
+        cci_end < 4 || cci_end > hlen || esi_bits < 1 || esi_bits > 31 || out_len < 4 + 3 * static_cast<size_t>(count - from)) {
+      Throw(env, "FEC_PARAMS: run(data, offsets, lengths, from <= count <= both lengths, header (>= 4 bytes), 4 <= cciEnd <= header length, 1 <= esiBits <= 31, out of 4 + 3 * (count - from) words)");
+      return env.Undefined();
+    }
+    if (++stamp_ == 0) {
+      for (Block& b : blocks_) b.mark = 0;
+      stamp_ = 1;
+    }
+    touched_.clear();
+    picks_.clear();
+    const uint32_t esi_mask = (uint32_t{1} << esi_bits) - 1;
+    uint64_t packets = 0, bytes = 0, dups = 0;
+    uint32_t i = from;
+    for (; i < count; i++) {
+      const size_t at = offs[i], len = lens[i];
+      if (at > data_len || len > data_len - at || len < hlen + 4) break;
+      const uint8_t* d = data + at;
+      if (std::memcmp(d, hdr, 4) != 0 || std::memcmp(d + cci_end, hdr + cci_end, hlen - cci_end) != 0) break;
+      const uint8_t* p = d + hlen;
+      const uint32_t word = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+      const uint32_t sbn = word >> esi_bits, esi = word & esi_mask;
+      // The TypeScript path's order (receiver.ts newSymbol): SBN, ESI and length first (a bad one
+      // is dropped there with its code), then done object or block, then the block's own state.
+      if (sbn >= blocks_.size()) break;
+      Block& b = blocks_[sbn];
+      if (esi >= b.n || len - hlen - 4 != e_) break;
+      if (!receiving_ || (done_[sbn >> 3] & (1u << (sbn & 7))) != 0) {
+        packets++;
+        bytes += len;
+        dups++;
+        continue;
+      }
+      if (b.dec == nullptr) break;
+      packets++;
+      bytes += len;
+      const uint8_t bit = static_cast<uint8_t>(1u << (esi & 7));
+      if ((b.seen[esi >> 3] & bit) != 0) {
+        dups++;
+        continue;
+      }
+      b.seen[esi >> 3] |= bit;
+      if (b.mark != stamp_) {
+        b.mark = stamp_;
+        b.slot = static_cast<uint32_t>(touched_.size());
+        b.fresh = 0;
+        touched_.push_back(sbn);
+      }
+      b.fresh++;
+      picks_.push_back((uint64_t{b.slot} << 32) | esi);
+      // Symbols after completion count as new but go nowhere (as pushBatch stops at completion).
+      if (!b.dec->core->complete()) PushOne(*b.dec, esi, p + 4, e_);
+    }
+    out[0] = static_cast<uint32_t>(packets);
+    out[1] = static_cast<uint32_t>(bytes);
+    out[2] = static_cast<uint32_t>(dups);
+    out[3] = static_cast<uint32_t>(touched_.size());
+    // Each touched block's record: sbn, m, then room for its m ESIs (filled in arrival order).
+    cursor_.resize(touched_.size());
+    size_t w = 4;
+    for (size_t s = 0; s < touched_.size(); s++) {
+      Block& b = blocks_[touched_[s]];
+      out[w] = touched_[s];
+      out[w + 1] = b.fresh;
+      cursor_[s] = static_cast<uint32_t>(w + 2);
+      w += 2 + b.fresh;
+      if (b.dec != nullptr) b.dec->Publish();
+    }
+    for (uint64_t pick : picks_) out[cursor_[pick >> 32]++] = static_cast<uint32_t>(pick);
+    return Napi::Number::New(env, i);
+  }
+
+  std::vector<Block> blocks_;
+  uint32_t e_ = 0;
+  uint8_t* done_ = nullptr;
+  Napi::ObjectReference done_ref_;
+  bool receiving_ = true;
+  uint32_t stamp_ = 0;
+  std::vector<uint32_t> touched_, cursor_;
+  std::vector<uint64_t> picks_;
+};
+
 // encodeRepair(code: LdpcCode, symbolSize, source: Uint8Array, repair: Uint8Array): void
 // source: the block, ((k-1)*E, k*E] bytes; repair: exactly (n-k)*E bytes, overwritten.
 Napi::Value EncodeRepairJs(const Napi::CallbackInfo& info) {
@@ -360,6 +571,7 @@ Napi::Value EncodeRepairJs(const Napi::CallbackInfo& info) {
 void RegisterFecCodec(Napi::Env env, Napi::Object exports) {
   exports.Set("LdpcCode", CodeWrap::Define(env));
   exports.Set("LdpcDecoder", DecoderWrap::Define(env));
+  exports.Set("LdpcRecvFast", FastWrap::Define(env));
   exports.Set("encodeRepair", Napi::Function::New(env, EncodeRepairJs));
 }
 

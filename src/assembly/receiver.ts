@@ -38,6 +38,18 @@
 // everything is spooled when the shell stops (spoolAll). A 64 MB receive at 0% loss spooled
 // 64 MB it deleted seconds later: write(2), page cache and unlink were a sixth of its CPU.
 //
+// Native fast path (fastPath, issue 4): with spoolDelayMs and the native LDPC decoder, the
+// common datagram of a batch (the remembered header, CCI aside; an E-byte symbol of a block whose
+// hot decoder is native; or a duplicate of such an object) is taken whole by one addon call per
+// stretch of them (codecs/ldpc-staircase/native-fast.ts): bounds, `seen` bit, decoder push in
+// C++. It stops at the first datagram it does not take, which the code below then handles as
+// before, in arrival order; the blocks it touched are booked (counts, deferred ESIs, the batch's
+// touched list) once per stretch and finish at endBatch as before. A block with a symbol in the
+// batch lists leaves the fast path until endBatch, so every decoder takes its symbols in arrival
+// order: the events and stats are those of the TypeScript path (test/unit/assembly/fast-path).
+// Session 5's profile of a 64 MB receive had ~20% of its CPU in TurboFan recompiles of the
+// per-datagram JavaScript, ~8% in running it.
+//
 // FCAST header offset (why the file is written once): the compound object is header | padding |
 // data. Blocks are written into the object's temporary file at (block offset − dataOffset),
 // so the file is the data and is renamed into place with no copy. dataOffset is known only
@@ -59,6 +71,7 @@ import { type ErrorCode, RemoteProtocolError, isFcastError } from '../errors.js'
 import { PAYLOAD_ID_LENGTH, decodeAlcPacket, esiBits, isFecEncodingId, sameOti, type AlcPacket } from '../wire/index.js';
 import type { AssemblyEvent } from './events.js';
 import { ArenaPool, type ArenaPoolStats } from './arena-pool.js';
+import { FAST_HEAD, RecvFastTable } from '../../codecs/ldpc-staircase/native-fast.js';
 import { decodeCid, parseObjectHeader, type CidInfo, type FcastObjectInfo } from './object-info.js';
 
 export interface ReceiverOptions {
@@ -85,6 +98,11 @@ export interface ReceiverOptions {
    * written block durably enough for a restart at once (src/store/spool.ts "w" lines).
    */
   readonly spoolDelayMs?: number;
+  /**
+   * The native fast path (see "Native fast path" above) when the addon has it; it runs only with
+   * spoolDelayMs. Default true; false keeps every datagram on the TypeScript path (A/B, tests).
+   */
+  readonly fastPath?: boolean;
 }
 
 /** Growable list of uint32 (record numbers), so a 4 GB object's bookkeeping stays compact. */
@@ -101,6 +119,16 @@ class U32List {
   }
   at(i: number): number {
     return this.buf[i]!;
+  }
+  /** src[from, from + n) appended. */
+  pushFrom(src: Uint32Array, from: number, n: number): void {
+    if (this.length + n > this.buf.length) {
+      const next = new Uint32Array(Math.max(this.buf.length * 2, this.length + n));
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf.set(src.subarray(from, from + n), this.length);
+    this.length += n;
   }
   snapshot(): Uint32Array {
     return this.buf.slice(0, this.length);
@@ -128,6 +156,10 @@ interface BlockState {
   batchCount: number;
   /** Started by this batch: its decoder comes at the batch's end, after the other blocks' decodes gave their arenas back. */
   startPending: boolean;
+  /** In the batch's touched list (its symbols of the batch are pushed or booked at endBatch). */
+  inBatch: boolean;
+  /** Registered with its object's native fast path (ObjectState.fast). */
+  fast: boolean;
   /** ESIs received and not spooled: they are in the hot decoder (spoolDelayMs). */
   readonly deferred: U32List;
   /**
@@ -179,6 +211,9 @@ interface ObjectState {
   packets: number;
   symbols: number;
   restored: number;
+  /** The native fast path's table (created with the first block it can take). */
+  fast: RecvFastTable | undefined;
+  fastTried: boolean;
 }
 
 /** Per-object figures for progress lines and the --json summary. */
@@ -248,6 +283,7 @@ const DEFAULTS = {
   maxBufferedBytes: 128 * 1024 * 1024,
   maxHeaderBytes: 1024 * 1024,
   spoolDelayMs: 0,
+  fastPath: true,
 };
 
 /**
@@ -473,6 +509,16 @@ export class Receiver {
     const b = this.batch;
     b.begin(data, count);
     for (let i = 0; i < count; i++) {
+      const lastFast = this.last;
+      const fast = lastFast?.obj.fast;
+      if (fast !== undefined && source === lastFast!.source) {
+        const stop = fast.run(data, offsets, lengths, i, count, lastFast!.header, lastFast!.cciEnd, lastFast!.esiBits);
+        if (stop > i) {
+          this.bookFast(now, lastFast!.obj, fast.out);
+          i = stop;
+          if (i === count) break;
+        }
+      }
       const at = offsets[i]!;
       const length = lengths[i]!;
       const last = this.last;
@@ -496,6 +542,37 @@ export class Receiver {
     }
     this.endBatch(now);
     this.spoolDue(now);
+  }
+
+  /**
+   * A fast-path stretch's record (native-fast.ts): what the per-datagram code would have counted,
+   * and each touched block's new symbols deferred and the block in the batch's touched list.
+   */
+  private bookFast(now: number, obj: ObjectState, out: Uint32Array): void {
+    const packets = out[0]!;
+    this.stats.packets += packets;
+    this.stats.bytes += out[1]!;
+    this.stats.duplicates += out[2]!;
+    obj.packets += packets;
+    const blocks = out[3]!;
+    const b = this.batch;
+    let p = FAST_HEAD;
+    for (let j = 0; j < blocks; j++) {
+      const st = obj.pending.get(out[p]!)!;
+      const m = out[p + 1]!;
+      p += 2;
+      st.count += m;
+      obj.symbols += m;
+      this.stats.symbols += m;
+      if (st.deferred.length === 0) this.deferQueue.push({ obj, st, since: now, round: st.deferRound });
+      st.deferred.pushFrom(out, p, m);
+      p += m;
+      if (!st.inBatch) {
+        st.inBatch = true;
+        b.touchedObjs.push(obj);
+        b.touched.push(st);
+      }
+    }
   }
 
   /**
@@ -644,6 +721,8 @@ export class Receiver {
       packets: 0,
       symbols: 0,
       restored: 0,
+      fast: undefined,
+      fastTried: false,
     };
     this.objects.set(toi, obj);
     this.openObjects++;
@@ -679,10 +758,13 @@ export class Receiver {
       return;
     }
     const b = this.batch;
-    if (st.batchCount === 0) {
+    if (!st.inBatch) {
+      st.inBatch = true;
       b.touchedObjs.push(obj);
       b.touched.push(st);
     }
+    // Its decoder takes this one at endBatch: no fast-path push before it (arrival order).
+    if (st.fast) this.fastCold(obj, st);
     const j = st.batchCount++;
     st.batchEsis = grown(st.batchEsis, st.batchCount);
     st.batchOffsets = grown(st.batchOffsets, st.batchCount);
@@ -747,6 +829,11 @@ export class Receiver {
       this.pushTouched(now, obj, st);
     }
     this.endRun();
+    for (let i = 0; i < b.touched.length; i++) {
+      const st = b.touched[i]!;
+      st.inBatch = false;
+      this.fastSync(b.touchedObjs[i]!, st);
+    }
     b.touched.length = 0;
     b.touchedObjs.length = 0;
   }
@@ -775,7 +862,8 @@ export class Receiver {
     // Released meanwhile (its object rejected): nothing to push into.
     if (st.decoder === undefined || obj.pending.get(st.block.sbn) !== st) return;
     try {
-      st.decoder.pushBatch(st.batchEsis, this.batch.data, st.batchOffsets, count);
+      // None when the fast path pushed them all already.
+      if (count > 0) st.decoder.pushBatch(st.batchEsis, this.batch.data, st.batchOffsets, count);
     } catch (e) {
       if (!isFcastError(e) || e.origin !== 'remote') throw e;
       this.drop(e.code);
@@ -953,6 +1041,8 @@ export class Receiver {
       batchOffsets: NO_ENTRIES,
       batchCount: 0,
       startPending: false,
+      inBatch: false,
+      fast: false,
       deferred: new U32List(),
       deferRound: 0,
     };
@@ -1013,7 +1103,36 @@ export class Receiver {
     st.lastFinishAt = st.count;
     this.hotBlocks++;
     this.addBuffered(cost);
+    this.fastSync(obj, st);
     return true;
+  }
+
+  /**
+   * Register or unregister the block with its object's native fast path: on while it is pending
+   * with a hot decoder, its object receiving, its new E-byte symbols deferred (defers()) and
+   * nothing of it waiting in the batch lists.
+   */
+  private fastSync(obj: ObjectState, st: BlockState): void {
+    const want = this.opts.fastPath && st.decoder !== undefined && !st.startPending && st.batchCount === 0 && obj.phase === 'receiving' &&
+      obj.pending.get(st.block.sbn) === st && this.defers(obj, obj.oti.symbolSize);
+    if (want === st.fast) return;
+    if (!want) {
+      this.fastCold(obj, st);
+      return;
+    }
+    if (obj.fast === undefined && !obj.fastTried) {
+      obj.fastTried = true;
+      const ns = new Uint32Array(obj.plan.blocks.length);
+      for (let i = 0; i < ns.length; i++) ns[i] = obj.plan.blocks[i]!.n;
+      obj.fast = RecvFastTable.create(ns, obj.oti.symbolSize, obj.done);
+    }
+    st.fast = obj.fast !== undefined && obj.fast.hot(st.block.sbn, st.decoder!, st.seen);
+  }
+
+  private fastCold(obj: ObjectState, st: BlockState): void {
+    if (!st.fast) return;
+    st.fast = false;
+    obj.fast!.cold(st.block.sbn);
   }
 
   /** More symbols before the next LDPC attempt: ~2% of k, at least one. */
@@ -1042,6 +1161,7 @@ export class Receiver {
 
   /** Forget a pending block; its hot decoder's arena (if still its own) goes back to the pool. */
   private releaseBlock(obj: ObjectState, st: BlockState): void {
+    this.fastCold(obj, st);
     if (st.decoder !== undefined) {
       this.buffered -= this.decoderCost(obj, st.block);
       this.hotBlocks--;
@@ -1115,6 +1235,8 @@ export class Receiver {
     obj.info = info;
     obj.deferrable = !info.isCid;
     obj.headerBytes = all.slice(0, info.dataOffset);
+    // A CID's symbols are not deferred: its blocks leave the fast path.
+    if (!obj.deferrable) for (const st of obj.pending.values()) this.fastCold(obj, st);
     if (info.isCid) {
       if (obj.oti.transferLength > this.opts.maxHeaderBytes) {
         this.reject(obj, 'ASSEMBLY_LIMIT', `CID of ${obj.oti.transferLength} bytes`);
@@ -1182,6 +1304,7 @@ export class Receiver {
     obj.phase = 'decoded';
     obj.doneAt = now;
     this.openObjects--;
+    obj.fast?.receiving(false);
     if (obj.body === undefined) {
       this.events.push({ kind: 'object-decoded', toi: obj.toi, info: obj.info });
       return;
@@ -1241,6 +1364,7 @@ export class Receiver {
     obj.body = undefined;
     obj.phase = 'rejected';
     obj.rejectCode = code;
+    obj.fast?.receiving(false);
     this.drop(code);
     this.events.push({ kind: 'object-rejected', toi: obj.toi, code, detail });
   }

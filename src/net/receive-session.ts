@@ -139,7 +139,9 @@ class ReceiveRun {
     this.state = new ReceiverState(opts.dir);
     // Deferred spooling needs the "w" lines (a written block journalled at once), which need a boot id.
     const spoolDelayMs = this.state.bootId === undefined ? 0 : SPOOL_DELAY_MS;
-    this.receiver = new Receiver({ schemes: opts.schemes, tsi: opts.tsi, source: opts.source, cciLength: 4, spoolDelayMs });
+    // FCAST_RECV_FAST=0: every datagram on the core's TypeScript path (A/B of its native fast path).
+    const fastPath = process.env.FCAST_RECV_FAST !== '0';
+    this.receiver = new Receiver({ schemes: opts.schemes, tsi: opts.tsi, source: opts.source, cciLength: 4, spoolDelayMs, fastPath });
     this.out = new OutputDir(opts.dir, this.state);
   }
 
