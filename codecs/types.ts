@@ -52,7 +52,12 @@ export interface BlockPlan {
  */
 export interface BlockEncoder {
   readonly block: SourceBlock;
-  /** Encoding symbol `esi` (E bytes; the short last source symbol is zero-padded to E). */
+  /**
+   * Encoding symbol `esi` (E bytes; the short last source symbol is zero-padded to E). The first
+   * repair symbol asked for encodes them all into the encoder's own buffer; until dispose(),
+   * repair symbols come from there and the source is not read again (the carousel gives a repair
+   * pass's block buffer back once its block is encoded).
+   */
   symbol(esi: number): Uint8Array;
   /**
    * Drop cached repair symbols (the carousel calls this when the block leaves the air). Repair

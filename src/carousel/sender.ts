@@ -209,7 +209,12 @@ interface Job {
   readonly obj: PlannedObject;
   readonly index: number;
   readonly block: SourceBlock;
-  readonly buf: Uint8Array;
+  /**
+   * The block's bytes: taken from the spare buffers when its read is issued (at creation when it
+   * needs none), given back when the job leaves the air, or as soon as it is encoded when it sends
+   * repair symbols only (encodedOnRead).
+   */
+  buf: Uint8Array | undefined;
   readonly id: number;
   issued: boolean;
   ready: boolean;
@@ -293,6 +298,8 @@ export class CarouselSender {
    */
   private readonly spare: Uint8Array[] = [];
   private readonly reads = new Map<number, Job>();
+  /** Jobs whose read completed and that are to be encoded at the next poll (encodedOnRead). */
+  private readonly toEncode: Job[] = [];
   private rr = 0;
   private nextId = 1;
   private lastCidAt = -Infinity;
@@ -368,8 +375,8 @@ export class CarouselSender {
 
   stats(): SenderStats {
     let buffered = 0;
-    for (const j of this.pipeline) buffered += j.buf.length;
-    for (const j of this.active) buffered += j.buf.length + (j.encoder !== undefined ? (j.block.n - j.block.k) * j.obj.oti.symbolSize : 0);
+    for (const j of this.pipeline) buffered += this.jobBytes(j);
+    for (const j of this.active) buffered += this.jobBytes(j);
     return {
       objects: this.objects.length - 1,
       cycle: this.cycle,
@@ -393,7 +400,9 @@ export class CarouselSender {
     const job = this.reads.get(id);
     if (job === undefined) return;
     this.reads.delete(id);
-    job.ready = true;
+    // Encoded (and made ready) at the next poll, so that an encoder's error surfaces there.
+    if (this.encodedOnRead(job)) this.toEncode.push(job);
+    else job.ready = true;
   }
 
   /**
@@ -492,6 +501,7 @@ export class CarouselSender {
 
   /** Queue the next blocks of the cycle up to W + P jobs; return the first read not yet issued. */
   private fillPipeline(): BlockRead | undefined {
+    if (this.toEncode.length > 0) this.encodeRead();
     while (this.pipeline.length + this.active.length < this.windowFor(this.pass) + this.prefetch && this.nextObject < this.objects.length) {
       // The repair pass starts once the source pass is off the air (a barrier, not a blend).
       if (this.pass === 'repair' && this.sourcePassOnAir()) break;
@@ -521,9 +531,10 @@ export class CarouselSender {
       if (job.issued) continue;
       job.issued = true;
       this.reads.set(job.id, job);
+      const buf = this.loadBuffer(job);
       const dataStart = job.obj.header.length;
       const headerPart = Math.max(0, dataStart - job.block.offset);
-      return { kind: 'read', id: job.id, key: job.obj.key!, fileOffset: job.block.offset + headerPart - dataStart, target: job.buf.subarray(headerPart) };
+      return { kind: 'read', id: job.id, key: job.obj.key!, fileOffset: job.block.offset + headerPart - dataStart, target: buf.subarray(headerPart) };
     }
     return undefined;
   }
@@ -542,15 +553,53 @@ export class CarouselSender {
     return roundStart(slots, round + 1, rounds) - roundStart(slots, round, rounds);
   }
 
-  /** A job for block `sbn` of a file object: header bytes copied in, file bytes to be read. */
+  /** A job for block `sbn` of a file object: its buffer comes with its read (or now, when the FCAST header holds the whole block). */
   private fileJob(obj: PlannedObject, index: number, sbn: number, pass: Pass, round: number): Job {
     const block = obj.plan.blocks[sbn]!;
-    // Every byte is written below or by the read (header part, then file bytes to the end).
+    const needsRead = block.offset + block.length > obj.header.length;
+    const job: Job = { obj, index, block, buf: undefined, id: this.nextId++, issued: !needsRead, ready: !needsRead, pass, round, encoder: undefined, order: undefined, pos: 0 };
+    if (!needsRead) this.loadBuffer(job);
+    return job;
+  }
+
+  /** The job's buffer, with the header bytes it holds copied in; the read writes every other byte. */
+  private loadBuffer(job: Job): Uint8Array {
+    const { block } = job;
     const buf = this.takeBuffer(block.length);
-    const header = obj.header;
+    const header = job.obj.header;
     if (block.offset < header.length) buf.set(header.subarray(block.offset, Math.min(header.length, block.offset + block.length)));
-    const needsRead = block.offset + block.length > header.length;
-    return { obj, index, block, buf, id: this.nextId++, issued: !needsRead, ready: !needsRead, pass, round, encoder: undefined, order: undefined, pos: 0 };
+    job.buf = buf;
+    return buf;
+  }
+
+  /**
+   * A job that sends repair symbols only (a repair pass of a coded object: every slot an ESI ≥ k)
+   * is encoded as soon as its read is done, and its block buffer goes back at once: the encoder
+   * serves repair symbols from its own buffer and reads the source no more (BlockEncoder.symbol).
+   * The repair pass puts every block on the air at once and holds until all are read (see
+   * "Transmission order"): holding each block's source until its first repair packet took 32
+   * fresh 1.4 MB buffers per 64 MB push (first-touch page faults and external-memory GCs, ~10% of
+   * the sender's CPU in the peer harness); now its reads take turns on the source pass's spares.
+   */
+  private encodedOnRead(job: Job): boolean {
+    return job.pass === 'repair' && job.obj.repeat === 1;
+  }
+
+  /** Encode the jobs whose reads completed (encodedOnRead), give their buffers back, make them ready. */
+  private encodeRead(): void {
+    for (const job of this.toEncode) {
+      job.encoder ??= job.obj.scheme.createEncoder(job.obj.plan, job.block.sbn, job.buf!);
+      job.encoder.symbol(job.block.k);
+      this.recycle(job);
+      job.ready = true;
+    }
+    this.toEncode.length = 0;
+  }
+
+  /** Bytes a job holds now: its block buffer, plus the repair symbols of an LDPC encoder in use. */
+  private jobBytes(job: Job): number {
+    const repair = job.encoder !== undefined && job.obj.oti.encodingId === 3 ? (job.block.n - job.block.k) * job.obj.oti.symbolSize : 0;
+    return (job.buf?.length ?? 0) + repair;
   }
 
   private takeBuffer(length: number): Uint8Array {
@@ -564,10 +613,12 @@ export class CarouselSender {
     return new Uint8Array(length);
   }
 
-  /** A finished file job's buffer (its encoder disposed, no read pending) goes back for reuse. */
+  /** A file job's buffer it no longer reads (no read pending, no encoder that reads it) goes back for reuse. */
   private recycle(job: Job): void {
-    if (job.id === 0 || this.spare.length > Math.max(this.window, this.repairWindow) + this.prefetch) return;
-    this.spare.push(job.buf);
+    const buf = job.buf;
+    if (job.id === 0 || buf === undefined) return;
+    job.buf = undefined;
+    if (this.spare.length <= Math.max(this.window, this.repairWindow) + this.prefetch) this.spare.push(buf);
   }
 
   /**
@@ -608,7 +659,7 @@ export class CarouselSender {
   }
 
   private start(job: Job, salt: number): void {
-    job.encoder ??= job.obj.scheme.createEncoder(job.obj.plan, job.block.sbn, job.buf);
+    job.encoder ??= job.obj.scheme.createEncoder(job.obj.plan, job.block.sbn, job.buf!);
     const k = job.block.k;
     const seed = seedOf(this.seed, job.obj.toi, job.block.sbn, salt);
     const all = permutation(slotCount(job.obj, job.block, job.pass), seed);
@@ -642,6 +693,8 @@ export class CarouselSender {
 
   private startClosing(): void {
     for (const j of this.active) j.encoder?.dispose();
+    for (const j of this.pipeline) j.encoder?.dispose();
+    this.toEncode.length = 0;
     this.active.length = 0;
     this.pipeline.length = 0;
     this.reads.clear();
