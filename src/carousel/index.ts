@@ -14,5 +14,6 @@ export {
   type Wait,
 } from './sender.js';
 export { checkFecSettings, planFec, type CarouselFile, type FecSettings, type PlannedObject, type SchemeLookup } from './plan.js';
+export { warmUpSender, type WarmUpConfig } from './warm-up.js';
 export { contentTypeFor } from './content-type.js';
 export { Rng, mix32, permutation, seedOf } from './order.js';

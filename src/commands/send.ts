@@ -219,6 +219,7 @@ The session description (SDP and JSON) is written with --session-file, served ov
     process.once('SIGTERM', onSignal);
     const opts: SendOptions = {
       core,
+      warmUp: { fec, schemes: schemeFor },
       deadlineMs,
       paths: tree.files.map((f) => f.path),
       channels: session.channels,

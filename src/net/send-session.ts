@@ -3,7 +3,7 @@
 // this shell keeps time (performance.now() lives here), reads, paces and sends. Reads run in the
 // background while packets of other blocks go out; the core reads ahead, so a send rarely waits.
 
-import { CarouselSender, type SenderConfig, type SenderOutput, type SenderStats, type Transmit } from '../carousel/index.js';
+import { CarouselSender, warmUpSender, type SenderConfig, type SenderOutput, type SenderStats, type Transmit } from '../carousel/index.js';
 import { FcastError, assertNever } from '../errors.js';
 import { readRange } from '../store/source-tree.js';
 import type { SessionChannel } from '../wire/index.js';
@@ -47,6 +47,12 @@ export interface SendOptions {
    * bursts) instead of sending the rest of its cycles.
    */
   readonly receiversDone?: () => boolean;
+  /**
+   * The FEC settings and schemes the core will use, known before its configuration is (the
+   * digests): a warm-up session runs through the carousel core while the digests are computed
+   * (src/carousel/warm-up.ts says why).
+   */
+  readonly warmUp?: Pick<SenderConfig, 'fec' | 'schemes'>;
 }
 
 export type SendCore = Omit<SenderConfig, 'deadline'>;
@@ -117,6 +123,7 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   let coreConfig: SendCore;
   let t0: number;
   try {
+    if (opts.warmUp !== undefined) warmUpSender({ ...opts.warmUp, reuseDatagramBuffer: udp.copiesOnSend });
     const ready = await untilAborted(opts.core, opts.signal);
     if (ready === undefined) {
       // Interrupted while the files were still being hashed: nothing was sent, nothing to close.
