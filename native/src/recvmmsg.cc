@@ -35,6 +35,15 @@
 //     CLOCK_REALTIME (no monotonic receive stamp exists for sockets), and the caller subtracts
 //     the age from its own monotonic clock read just after, so a step of the wall clock
 //     misplaces only packets stamped before it and read after it, by the step, clamped at 0.
+//   mcastRecvRuns(fd, buf Uint8Array, slot, offsets Uint32Array, lengths Uint32Array, runs Uint32Array)
+//     -> entries | -errno. The same recvmmsg (no stamps), its entries cut here into datagrams (GRO
+//     buffers split, empty entries skipped) and grouped into runs from one sender, so that
+//     JavaScript does nothing per datagram: datagram j at buf[offsets[j], + lengths[j]);
+//     runs[0] = datagrams, runs[1] = runs, runs[2] = GRO buffers among the entries, then per run
+//     r: runs[3 + 2r] = its end (exclusive datagram index), runs[4 + 2r] = its IPv4 source (host
+//     order). Entries read: up to min(buf.length / slot, (runs.length - 3) / 2, 64). Datagrams past
+//     min(offsets.length, lengths.length) are dropped (runs[0] stops there): give room for 64
+//     segments an entry (the kernel's UDP_GRO_CNT_MAX), and nothing is.
 //   mcastRcvbuf(fd) -> the SO_RCVBUF the kernel granted | -errno
 //   mcastGro(fd) -> 1 when UDP_GRO is on, 0 when not | -errno
 #include "napi_args.h"
@@ -60,6 +69,8 @@ constexpr unsigned kMaxBatch = 64;
 constexpr int kMeta = 3;
 constexpr int64_t kOpenNoJoin = 1;
 constexpr int64_t kOpenStamps = 2;
+// mcastRecvRuns' runs array: datagrams, runs, GRO buffers; then per run (end index, source).
+constexpr size_t kRunsHead = 3;
 
 #ifndef UDP_GRO
 #define UDP_GRO 104  // linux/udp.h; older libc headers lack it
@@ -148,6 +159,49 @@ uint32_t GroSegment(msghdr* h) {
   return 0;
 }
 
+// One recvmmsg(2) of up to n (<= kMaxBatch) entries into buf (entry i at buf + i * slot): each
+// entry's length (0 when truncated), IPv4 source (host order), GRO segment size (0: one datagram)
+// and, with ages, the age of its kernel stamp. The number of entries, 0 when none waits, or -errno.
+int RecvEntries(int fd, uint8_t* buf, size_t slot, size_t n, uint32_t* lens, uint32_t* ips, uint32_t* segs, double* ages) {
+  mmsghdr msgs[kMaxBatch];
+  iovec iov[kMaxBatch];
+  sockaddr_in from[kMaxBatch];
+  // Room for the control messages we ask for (UDP_GRO: an int; SO_TIMESTAMPNS: a timespec), with alignment slack.
+  alignas(cmsghdr) char control[kMaxBatch][CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec)) + 16];
+  std::memset(msgs, 0, sizeof(mmsghdr) * n);
+  for (size_t i = 0; i < n; i++) {
+    iov[i].iov_base = buf + i * slot;
+    iov[i].iov_len = slot;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    msgs[i].msg_hdr.msg_control = control[i];
+    msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
+  }
+  int r;
+  do {
+    r = recvmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+  if (ages != nullptr) {
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const double nowMs = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+    for (int i = 0; i < r; i++) {
+      const double at = StampMs(&msgs[i].msg_hdr);
+      ages[i] = at < 0 ? -1 : (nowMs > at ? nowMs - at : 0);
+    }
+  }
+  for (int i = 0; i < r; i++) {
+    const bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    lens[i] = truncated ? 0 : msgs[i].msg_len;
+    ips[i] = ntohl(from[i].sin_addr.s_addr);
+    segs[i] = GroSegment(&msgs[i].msg_hdr);
+  }
+  return r;
+}
+
 Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd, slot;
@@ -171,43 +225,65 @@ Napi::Value McastRecvBatch(const Napi::CallbackInfo& info) {
   }
   if (n > kMaxBatch) n = kMaxBatch;
   if (n == 0) return Num(env, 0);
-  mmsghdr msgs[kMaxBatch];
-  iovec iov[kMaxBatch];
-  sockaddr_in from[kMaxBatch];
-  // Room for the control messages we ask for (UDP_GRO: an int; SO_TIMESTAMPNS: a timespec), with alignment slack.
-  alignas(cmsghdr) char control[kMaxBatch][CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec)) + 16];
-  std::memset(msgs, 0, sizeof(mmsghdr) * n);
-  for (size_t i = 0; i < n; i++) {
-    iov[i].iov_base = buf + i * static_cast<size_t>(slot);
-    iov[i].iov_len = static_cast<size_t>(slot);
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-    msgs[i].msg_hdr.msg_control = control[i];
-    msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
-  }
-  int r;
-  do {
-    r = recvmmsg(static_cast<int>(fd), msgs, static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return Num(env, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno);
-  if (ages != nullptr) {
-    timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    const double nowMs = static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
-    for (int i = 0; i < r; i++) {
-      const double at = StampMs(&msgs[i].msg_hdr);
-      ages[i] = at < 0 ? -1 : (nowMs > at ? nowMs - at : 0);
-    }
-  }
+  uint32_t lens[kMaxBatch], ips[kMaxBatch], segs[kMaxBatch];
+  const int r = RecvEntries(static_cast<int>(fd), buf, static_cast<size_t>(slot), n, lens, ips, segs, ages);
   uint32_t* m = meta.Data();
   for (int i = 0; i < r; i++) {
-    const bool truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-    m[kMeta * i] = truncated ? 0 : msgs[i].msg_len;
-    m[kMeta * i + 1] = ntohl(from[i].sin_addr.s_addr);
-    m[kMeta * i + 2] = GroSegment(&msgs[i].msg_hdr);
+    m[kMeta * i] = lens[i];
+    m[kMeta * i + 1] = ips[i];
+    m[kMeta * i + 2] = segs[i];
   }
+  return Num(env, r);
+}
+
+Napi::Value McastRecvRuns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, slot;
+  uint8_t* buf;
+  size_t blen;
+  auto u32 = [](const Napi::Value& v) { return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array; };
+  if (info.Length() != 6 || !IntOf(info[0], &fd) || !BytesOf(info[1], &buf, &blen) || !IntOf(info[2], &slot) || !u32(info[3]) ||
+      !u32(info[4]) || !u32(info[5]) || fd < 0 || fd > 0x7fffffff || slot < 1 || slot > 65536) {
+    return BadCall(env, "mcastRecvRuns(fd, buf, slot, offsets, lengths, runs)");
+  }
+  Napi::Uint32Array offs = info[3].As<Napi::Uint32Array>(), lens_out = info[4].As<Napi::Uint32Array>(), runs = info[5].As<Napi::Uint32Array>();
+  const size_t cap = offs.ElementLength() < lens_out.ElementLength() ? offs.ElementLength() : lens_out.ElementLength();
+  size_t n = blen / static_cast<size_t>(slot);
+  // Room for the header and one run per entry.
+  if (runs.ElementLength() < kRunsHead + 2) return BadCall(env, "mcastRecvRuns: runs holds at least 5 words");
+  if ((runs.ElementLength() - kRunsHead) / 2 < n) n = (runs.ElementLength() - kRunsHead) / 2;
+  if (n > kMaxBatch) n = kMaxBatch;
+  if (n == 0 || cap == 0) return Num(env, 0);
+  uint32_t lens[kMaxBatch], ips[kMaxBatch], segs[kMaxBatch];
+  const int r = RecvEntries(static_cast<int>(fd), buf, static_cast<size_t>(slot), n, lens, ips, segs, nullptr);
+  if (r <= 0) return Num(env, r);
+  uint32_t* o = offs.Data();
+  uint32_t* l = lens_out.Data();
+  uint32_t* rw = runs.Data();
+  uint32_t count = 0, nruns = 0, gro = 0;
+  for (int i = 0; i < r; i++) {
+    const uint32_t len = lens[i];
+    if (len == 0) continue;
+    if (nruns == 0 || rw[kRunsHead + 2 * (nruns - 1) + 1] != ips[i]) {
+      // A new run: the last one ends here.
+      if (nruns > 0) rw[kRunsHead + 2 * (nruns - 1)] = count;
+      rw[kRunsHead + 2 * nruns + 1] = ips[i];
+      nruns++;
+    }
+    // A GRO buffer is segments of `seg` bytes, the last one possibly shorter (udp(7)).
+    const uint32_t seg = segs[i] != 0 && segs[i] < len ? segs[i] : len;
+    if (seg < len) gro++;
+    const size_t start = static_cast<size_t>(i) * static_cast<size_t>(slot);
+    for (uint32_t off = 0; off < len && count < cap; off += seg) {
+      o[count] = static_cast<uint32_t>(start + off);
+      l[count] = len - off < seg ? len - off : seg;
+      count++;
+    }
+  }
+  if (nruns > 0) rw[kRunsHead + 2 * (nruns - 1)] = count;
+  rw[0] = count;
+  rw[1] = nruns;
+  rw[2] = gro;
   return Num(env, r);
 }
 
@@ -236,6 +312,7 @@ Napi::Value McastGro(const Napi::CallbackInfo& info) {
 Napi::Value NoSys(const Napi::CallbackInfo& info) { return Num(info.Env(), -ENOSYS); }
 #define McastOpen4 NoSys
 #define McastRecvBatch NoSys
+#define McastRecvRuns NoSys
 #define McastRcvbuf NoSys
 #define McastGro NoSys
 #define McastMembership4 NoSys
@@ -249,6 +326,7 @@ namespace fcast {
 void RegisterRecvmmsg(Napi::Env env, Napi::Object exports) {
   exports.Set("mcastOpen4", Napi::Function::New(env, McastOpen4));
   exports.Set("mcastRecvBatch", Napi::Function::New(env, McastRecvBatch));
+  exports.Set("mcastRecvRuns", Napi::Function::New(env, McastRecvRuns));
   exports.Set("mcastRcvbuf", Napi::Function::New(env, McastRcvbuf));
   exports.Set("mcastGro", Napi::Function::New(env, McastGro));
   exports.Set("mcastMembership4", Napi::Function::New(env, McastMembership4));

@@ -14,6 +14,9 @@
 // at 4 ms (loopback, 400 Mbit/s; at 1 Gbit/s batches are full either way). Otherwise, and with
 // FCAST_RECV_PATH=dgram, node:dgram. The native socket also asks for UDP_GRO, so a sender's UDP
 // GSO buffer (up to 16 packets) arrives as one entry that is split here (FCAST_RECV_GRO=0: off).
+// With a batch handler, the addon cuts the entries into datagrams and runs itself (mcastRecvRuns):
+// the receive loop then runs no JavaScript per datagram up to the core's native fast path
+// (src/assembly/receiver.ts); FCAST_RECV_FAST=0 keeps the split here (recv-runs.ts) as well.
 //
 // The socket binds the group address itself (IPv4 on Linux): it then receives only that group,
 // not every datagram for the port. IPv6 binds the wildcard ('::'), since binding a multicast
@@ -69,6 +72,8 @@ function ipv6Iface(iface: string | undefined): string | undefined {
 interface RecvAddon {
   mcastOpen4(group: Uint8Array, port: number, iface: Uint8Array, source: Uint8Array, rcvbuf: number, gro: number): number;
   mcastRecvBatch(fd: number, buf: Uint8Array, slot: number, meta: Uint32Array): number;
+  /** Optional (newer builds): the batch cut into datagrams and runs in C++ (recvmmsg.cc). */
+  mcastRecvRuns?(fd: number, buf: Uint8Array, slot: number, offsets: Uint32Array, lengths: Uint32Array, runs: Uint32Array): number;
   mcastRcvbuf(fd: number): number;
   mcastGro(fd: number): number;
   udpClose(fd: number): number;
@@ -94,6 +99,10 @@ const IDLE_POLL_MAX_MS = 16;
 const BUSY_POLL_MS = 4;
 /** Bytes per ms at 1 Gbit/s: an idle interval leaves room for half the socket buffer at that rate. */
 const GBIT_BYTES_PER_MS = 125_000;
+/** mcastRecvRuns' datagram room: 64 segments an entry, the kernel's UDP_GRO_CNT_MAX. */
+const RUN_DATAGRAMS = BATCH * 64;
+/** mcastRecvRuns' runs array: datagrams, runs, GRO buffers, then (end, source) per run. */
+const RUNS_HEAD = 3;
 
 /** The longest idle poll interval a socket buffer of `rcvbuf` bytes allows without overflowing. */
 export function idlePollMaxMs(rcvbuf: number): number {
@@ -136,6 +145,22 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
       }
     }
   };
+  /** With onBatch and mcastRecvRuns: the addon's runs, one onBatch call each. */
+  const cut = onBatch !== undefined && typeof addon.mcastRecvRuns === 'function' && process.env.FCAST_RECV_FAST !== '0'
+    ? { offsets: new Uint32Array(RUN_DATAGRAMS), lengths: new Uint32Array(RUN_DATAGRAMS), runs: new Uint32Array(RUNS_HEAD + 2 * BATCH) }
+    : undefined;
+  const cutRuns = (handler: BatchHandler, at: number): void => {
+    const c = cut!;
+    runs.groBuffers += c.runs[2]!;
+    let from = 0;
+    for (let r = 0; r < c.runs[1]!; r++) {
+      const end = c.runs[RUNS_HEAD + 2 * r]!;
+      const from0 = from === 0;
+      handler(buf, from0 ? c.offsets : c.offsets.subarray(from), from0 ? c.lengths : c.lengths.subarray(from), end - from, runs.address(c.runs[RUNS_HEAD + 2 * r + 1]!), at);
+      if (closed) return;
+      from = end;
+    }
+  };
   /** With onBatch: the batch as runs of datagrams from one sender, one call each. */
   let batchAt = 0;
   const run: RunHandler | undefined = onBatch === undefined ? undefined : (count, from) => {
@@ -147,10 +172,11 @@ function joinNative4(addon: RecvAddon, opts: McastChannelOptions, onDatagram: Da
     if (closed) return;
     // Drain what is queued, yielding to the event loop between full batches.
     for (let rounds = 0; rounds < 16; rounds++) {
-      const n = addon.mcastRecvBatch(fd, buf, SLOT, meta);
+      const n = cut !== undefined ? addon.mcastRecvRuns!(fd, buf, SLOT, cut.offsets, cut.lengths, cut.runs) : addon.mcastRecvBatch(fd, buf, SLOT, meta);
       if (n > 0) {
         const at = performance.now();
-        if (run === undefined) each(n, at);
+        if (cut !== undefined) cutRuns(onBatch!, at);
+        else if (run === undefined) each(n, at);
         else {
           batchAt = at;
           runs.split(meta, n, run);

@@ -17,14 +17,19 @@ function packet(i: number): Uint8Array {
   return p;
 }
 
-async function roundTrip(env: Record<string, string>, count: number, idleMs = 0): Promise<{ gro: boolean; groBuffers: number }> {
+async function roundTrip(env: Record<string, string>, count: number, idleMs = 0, batches = false): Promise<{ gro: boolean; groBuffers: number }> {
   vi.resetModules();
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   const recv = await import('../../src/net/mcast-recv.js');
   const send = await import('../../src/net/batch-send.js');
   const port = 44_000 + (process.pid % 5000);
   const got: string[] = [];
-  const ch = await recv.joinChannel({ group: GROUP, port, iface: '127.0.0.1' }, (b) => got.push(Buffer.from(b).toString('hex')));
+  // With a batch handler: each run's datagrams, all from the sending address.
+  const onBatch = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, from: string): void => {
+    expect(from).toBe('127.0.0.1');
+    for (let i = 0; i < count; i++) got.push(Buffer.from(data.subarray(offsets[i]!, offsets[i]! + lengths[i]!)).toString('hex'));
+  };
+  const ch = await recv.joinChannel({ group: GROUP, port, iface: '127.0.0.1' }, (b) => got.push(Buffer.from(b).toString('hex')), batches ? onBatch : undefined);
   try {
     const udp = await send.openMulticastSender({ family: 4, ttl: 0, iface: '127.0.0.1' });
     // An idle socket is polled less and less often (up to what its buffer absorbs).
@@ -61,6 +66,51 @@ describe('multicast receive socket', () => {
     const r = await roundTrip({ FCAST_RECV_GRO: '0' }, 2000);
     expect(r.gro).toBe(false);
     expect(r.groBuffers).toBe(0);
+  });
+
+  it.runIf(native)('recvmmsg in batches: the addon cuts GRO buffers into runs (mcastRecvRuns), or recv-runs.ts does (FCAST_RECV_FAST=0): same datagrams', async () => {
+    const r = await roundTrip({}, 3000, 0, true);
+    expect(r.gro).toBe(true);
+    expect(r.groBuffers).toBeGreaterThan(0);
+    const ts = await roundTrip({ FCAST_RECV_FAST: '0' }, 3000, 0, true);
+    expect(ts.groBuffers).toBeGreaterThan(0);
+  });
+
+  it.runIf(native)('mcastRecvRuns keeps to the room it is given: datagrams past the offsets array are dropped, every one it reports lies in the buffer', async () => {
+    const { getNative } = await import('../../codecs/native.js');
+    const { v4 } = await import('../../src/net/socket-addon.js');
+    const send = await import('../../src/net/batch-send.js');
+    type Fn = (...a: unknown[]) => number;
+    const a = getNative() as unknown as Record<'mcastOpen4' | 'mcastRecvRuns' | 'udpClose', Fn>;
+    const port = 45_000 + (process.pid % 5000);
+    const fd = a.mcastOpen4(v4(GROUP), port, v4('127.0.0.1'), new Uint8Array(0), 1 << 20, 1);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    try {
+      const udp = await send.openMulticastSender({ family: 4, ttl: 0, iface: '127.0.0.1' });
+      for (let i = 0; i < 40; i++) await udp.send(packet(i), GROUP, port);
+      await udp.close();
+      const slot = 65_536;
+      const buf = new Uint8Array(4 * slot);
+      const offsets = new Uint32Array(2);
+      const lengths = new Uint32Array(7);
+      const runs = new Uint32Array(3 + 2 * 4);
+      expect(() => a.mcastRecvRuns(fd, buf, slot, offsets, lengths, new Uint32Array(4))).toThrow(TypeError);
+      let got = 0;
+      await new Promise((r) => setTimeout(r, 20));
+      for (let tries = 0; got === 0 && tries < 50; tries++) {
+        got = a.mcastRecvRuns(fd, buf, slot, offsets, lengths, runs);
+        if (got === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(got).toBeGreaterThan(0);
+      expect(got).toBe(4);
+      // Room for two: the rest of what was read is dropped.
+      expect(runs[0]).toBe(Math.min(got, 2));
+      expect(runs[1]).toBe(1);
+      expect(runs[3]).toBe(runs[0]);
+      for (let i = 0; i < runs[0]!; i++) expect(offsets[i]! + lengths[i]!).toBeLessThanOrEqual(buf.length);
+    } finally {
+      a.udpClose(fd);
+    }
   });
 
   it.runIf(native)('recvmmsg after an idle spell (polling backed off): a burst arrives whole', async () => {
