@@ -7,6 +7,7 @@
 import { execute, ModuleLoader } from '@oclif/core';
 import { join, sep } from 'node:path';
 import * as command from 'fcast:command';
+import { dropEarlyDigests, startEarlyDigests } from '../dist/src/store/early-digest.js';
 
 /* global FCAST_COMMAND_ID, FCAST_COMMAND_PATH */
 
@@ -21,4 +22,17 @@ export async function main(dir) {
     return load(cached, root);
   };
   return execute({ dir });
+}
+
+/**
+ * Work a command can start before oclif loads: `fcast send` hashes the files its arguments name
+ * (src/store/early-digest.ts); argv as bin/run.js got it. bin/start.mjs calls
+ * it before main() and endEarly() after.
+ */
+export function startEarly(argv) {
+  if (FCAST_COMMAND_ID === 'send') startEarlyDigests(argv.slice(1).filter((a) => !a.startsWith('-')));
+}
+
+export function endEarly() {
+  dropEarlyDigests();
 }

@@ -87,6 +87,7 @@ export async function startBundled(argv, dir) {
   let script;
   let cachePath;
   let loaded;
+  let early;
   try {
     const entry = pick(argv, JSON.parse(readFileSync(join(BUNDLES, 'index.json'), 'utf8')).bundles);
     const file = entry === undefined ? '' : join(BUNDLES, entry.file);
@@ -114,6 +115,7 @@ export async function startBundled(argv, dir) {
       script.runInThisContext()(module.exports, createRequire(file), module, file, BUNDLES, (specifier) => import(specifier));
       return module.exports.main;
     });
+    early = module.exports;
   } catch {
     return false; // no usable bundle: the ordinary path
   }
@@ -131,6 +133,11 @@ export async function startBundled(argv, dir) {
       }
     });
   }
-  await main(dir);
+  if (isRealRun(argv)) early.startEarly?.(argv);
+  try {
+    await main(dir);
+  } finally {
+    early.endEarly?.();
+  }
   return true;
 }

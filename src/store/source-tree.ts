@@ -11,6 +11,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FcastError, LocalProtocolError } from '../errors.js';
+import { claimEarlyDigest } from './early-digest.js';
 import { sha256OfFile } from './sha256-pool.js';
 
 export interface SourceFile {
@@ -73,11 +74,12 @@ export async function scanSources(paths: readonly string[]): Promise<SourceTree>
 const SYNC_READ_BYTES = 64 * 1024;
 /**
  * SHA-256 of a file (src/store/sha256-pool.ts): on the thread pool from 256 KiB, so the caller
- * can start hashing early and do the rest of its start-up while the digest is computed. `signal`
- * aborts it (HASH_JOB).
+ * can start hashing early and do the rest of its start-up while the digest is computed; the one
+ * bin/start.mjs started before the command loaded, if the file is unchanged since
+ * (early-digest.ts). `signal` aborts it (HASH_JOB).
  */
 export function hashFile(path: string, signal?: AbortSignal): Promise<Uint8Array> {
-  return sha256OfFile(path, signal);
+  return claimEarlyDigest(path, signal) ?? sha256OfFile(path, signal);
 }
 
 /**
