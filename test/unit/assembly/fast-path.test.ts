@@ -3,7 +3,8 @@
 // and off give the same events (kinds, order, contents) and the same stats. Sequences: a real
 // carousel's packets (LDPC, the mixed tree: CID, short last symbols, several objects) with loss,
 // duplicates, reordering, other sessions and sources, No-Code objects interleaved, and broken
-// ones (bad SBN, ESI, lengths, truncated headers), in batches of random sizes.
+// ones (bad SBN, ESI, lengths, truncated headers), in batches of random sizes, with and without a
+// memory budget that keeps blocks cold until their decode request.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -73,7 +74,7 @@ function mutate(p: Uint8Array, r: () => number): Uint8Array {
   }
 }
 
-interface Params { seed: number; loss: number; dup: number; bad: number; reorder: number; other: number; nocode: number; batch: number; length: number }
+interface Params { seed: number; loss: number; dup: number; bad: number; reorder: number; other: number; nocode: number; batch: number; length: number; budget: number }
 
 /** The datagrams of one run, each with its source, derived from `p`. */
 function sequence(p: Params): Array<{ bytes: Uint8Array; source: string }> {
@@ -112,7 +113,8 @@ function record(ev: AssemblyEvent): unknown {
 
 /** Feed the run through a receiver (batches per source, the time advancing) and play the shell. */
 function run(p: Params, fastPath: boolean): { events: unknown[]; stats: unknown } {
-  const rx = new Receiver({ schemes: SCHEMES, cciLength: 4, spoolDelayMs: 2, fastPath });
+  // A small memory budget: blocks start cold and turn hot after a decode request (decodeBlock).
+  const rx = new Receiver({ schemes: SCHEMES, cciLength: 4, spoolDelayMs: 2, fastPath, ...(p.budget > 0 ? { maxBufferedBytes: p.budget } : {}) });
   const spool = new Map<number, Array<{ sbn: number; esi: number; symbol: Uint8Array }>>();
   const events: unknown[] = [];
   let now = 0;
@@ -162,6 +164,7 @@ const params: fc.Arbitrary<Params> = fc.record({
   nocode: fc.constantFrom(0, 0.01),
   batch: fc.integer({ min: 1, max: 200 }),
   length: fc.integer({ min: 50, max: 2600 }),
+  budget: fc.constantFrom(0, 0, 3 * 96 * 256),
 });
 
 describe.runIf(hasFast)('receiver core: native fast path', () => {
@@ -189,9 +192,16 @@ describe.runIf(hasFast)('receiver core: native fast path', () => {
   });
 
   it('a full lossless run completes the same way with it, in batches of 64', () => {
-    const p: Params = { seed: 3, loss: 0, dup: 0, bad: 0, reorder: 0, other: 0, nocode: 0, batch: 64, length: 2600 };
+    const p: Params = { seed: 3, loss: 0, dup: 0, bad: 0, reorder: 0, other: 0, nocode: 0, batch: 64, length: 2600, budget: 0 };
     const on = run(p, true);
     expect(on).toEqual(run(p, false));
     expect(on.events.some((e) => (e as { kind: string }).kind === 'instance-complete')).toBe(true);
+  });
+
+  it('with a memory budget of three hot blocks: cold blocks decode from the spool and turn hot, the same way with it', () => {
+    const p: Params = { seed: 5, loss: 0.05, dup: 0, bad: 0, reorder: 0, other: 0, nocode: 0, batch: 64, length: 2600, budget: 3 * 96 * 256 };
+    const on = run(p, true);
+    expect(on).toEqual(run(p, false));
+    expect(on.events.some((e) => (e as { kind: string }).kind === 'decode-request')).toBe(true);
   });
 });
