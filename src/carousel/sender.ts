@@ -259,8 +259,6 @@ function roundStart(repairSlots: number, round: number, rounds: number): number 
 }
 
 const SLAB_BYTES = 1 << 20;
-/** A spare block buffer serves a block up to 1/SPARE_SLACK shorter (takeBuffer). */
-const SPARE_SLACK = 64;
 /**
  * Reads in flight at most. Each is an open file in the shell; a repair window of hundreds of
  * small blocks (many small files) would otherwise ask for hundreds at once. Reads beyond this
@@ -567,7 +565,7 @@ export class CarouselSender {
   /** The job's buffer, with the header bytes it holds copied in; the read writes every other byte. */
   private loadBuffer(job: Job): Uint8Array {
     const { block } = job;
-    const buf = this.takeBuffer(block.length);
+    const buf = this.takeBuffer(block.length, job.obj.oti.symbolSize);
     const header = job.obj.header;
     if (block.offset < header.length) buf.set(header.subarray(block.offset, Math.min(header.length, block.offset + block.length)));
     job.buf = buf;
@@ -605,16 +603,17 @@ export class CarouselSender {
   }
 
   /**
-   * `length` bytes of a spare buffer, the smallest that holds them with little to spare, else a
-   * fresh one. A 64 MB file's 48 blocks come in two lengths one symbol apart (the partition of
-   * RFC 5052 §9.1, the FCAST header counted in), so an exact match left the first 32 blocks'
-   * buffers idle and the last 16 took fresh ones: 36 fresh buffers per push where 20 serve.
+   * `length` bytes of a spare buffer, the smallest that holds them and is less than two symbols
+   * longer, else a fresh one. An object's blocks come in two lengths one symbol apart (the
+   * partition of RFC 5052 §9.1, the FCAST header counted in), the last one shorter still by its
+   * short last symbol: a 64 MB file's 48 blocks took 36 fresh buffers per push with exact matches
+   * (the first 32 blocks' buffers sat idle), where the window's 20 serve.
    */
-  private takeBuffer(length: number): Uint8Array {
+  private takeBuffer(length: number, symbolSize: number): Uint8Array {
     let best = -1;
     for (let i = 0; i < this.spare.length; i++) {
       const size = this.spare[i]!.length;
-      if (size >= length && size - length <= length / SPARE_SLACK && (best < 0 || size < this.spare[best]!.length)) best = i;
+      if (size >= length && size - length < 2 * symbolSize && (best < 0 || size < this.spare[best]!.length)) best = i;
     }
     if (best < 0) return new Uint8Array(length);
     const b = this.spare[best]!;
