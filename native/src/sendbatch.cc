@@ -18,7 +18,16 @@
 //     early: the return value is the number sent so far (0 if none), the caller sends the rest
 //     later. Another error with nothing sent yet is returned as -errno (with some sent, the
 //     count; the next call meets the error again). gso: cut runs with UDP_SEGMENT (below).
-// On other systems every call returns -ENOSYS.
+//   fillRun(stage Uint8Array, used, meta Uint32Array, at, dest, headers Uint8Array[],
+//           payloads Uint8Array[], words Uint32Array, count) -> used after the run
+//     Writes packets at..at+count-1 of the batch from a run the carousel core described
+//     (src/carousel/sender.ts DataRun): packet i is headers[i] with bytes 4-7 replaced by
+//     words[2i+1] (the CCI) and its last 4 by words[2i] (the FEC payload ID), both big-endian,
+//     then payloads[i]; it goes at stage[used..], and meta gets its (offset, length, dest). One
+//     call and one copy per packet where the TypeScript path made a datagram, then copied it into
+//     the stage. Every length and offset is checked before anything is written; a bad call throws
+//     and writes nothing. Not Linux-specific.
+// On other systems every socket call returns -ENOSYS.
 #include "napi_args.h"
 #include "sendbatch.h"
 
@@ -46,6 +55,84 @@ constexpr size_t kMaxDatagram = 65507;
 // burst at about one packet per block of the carousel's 16-block window, and still divides the
 // per-buffer cost of the stack by 16.
 constexpr unsigned kMaxGsoSegments = 16;
+
+constexpr size_t kHeaderMin = 12;
+// Packets whose symbols are fetched ahead of the copy (see FillRun).
+constexpr uint32_t kPrefetchAhead = 3;  // LCT first word, CCI, and a 4-byte FEC payload ID at least
+
+Napi::Value FillRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* stage;
+  size_t slen;
+  int64_t used, at, dest, count;
+  if (info.Length() != 9 || !BytesOf(info[0], &stage, &slen) || !IntOf(info[1], &used) || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || !IntOf(info[3], &at) || !IntOf(info[4], &dest) ||
+      !info[5].IsArray() || !info[6].IsArray() || !info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      !IntOf(info[8], &count)) {
+    return BadCall(env, "fillRun(stage, used, meta, at, dest, headers, payloads, words, count)");
+  }
+  Napi::Uint32Array metaArr = info[2].As<Napi::Uint32Array>();
+  Napi::Uint32Array wordArr = info[7].As<Napi::Uint32Array>();
+  Napi::Array headers = info[5].As<Napi::Array>();
+  Napi::Array payloads = info[6].As<Napi::Array>();
+  if (used < 0 || static_cast<uint64_t>(used) > slen || at < 0 || at > 0xffffffffLL || count < 0 || count > kMaxBatch || dest < 0 || dest > 0xffffffffLL ||
+      static_cast<uint64_t>(at + count) * 3 > metaArr.ElementLength() || static_cast<uint64_t>(count) * 2 > wordArr.ElementLength() ||
+      static_cast<uint64_t>(count) > headers.Length() || static_cast<uint64_t>(count) > payloads.Length()) {
+    return BadCall(env, "fillRun: used, at, dest or count outside the arrays given");
+  }
+  uint32_t* meta = metaArr.Data();
+  const uint32_t* words = wordArr.Data();
+  // First every packet's bytes and room, checked, then the copies: nothing is written for a bad call.
+  const uint8_t* hp[kMaxBatch];
+  const uint8_t* pp[kMaxBatch];
+  size_t hl[kMaxBatch], pl[kMaxBatch];
+  size_t end = static_cast<size_t>(used);
+  for (uint32_t i = 0; i < static_cast<uint32_t>(count); i++) {
+    uint8_t *h, *p;
+    size_t hlen, plen;
+    if (!BytesOf(headers.Get(i), &h, &hlen) || !BytesOf(payloads.Get(i), &p, &plen)) return BadCall(env, "fillRun: headers[i] and payloads[i] must be Uint8Arrays");
+    if (hlen < kHeaderMin || plen > kMaxDatagram || hlen > kMaxDatagram - plen || hlen + plen > slen - end) {
+      return BadCall(env, "fillRun: a header shorter than 12 bytes, a datagram over 65507 bytes, or no room in the stage");
+    }
+    hp[i] = h;
+    pp[i] = p;
+    hl[i] = hlen;
+    pl[i] = plen;
+    end += hlen + plen;
+  }
+  // The symbols come from block buffers far larger than the caches, one from each block in turn
+  // (the carousel's round robin), so each copy waits on memory: the next packet's symbol is
+  // fetched while this one is copied
+  // (a few ahead: one was not enough to hide the latency).
+  auto prefetch = [&](uint32_t i) {
+    for (size_t o = 0; o < pl[i]; o += 64) __builtin_prefetch(pp[i] + o, 0, 0);
+  };
+  const uint32_t n = static_cast<uint32_t>(count);
+  for (uint32_t i = 0; i < kPrefetchAhead && i < n; i++) prefetch(i);
+  size_t off = static_cast<size_t>(used);
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + kPrefetchAhead < n) prefetch(i + kPrefetchAhead);
+    const size_t hlen = hl[i], plen = pl[i];
+    uint8_t* d = stage + off;
+    std::memcpy(d, hp[i], hlen);
+    const uint32_t cci = words[2 * i + 1], id = words[2 * i];
+    d[4] = static_cast<uint8_t>(cci >> 24);
+    d[5] = static_cast<uint8_t>(cci >> 16);
+    d[6] = static_cast<uint8_t>(cci >> 8);
+    d[7] = static_cast<uint8_t>(cci);
+    d[hlen - 4] = static_cast<uint8_t>(id >> 24);
+    d[hlen - 3] = static_cast<uint8_t>(id >> 16);
+    d[hlen - 2] = static_cast<uint8_t>(id >> 8);
+    d[hlen - 1] = static_cast<uint8_t>(id);
+    std::memcpy(d + hlen, pp[i], plen);
+    const size_t m = 3 * static_cast<size_t>(at + i);
+    meta[m] = static_cast<uint32_t>(off);
+    meta[m + 1] = static_cast<uint32_t>(hlen + plen);
+    meta[m + 2] = static_cast<uint32_t>(dest);
+    off += hlen + plen;
+  }
+  return Num(env, static_cast<int64_t>(off));
+}
 
 #ifdef __linux__
 
@@ -233,6 +320,7 @@ void RegisterSendBatch(Napi::Env env, Napi::Object exports) {
   exports.Set("mcastSndbuf", Napi::Function::New(env, McastSndbuf));
   exports.Set("sendBatch4", Napi::Function::New(env, SendBatch4));
   exports.Set("sendGsoOff", Napi::Function::New(env, SendGsoOff));
+  exports.Set("fillRun", Napi::Function::New(env, FillRun));
 }
 
 }  // namespace fcast

@@ -4,6 +4,7 @@
 
 export {
   CarouselSender,
+  DataRun,
   type BlockRead,
   type CarouselMode,
   type PacketSlot,

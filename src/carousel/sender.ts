@@ -189,6 +189,33 @@ export interface PacketSlot {
 
 export type SenderOutput = Transmit | BlockRead | Wait | { readonly kind: 'done' };
 
+/**
+ * A run of plain data packets (CarouselSender.pollRun), described, not built: per packet the
+ * header template of its object, its symbol (a view of a block buffer or of an encoder's repair
+ * buffer, at its true length), its FEC payload ID and its CCI. The shell fills the datagrams
+ * (packet i = headers[i] with bytes 4-7 set to the CCI and the last 4 to the payload ID, then
+ * payloads[i]; RFC 5651 §5.1, RFC 5775 §2.1) straight into its send stage: in native code, one
+ * call per run, no JavaScript object and no copy per packet (issue 4: the per-packet copies and
+ * the JavaScript around them were the sender's largest cost after the kernel's). The views are
+ * valid until the core is polled again.
+ */
+export class DataRun {
+  count = 0;
+  /** Datagram bytes of the run plus the per-packet overhead given to pollRun (what a pacer charges). */
+  wireBytes = 0;
+  /** The channel every packet of the run goes to. */
+  channel = 0;
+  readonly headers: Uint8Array[] = [];
+  readonly payloads: Uint8Array[] = [];
+  /** Per packet: the FEC payload ID (SBN · 2^(ESI bits) + ESI), then the CCI, both as 32-bit words (big-endian on the wire). */
+  readonly words: Uint32Array;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x10000) throw new LocalProtocolError('USAGE', `run capacity ${capacity}`);
+    this.words = new Uint32Array(2 * capacity);
+  }
+}
+
 export interface SenderStats {
   readonly objects: number;
   /** Current cycle, 0-based (equals `cycles` once a push session has finished its cycles). */
@@ -311,6 +338,8 @@ export class CarouselSender {
   private readonly templates: (HeaderTemplate | undefined)[] = [];
   private readonly cci = new Uint8Array(4);
   private slot: PacketSlot | undefined;
+  /** A read fillPipeline issued while pollRun was filling a run: poll() returns it first. */
+  private stashedRead: BlockRead | undefined;
   private slab = new Uint8Array(0);
   private slabUsed = 0;
   /** reuseDatagramBuffer: the one datagram buffer, and its last view (packets mostly share a size). */
@@ -416,6 +445,11 @@ export class CarouselSender {
    */
   poll(now: number, slot?: PacketSlot): SenderOutput {
     this.slot = slot;
+    const stashed = this.stashedRead;
+    if (stashed !== undefined) {
+      this.stashedRead = undefined;
+      return stashed;
+    }
     for (let guard = 0; guard < 8; guard++) {
       if (this.phase === 'done') return { kind: 'done' };
       if (this.phase === 'closing') return this.pollClosing(now);
@@ -433,6 +467,66 @@ export class CarouselSender {
     }
     // Only reached when cycles hold no data packets at all (no files): let time pass.
     return { kind: 'wait', until: this.wakeAt() };
+  }
+
+  /**
+   * The next plain data packets, as poll(now) would return them one by one (same order, bytes,
+   * PSNs; the base channel and CCI, no slot), described into `run` (see DataRun): at most
+   * `maxPackets`, and while their datagram bytes plus `overhead` each stay within `maxBytes`.
+   * Stops before anything else: a CID packet, a packet with a close flag, a read (kept for the
+   * next poll), a wait, a cycle's end, the close. Also after a block's last packet: the block
+   * leaves the air there and its buffers (held by the run's views) may serve another block.
+   * Returns the packets described; 0 = call poll(now).
+   */
+  pollRun(now: number, run: DataRun, maxPackets: number, maxBytes: number, overhead: number): number {
+    run.count = 0;
+    run.wireBytes = 0;
+    run.channel = this.channel;
+    this.slot = undefined;
+    if (this.stashedRead !== undefined) return 0;
+    const limit = Math.min(maxPackets, run.capacity);
+    const lastCycle = this.cfg.mode === 'push' && this.cycle === (this.cfg.cycles ?? 1) - 1;
+    while (run.count < limit && this.phase === 'run') {
+      if (this.cfg.mode === 'on-demand' && now >= this.cfg.deadline!) break;
+      if (this.cid.order !== undefined || now - this.lastCidAt >= this.cidInterval) break;
+      const read = this.fillPipeline();
+      if (read !== undefined) {
+        this.stashedRead = read;
+        break;
+      }
+      this.activate();
+      if (this.active.length === 0 || this.holdForReads() || !this.describe(now, run, lastCycle, maxBytes, overhead)) break;
+    }
+    return run.count;
+  }
+
+  /**
+   * Describe the next data packet into `run` as emitData would make it; false when it does not
+   * fit or is not plain (B flag), or when it was its block's last (the run must end there).
+   */
+  private describe(now: number, run: DataRun, lastCycle: boolean, maxBytes: number, overhead: number): boolean {
+    if (this.rr >= this.active.length) this.rr = 0;
+    const job = this.active[this.rr]!;
+    if (lastCycle && this.remaining[job.index] === 1) return false;
+    const esi = job.order![job.pos]! % job.block.n;
+    const payload = this.payloadOf(job, esi);
+    const t = this.templateFor(job, this.ertAt(now));
+    const size = t.bytes.length + payload.length;
+    if (run.wireBytes + size + overhead > maxBytes) return false;
+    job.pos++;
+    this.remaining[job.index]!--;
+    const i = run.count++;
+    run.headers[i] = t.bytes;
+    run.payloads[i] = payload;
+    run.words[2 * i] = job.block.sbn * t.sbnScale + esi;
+    // The base-channel CCI of packet(): CTSI 0, CN, PSN.
+    run.words[2 * i + 1] = ((this.channel & 0xff) << 16) | this.psn;
+    this.psn = (this.psn + 1) & 0xffff;
+    run.wireBytes += size + overhead;
+    this.packets++;
+    this.bytes += size;
+    this.cyclePackets++;
+    return !this.afterTurn(job);
   }
 
   private wakeAt(): number {
@@ -708,6 +802,7 @@ export class CarouselSender {
     this.active.length = 0;
     this.pipeline.length = 0;
     this.reads.clear();
+    this.stashedRead = undefined;
     this.cid.order = undefined;
     this.phase = this.closeBurstsLeft > 0 ? 'closing' : 'done';
   }
@@ -741,6 +836,12 @@ export class CarouselSender {
     const lastCycle = this.cfg.mode === 'push' && this.cycle === (this.cfg.cycles ?? 1) - 1;
     const tx = this.packet(job, slot % job.block.n, now, lastCycle && left === 0, false);
     this.cyclePackets++;
+    this.afterTurn(job);
+    return tx;
+  }
+
+  /** The round robin moves on after a packet of `job`; true when that was the job's last (it left the air). */
+  private afterTurn(job: Job): boolean {
     if (job.pos >= job.order!.length) {
       job.encoder!.dispose();
       job.encoder = undefined;
@@ -756,10 +857,26 @@ export class CarouselSender {
       } else {
         this.active.splice(this.rr, 1);
       }
-    } else {
-      this.rr++;
+      return true;
     }
-    return tx;
+    this.rr++;
+    return false;
+  }
+
+  /** EXT_TIME ERT of a packet sent at `now`: whole seconds left on the air (on-demand), −1 for none. */
+  private ertAt(now: number): number {
+    return this.cfg.mode === 'on-demand' ? Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) : -1;
+  }
+
+  /** Symbol `esi` of the job's block as it goes on the wire. */
+  private payloadOf(job: Job, esi: number): Uint8Array {
+    const { obj, block } = job;
+    const payload = job.encoder!.symbol(esi);
+    if (esi === block.k - 1 && block.sbn === obj.plan.blocks.length - 1) {
+      // The short last source symbol goes at its true length (RFC 5445 §3.2.2.2, RFC 5170 §5.6).
+      return payload.subarray(0, obj.oti.transferLength - (block.offset + (block.k - 1) * obj.oti.symbolSize));
+    }
+    return payload;
   }
 
   /**
@@ -821,12 +938,7 @@ export class CarouselSender {
 
   private packet(job: Job, esi: number, now: number, closeObject: boolean, closeSession: boolean): Transmit {
     const { obj, block } = job;
-    const oti = obj.oti;
-    let payload = job.encoder!.symbol(esi);
-    if (esi === block.k - 1 && block.sbn === obj.plan.blocks.length - 1) {
-      // The short last source symbol goes at its true length (RFC 5445 §3.2.2.2, RFC 5170 §5.6).
-      payload = payload.subarray(0, oti.transferLength - (block.offset + (block.k - 1) * oti.symbolSize));
-    }
+    const payload = this.payloadOf(job, esi);
     // CCI, WEBRC short form for the base channel of a fixed-rate session (RFC 3738 §5.1):
     // CTSI 0, CN, 16-bit PSN, copied into the packet below, so one scratch array serves every packet.
     let cci: Uint8Array = this.cci;
@@ -840,8 +952,7 @@ export class CarouselSender {
       cci[3] = this.psn & 0xff;
       this.psn = (this.psn + 1) & 0xffff;
     }
-    const ert = this.cfg.mode === 'on-demand' ? Math.max(0, Math.ceil((this.cfg.deadline! - now) / 1000)) : -1;
-    const t = this.templateFor(job, ert);
+    const t = this.templateFor(job, this.ertAt(now));
     const header = t.bytes;
     const h = header.length;
     const bytes = this.allocate(h + payload.length);

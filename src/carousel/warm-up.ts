@@ -15,14 +15,20 @@
 // calls, and the shell's own loop (send-session.ts) is not run here.
 
 import type { FecSettings, SchemeLookup } from './plan.js';
-import { CarouselSender } from './sender.js';
+import { CarouselSender, DataRun } from './sender.js';
 
 export interface WarmUpConfig {
   readonly fec: FecSettings;
   readonly schemes: SchemeLookup;
   /** As the real session will run: the shell's socket copies each datagram at once (SenderConfig). */
   readonly reuseDatagramBuffer: boolean;
+  /** The shell sends data packets in runs (CarouselSender.pollRun), as its native fill does: warm that path up too. */
+  readonly dataRuns?: boolean;
 }
+
+/** A warm-up run's limits: the shell's batch (64 packets) and stage. */
+const RUN_PACKETS = 64;
+const RUN_BYTES = 1 << 20;
 
 /** Blocks of the warm-up file: more than its window and read-ahead, the last one short (the short last symbol's path). */
 const WARM_BLOCKS = 6.5;
@@ -70,9 +76,14 @@ function warmUpSession(cfg: WarmUpConfig): number {
     reuseDatagramBuffer: cfg.reuseDatagramBuffer,
   });
   const reads: { id: number; due: number }[] = [];
+  const run = cfg.dataRuns === true ? new DataRun(RUN_PACKETS) : undefined;
   let packets = 0;
   for (let now = 0; now < MAX_POLLS; now++) {
     while (reads.length > 0 && reads[0]!.due <= now) core.readDone(reads.shift()!.id);
+    if (run !== undefined && core.pollRun(now, run, RUN_PACKETS, RUN_BYTES, 0) > 0) {
+      packets += run.count;
+      continue;
+    }
     const o = core.poll(now);
     if (o.kind === 'done') break;
     if (o.kind === 'transmit') packets++;

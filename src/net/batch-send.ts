@@ -23,6 +23,7 @@
 import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import { getNative } from '../../codecs/native.js';
+import type { DataRun } from '../carousel/index.js';
 import { LocalProtocolError } from '../errors.js';
 import { errnoError, v4 } from './socket-addon.js';
 import { UdpMulticastSender, ipv4Iface, type UdpSenderOptions } from './udp-send.js';
@@ -38,6 +39,23 @@ export interface MulticastSender {
   send(bytes: Uint8Array, group: string, port: number): Promise<void> | undefined;
   /** Send what is queued, then close. */
   close(): Promise<void>;
+  /** The native fill of a carousel core's runs of data packets, when this socket has one. */
+  readonly runs?: RunSender;
+}
+
+/**
+ * Runs of data packets the carousel core described (DataRun), filled in native code straight
+ * into the batch's stage (the addon's fillRun): per packet one copy of its header template and
+ * one of its symbol, no datagram made in JavaScript and copied again. Off with FCAST_SEND_FAST=0
+ * (the per-packet path: for comparisons and tests).
+ */
+export interface RunSender {
+  /** Packets a run may hold now (0: send() the next one, which waits for room if need be). */
+  roomPackets(): number;
+  /** Datagram bytes a run may hold now. */
+  roomBytes(): number;
+  /** Queue the run's packets to group:port, in order, as send() would queue them one by one. */
+  sendRun(run: DataRun, group: string, port: number): void;
 }
 
 interface SendBatchAddon {
@@ -46,6 +64,8 @@ interface SendBatchAddon {
   sendBatch4(fd: number, stage: Uint8Array, meta: Uint32Array, count: number, dests: Uint8Array, gso: boolean): number;
   udpLocalPort(fd: number): number;
   udpClose(fd: number): number;
+  /** Older builds of the addon lack it: runs then take the per-packet path. */
+  fillRun?(stage: Uint8Array, used: number, meta: Uint32Array, at: number, dest: number, headers: Uint8Array[], payloads: Uint8Array[], words: Uint32Array, count: number): number;
 }
 
 function sendBatchAddon(): SendBatchAddon | undefined {
@@ -82,10 +102,11 @@ const EAGAIN_RETRY_MS = 1;
 /** UDP_SEGMENT for runs of equal-size packets (FCAST_SEND_GSO=0 turns it off, for comparisons). */
 const GSO = process.env.FCAST_SEND_GSO !== '0';
 
-class NativeMulticastSender implements MulticastSender {
+class NativeMulticastSender implements MulticastSender, RunSender {
   readonly sendBufferSize: number;
   /** Every datagram is copied into the staging buffer at once. */
   readonly copiesOnSend = true;
+  readonly runs: RunSender | undefined;
   private readonly stage = new Uint8Array(STAGE_BYTES);
   /** Per queued packet: offset in stage, length, destination index. */
   private readonly meta = new Uint32Array(BATCH * 3);
@@ -111,6 +132,30 @@ class NativeMulticastSender implements MulticastSender {
   ) {
     this.fd = fd;
     this.sendBufferSize = Math.max(0, addon.mcastSndbuf(fd));
+    this.runs = process.env.FCAST_SEND_FAST !== '0' && typeof addon.fillRun === 'function' ? this : undefined;
+  }
+
+  roomPackets(): number {
+    return this.failure !== undefined || this.fd === undefined ? 0 : BATCH - this.count;
+  }
+
+  roomBytes(): number {
+    return STAGE_BYTES - this.used;
+  }
+
+  sendRun(run: DataRun, group: string, port: number): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.fd === undefined) throw new LocalProtocolError('INTERNAL', 'send on a closed multicast socket');
+    if (run.count === 0) return;
+    if (run.count > BATCH - this.count) throw new LocalProtocolError('INTERNAL', `a run of ${run.count} packets with room for ${BATCH - this.count}`);
+    const dest = group === this.lastGroup && port === this.lastPort ? this.lastDest : this.destinationOf(group, port);
+    this.used = this.addon.fillRun!(this.stage, this.used, this.meta, this.count, dest, run.headers, run.payloads, run.words, run.count);
+    this.count += run.count;
+    if (this.count === BATCH) this.flush();
+    else if (!this.armed) {
+      this.armed = true;
+      setImmediate(this.onImmediate);
+    }
   }
 
   address(): { address: string; port: number } {

@@ -52,6 +52,15 @@ export class TokenBucket {
     return (need - this.tokens) / this.bytesPerMs;
   }
 
+  /** Bytes the bucket holds at `now` (what a run of packets may take at once). */
+  available(now: number): number {
+    if (now > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.bytesPerMs);
+      this.last = now;
+    }
+    return Math.max(0, this.tokens);
+  }
+
   /** Milliseconds until the bucket holds `bytes` (at most a full bucket); 0 when it does. */
   until(now: number, bytes: number): number {
     if (now > this.last) {

@@ -3,7 +3,7 @@
 // this shell keeps time (performance.now() lives here), reads, paces and sends. Reads run in the
 // background while packets of other blocks go out; the core reads ahead, so a send rarely waits.
 
-import { CarouselSender, warmUpSender, type SenderConfig, type SenderOutput, type SenderStats, type Transmit } from '../carousel/index.js';
+import { CarouselSender, DataRun, warmUpSender, type SenderConfig, type SenderOutput, type SenderStats, type Transmit } from '../carousel/index.js';
 import { FcastError, assertNever } from '../errors.js';
 import { readRange } from '../store/source-tree.js';
 import type { SessionChannel } from '../wire/index.js';
@@ -123,7 +123,7 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
   let coreConfig: SendCore;
   let t0: number;
   try {
-    if (opts.warmUp !== undefined) warmUpSender({ ...opts.warmUp, reuseDatagramBuffer: udp.copiesOnSend });
+    if (opts.warmUp !== undefined) warmUpSender({ ...opts.warmUp, reuseDatagramBuffer: udp.copiesOnSend, dataRuns: udp.runs !== undefined && opts.webrc === undefined && opts.flow === undefined });
     const ready = await untilAborted(opts.core, opts.signal);
     if (ready === undefined) {
       // Interrupted while the files were still being hashed: nothing was sent, nothing to close.
@@ -194,6 +194,24 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
     return ch;
   };
   const wrap = (alc: Uint8Array): Uint8Array => (opts.flow === undefined ? alc : opts.flow.wrap(alc));
+  // Plain data packets go in runs, filled natively into the socket's stage (batch-send.ts
+  // RunSender), unless each packet needs JavaScript of its own: WEBRC places it, a flow seals it.
+  const runs = webrc === undefined && opts.flow === undefined ? udp.runs : undefined;
+  const run = new DataRun(64);
+  /** Send the next run of data packets the bucket and the stage have room for; false = none (poll instead). */
+  const sendRun = (now: number): boolean => {
+    const room = runs!.roomPackets();
+    if (room === 0) return false;
+    const budget = Math.min(runs!.roomBytes(), bucket.available(now));
+    if (core.pollRun(now, run, room, budget, overhead) === 0) return false;
+    bucket.reserve(now, run.wireBytes);
+    const ch = channelOf(run.channel);
+    runs!.sendRun(run, ch.group, ch.port);
+    last = now;
+    first ??= now;
+    wireBytes += run.wireBytes;
+    return true;
+  };
   /** Hand one datagram to the socket; a promise = back-pressure. */
   const transmit = (bytes: Uint8Array, cn: number, now: number): Promise<void> | undefined => {
     const ch = channelOf(cn);
@@ -216,6 +234,7 @@ export async function sendSession(opts: SendOptions): Promise<SendRunResult> {
       if (aborted) core.close();
       const now = performance.now();
       if (now >= nextTimed) timed(now);
+      if (runs !== undefined && sendRun(now)) continue;
       const o = core.poll(now);
       if (o.kind !== 'transmit') return o;
       if (webrc !== undefined) return { kind: 'place', tx: o };
