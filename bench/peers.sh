@@ -20,7 +20,8 @@
 # Environment:
 #   FCAST_CLI         fcast entry point (default: this repository's bin/run.js; `npm run build` first)
 #   FCAST_CLI_B       fcast entry point of peer oursb (e.g. a build of an older commit outside the tree)
-#   FCAST_SEND_FLAGS  extra `fcast send` flags (default "--rate 1G --cycles 1 --n1 5")
+#   FCAST_SEND_FLAGS  extra `fcast send` flags (default "--rate 1G --cycles 1 --code-rate 0.75 --n1 7";
+#                     bench/multicast-peers.md, "fcast's templates and settings", says why)
 #   FCAST_RECV_FLAGS  extra `fcast receive` flags (default "--timeout 100s")
 #   HARNESS           the harness directory (default ../shared/bench beside this repository)
 #   RESULTS           CSV the harness appends to (default ./bench-results.csv)
@@ -62,7 +63,7 @@ CLI="${FCAST_CLI:-$REPO/bin/run.js}"
 # receivers' CPU seconds are the figure that decides the wall time when nine processes share
 # two cores (run.sh only times the sender).
 ours_templates() {   # ours_templates CLI CPU_FILE
-    export OURS_SEND="node $1 send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 1G --cycles 1 --n1 5}"
+    export OURS_SEND="node $1 send {file} --to {group}:{port} --iface {iface} --ttl 1 ${FCAST_SEND_FLAGS:---rate 1G --cycles 1 --code-rate 0.75 --n1 7}"
     export OURS_RECV="/usr/bin/time -a -o $2 -f '%U %S' node $1 receive {group}:{port} --iface {ip} -o {outdir} ${FCAST_RECV_FLAGS:---timeout 100s}"
 }
 export OURS_DONE="${OURS_DONE:-file}"
