@@ -7,10 +7,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { schemeFor } from '../../../codecs/index.js';
 import { getNative } from '../../../codecs/native.js';
-import { CarouselSender, DataRun, Rng, type CarouselFile, type FecSettings, type SenderConfig } from '../../../src/carousel/index.js';
+import { CarouselSender, DataRun, Rng, type SenderConfig } from '../../../src/carousel/index.js';
+import { E, LDPC, big, fileOf, mid, small } from './session-data.js';
 
-const E = 1400;
-const LDPC: FecSettings = { encodingId: 3, symbolSize: E, maxSourceBlockLength: 50, codeRate: 2 / 3, n1m3: 2 };
 const OVERHEAD = 28;
 /** Time per packet and per wait, ms of `now`. */
 const TX_MS = 0.25;
@@ -18,17 +17,6 @@ const WAIT_MS = 1;
 
 type FillRun = (stage: Uint8Array, used: number, meta: Uint32Array, at: number, dest: number, headers: Uint8Array[], payloads: Uint8Array[], words: Uint32Array, count: number) => number;
 const nativeFill = (getNative() as unknown as { fillRun?: FillRun } | undefined)?.fillRun;
-
-function bytesOf(n: number, seed: number): Uint8Array {
-  const rng = new Rng(seed);
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = rng.next() & 0xff;
-  return b;
-}
-
-function fileOf(key: number, name: string, length: number): CarouselFile {
-  return { key, contentLocation: name, contentLength: length, contentType: 'application/octet-stream', sha256: new Uint8Array(32).fill(key + 1), mtime: 1_700_000_000, mode: 0o644 };
-}
 
 /** Packet i of a run as DataRun documents it, in TypeScript. */
 function datagramOf(run: DataRun, i: number): Uint8Array {
@@ -122,9 +110,6 @@ function drive(cfg: SenderConfig, data: readonly Uint8Array[], readDelay: number
   throw new Error('the sender did not finish');
 }
 
-const big = bytesOf(50 * E * 20 + 777, 1);
-const small = bytesOf(3000, 2);
-const mid = bytesOf(50 * E * 3 + 5, 3);
 // No CID repeat within a session's time: only at each cycle's start.
 const NO_CID_REPEAT = 1e9;
 

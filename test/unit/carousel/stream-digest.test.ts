@@ -6,24 +6,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { schemeFor } from '../../../codecs/index.js';
-import { CarouselSender, Rng, type CarouselFile, type FecSettings, type SenderConfig } from '../../../src/carousel/index.js';
-
-const E = 1400;
-const LDPC: FecSettings = { encodingId: 3, symbolSize: E, maxSourceBlockLength: 50, codeRate: 2 / 3, n1m3: 2 };
-
-function bytesOf(n: number, seed: number): Uint8Array {
-  const rng = new Rng(seed);
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i += 4) {
-    const v = rng.next();
-    for (let j = 0; j < 4 && i + j < n; j++) b[i + j] = (v >>> (8 * j)) & 0xff;
-  }
-  return b;
-}
-
-function fileOf(key: number, name: string, length: number): CarouselFile {
-  return { key, contentLocation: name, contentLength: length, contentType: 'application/octet-stream', sha256: new Uint8Array(32).fill(key + 1), mtime: 1_700_000_000, mode: 0o644 };
-}
+import { CarouselSender, type SenderConfig } from '../../../src/carousel/index.js';
+import { E, LDPC, big, fileOf, mid, small } from './session-data.js';
 
 /** SHA-256 over every output in order: each datagram whole, each read's key/offset/length, each wait. */
 function streamDigest(cfg: SenderConfig, data: readonly Uint8Array[], readDelay: number): { digest: string; packets: number } {
@@ -51,10 +35,6 @@ function streamDigest(cfg: SenderConfig, data: readonly Uint8Array[], readDelay:
   }
   throw new Error('the sender did not finish');
 }
-
-const big = bytesOf(50 * E * 20 + 777, 1);
-const small = bytesOf(3000, 2);
-const mid = bytesOf(50 * E * 3 + 5, 3);
 
 const cases: { name: string; cfg: SenderConfig; data: Uint8Array[]; readDelay: number; digest: string; packets: number }[] = [
   {
