@@ -26,8 +26,8 @@ export async function main(dir) {
 
 /**
  * Work a command can start before oclif loads: `fcast send` hashes the files its arguments name
- * (src/store/early-digest.ts); argv as bin/run.js got it. bin/start.mjs calls
- * it before main() and endEarly() after.
+ * (src/store/early-digest.ts). bin/start.mjs calls it with bin/run.js's argv before main(), and
+ * endEarly() after.
  */
 export function startEarly(argv) {
   if (FCAST_COMMAND_ID === 'send') startEarlyDigests(argv.slice(1).filter((a) => !a.startsWith('-')));

@@ -133,7 +133,11 @@ export async function startBundled(argv, dir) {
       }
     });
   }
-  if (isRealRun(argv)) early.startEarly?.(argv);
+  try {
+    if (isRealRun(argv)) early.startEarly?.(argv);
+  } catch {
+    // Speculative work only: the command does it again if need be.
+  }
   try {
     await main(dir);
   } finally {
