@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { schemeFor } from '../../../codecs/index.js';
 import { getNative } from '../../../codecs/native.js';
 import { CarouselSender, DataRun, Rng, type SenderConfig } from '../../../src/carousel/index.js';
-import { E, LDPC, big, fileOf, mid, small } from './session-data.js';
+import { E, LDPC, fileOf, mid, onDemandTwoFiles, pushOneFile, pushThreeFiles, type SessionCase } from './session-data.js';
 
 const OVERHEAD = 28;
 /** Time per packet and per wait, ms of `now`. */
@@ -113,47 +113,10 @@ function drive(cfg: SenderConfig, data: readonly Uint8Array[], readDelay: number
 // No CID repeat within a session's time: only at each cycle's start.
 const NO_CID_REPEAT = 1e9;
 
-const cases: { name: string; cfg: SenderConfig; data: Uint8Array[]; readDelay: number }[] = [
-  {
-    name: 'push, one file, repair pass with every block at once',
-    cfg: { tsi: 7, files: [fileOf(0, 'big.bin', big.length)], fec: LDPC, schemes: schemeFor, mode: 'push', seed: 11, reuseDatagramBuffer: true, cidIntervalMs: NO_CID_REPEAT },
-    data: [big],
-    readDelay: 5,
-  },
-  {
-    name: 'push, three files, two cycles (close flags), W 4, repair in rounds',
-    cfg: {
-      tsi: 8,
-      files: [fileOf(0, 'big.bin', big.length), fileOf(1, 'small.bin', small.length), fileOf(2, 'mid.bin', mid.length)],
-      fec: LDPC,
-      schemes: schemeFor,
-      mode: 'push',
-      cycles: 2,
-      seed: 12,
-      maxActiveBlocks: 4,
-      prefetchBlocks: 2,
-      memoryBudget: 12 * 50 * E,
-      cidIntervalMs: NO_CID_REPEAT,
-    },
-    data: [big, small, mid],
-    readDelay: 3,
-  },
-  {
-    name: 'on-demand (EXT_TIME), No-Code and LDPC files, CID every 50 ms',
-    cfg: {
-      tsi: 9,
-      files: [fileOf(0, 'mid.bin', mid.length), fileOf(1, 'small.bin', small.length)],
-      fec: LDPC,
-      schemes: schemeFor,
-      mode: 'on-demand',
-      deadline: 600,
-      seed: 13,
-      cidIntervalMs: 50,
-      channel: 3,
-    },
-    data: [mid, small],
-    readDelay: 2,
-  },
+const cases: SessionCase[] = [
+  { name: 'push, one file, repair pass with every block at once', ...pushOneFile({ cidIntervalMs: NO_CID_REPEAT }) },
+  { name: 'push, three files, two cycles (close flags), W 4, repair in rounds', ...pushThreeFiles({ cidIntervalMs: NO_CID_REPEAT }) },
+  { name: 'on-demand (EXT_TIME), No-Code and LDPC files, CID every 50 ms', ...onDemandTwoFiles({ cidIntervalMs: 50, channel: 3 }) },
 ];
 
 describe('carousel sender: pollRun gives the packets poll() gives', () => {

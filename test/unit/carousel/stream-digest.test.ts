@@ -5,9 +5,8 @@
 // shell, so the core also waits; the native LDPC encoder when the addon is built.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { schemeFor } from '../../../codecs/index.js';
 import { CarouselSender, type SenderConfig } from '../../../src/carousel/index.js';
-import { E, LDPC, big, fileOf, mid, small } from './session-data.js';
+import { onDemandTwoFiles, pushOneFile, pushThreeFiles, type SessionCase } from './session-data.js';
 
 /** SHA-256 over every output in order: each datagram whole, each read's key/offset/length, each wait. */
 function streamDigest(cfg: SenderConfig, data: readonly Uint8Array[], readDelay: number): { digest: string; packets: number } {
@@ -36,48 +35,22 @@ function streamDigest(cfg: SenderConfig, data: readonly Uint8Array[], readDelay:
   throw new Error('the sender did not finish');
 }
 
-const cases: { name: string; cfg: SenderConfig; data: Uint8Array[]; readDelay: number; digest: string; packets: number }[] = [
+const cases: (SessionCase & { digest: string; packets: number })[] = [
   {
     name: 'push, one file, repair pass with every block at once',
-    cfg: { tsi: 7, files: [fileOf(0, 'big.bin', big.length)], fec: LDPC, schemes: schemeFor, mode: 'push', seed: 11, reuseDatagramBuffer: true },
-    data: [big],
-    readDelay: 5,
+    ...pushOneFile(),
     digest: 'f668907f156549dc7704df68a7ee9c8a9c701505daa21db1bc495f6e76e7ee6f',
     packets: 1506,
   },
   {
     name: 'push, three files, two cycles, W 4, repair in rounds (small budget), fresh datagram buffers',
-    cfg: {
-      tsi: 8,
-      files: [fileOf(0, 'big.bin', big.length), fileOf(1, 'small.bin', small.length), fileOf(2, 'mid.bin', mid.length)],
-      fec: LDPC,
-      schemes: schemeFor,
-      mode: 'push',
-      cycles: 2,
-      seed: 12,
-      maxActiveBlocks: 4,
-      prefetchBlocks: 2,
-      memoryBudget: 12 * 50 * E,
-    },
-    data: [big, small, mid],
-    readDelay: 3,
+    ...pushThreeFiles(),
     digest: '5406e641cb5a7ed9b2e520fbfa4a851f99de7005eaa790da8c88dbfc3e7c8d45',
     packets: 3470,
   },
   {
     name: 'on-demand, No-Code and LDPC files',
-    cfg: {
-      tsi: 9,
-      files: [fileOf(0, 'mid.bin', mid.length), fileOf(1, 'small.bin', small.length)],
-      fec: LDPC,
-      schemes: schemeFor,
-      mode: 'on-demand',
-      deadline: 600,
-      seed: 13,
-      reuseDatagramBuffer: true,
-    },
-    data: [mid, small],
-    readDelay: 2,
+    ...onDemandTwoFiles({ reuseDatagramBuffer: true }),
     digest: '99b465804011ae48a213b6b3bd2d22509de2471031eacd816d6adf9f013d42d9',
     packets: 2362,
   },
