@@ -37,10 +37,7 @@ export class TokenBucket {
    * milliseconds until enough tokens will have accrued (nothing taken).
    */
   reserve(now: number, size: number): number {
-    if (now > this.last) {
-      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.bytesPerMs);
-      this.last = now;
-    }
+    this.refill(now);
     // A packet larger than the bucket goes once the bucket is full.
     const need = Math.min(size, this.burst);
     // A millionth of a byte of slack: floating-point refills must not leave a wait too small to
@@ -54,21 +51,23 @@ export class TokenBucket {
 
   /** Bytes the bucket holds at `now` (what a run of packets may take at once). */
   available(now: number): number {
-    if (now > this.last) {
-      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.bytesPerMs);
-      this.last = now;
-    }
+    this.refill(now);
     return Math.max(0, this.tokens);
   }
 
   /** Milliseconds until the bucket holds `bytes` (at most a full bucket); 0 when it does. */
   until(now: number, bytes: number): number {
+    this.refill(now);
+    const need = Math.min(bytes, this.burst);
+    return this.tokens + 1e-6 >= need ? 0 : (need - this.tokens) / this.bytesPerMs;
+  }
+
+  /** Tokens accrued since the last call, up to a full bucket. */
+  private refill(now: number): void {
     if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.bytesPerMs);
       this.last = now;
     }
-    const need = Math.min(bytes, this.burst);
-    return this.tokens + 1e-6 >= need ? 0 : (need - this.tokens) / this.bytesPerMs;
   }
 }
 
